@@ -1,0 +1,147 @@
+/*
+ * The iota CA engine: keys, CSR checks, certificate profiles, serials, CRLs.
+ * No network and no database: callers bring the bytes and the clock.
+ *
+ * Conventions: a function that fails returns NULL or -1 after recording
+ * one line that says why; ca_errstr() returns it (per thread).  Functions
+ * returning an object hand over ownership; every *_free(NULL) is a no-op.
+ * Every validity decision takes `now`, so tests can pin the clock.
+ */
+#ifndef IOTA_CA_H
+#define IOTA_CA_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+/* error.c */
+const char	*ca_errstr(void);
+void		 ca_seterr(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+
+/* key.c: key types we create and accept, and encrypted key files. */
+enum ca_key_type {
+	CA_KEY_EC_P256,
+	CA_KEY_EC_P384,
+	CA_KEY_ED25519,
+	CA_KEY_RSA_3072,
+};
+#define CA_PASSPHRASE_MIN	8	/* when a new key is encrypted */
+#define CA_PASSPHRASE_MAX	1024
+
+int		 ca_key_type_parse(const char *, enum ca_key_type *);
+const char	*ca_key_type_name(enum ca_key_type);
+EVP_PKEY	*ca_key_generate(enum ca_key_type);
+/* Encrypted PKCS#8 (AES-256-CBC, scrypt), written to a new 0600 file. */
+int		 ca_key_write_encrypted(const char *, EVP_PKEY *,
+		    const char *, size_t);
+/* Plain PKCS#8 in a new 0600 file, for service keys (broker, ingress). */
+int		 ca_key_write_plain(const char *, EVP_PKEY *);
+EVP_PKEY	*ca_key_read(const char *, const char *, size_t);
+/* One-line description such as "EC P-256" or "RSA 3072"; static. */
+const char	*ca_key_describe(const EVP_PKEY *);
+
+/* serial.c: random positive serials with 127 bits of entropy. */
+#define CA_SERIAL_BYTES		16
+int		 ca_serial_random(ASN1_INTEGER *);
+/* Hex (upper case, no separators) of a certificate's serial; free(). */
+char		*ca_serial_hex(const ASN1_INTEGER *);
+/* Parse hex, with or without colons or 0x; NULL on bad syntax. */
+ASN1_INTEGER	*ca_serial_parse(const char *);
+
+/* csr.c: untrusted CSRs, checked before anything else looks at them. */
+#define CA_CSR_MAX	(16 * 1024)	/* bytes, PEM or DER */
+struct ca_csr;
+/* PEM or DER; checks size, syntax, proof of possession, key policy. */
+struct ca_csr	*ca_csr_parse(const unsigned char *, size_t);
+void		 ca_csr_free(struct ca_csr *);
+/* The requested public key, the only thing an issued cert takes. */
+const X509_PUBKEY *ca_csr_pubkey(const struct ca_csr *);
+/* Key policy alone, for keys that do not come in a CSR. */
+int		 ca_pubkey_check(const EVP_PKEY *);
+
+/* signer.c: the one narrow interface to a CA signing key. */
+struct ca_signer;
+/* Takes ownership of both on success; checks that they belong together. */
+struct ca_signer *ca_signer_new(X509 *, EVP_PKEY *);
+/* A signer with no certificate yet, to self-sign a root; owns the key. */
+struct ca_signer *ca_signer_self(EVP_PKEY *);
+void		 ca_signer_free(struct ca_signer *);
+/* NULL for a self-signing signer. */
+const X509	*ca_signer_cert(const struct ca_signer *);
+int		 ca_signer_sign_cert(struct ca_signer *, X509 *);
+int		 ca_signer_sign_crl(struct ca_signer *, X509_CRL *);
+
+/* cert.c: certificate profiles and issuance. */
+enum ca_profile {
+	CA_PROFILE_ROOT,
+	CA_PROFILE_INTERMEDIATE,
+	CA_PROFILE_SERVER,
+	CA_PROFILE_DEVICE,
+};
+#define CA_MAX_SAN	32
+#define CA_BACKDATE	300	/* seconds of clock skew we tolerate */
+
+/* Everything about the certificate comes from here, nothing from a CSR. */
+struct ca_request {
+	enum ca_profile	 profile;
+	const char	*common_name;
+	const char	*organization;		/* optional: O */
+	const char	*unit;			/* optional: OU */
+	const char	*dns[CA_MAX_SAN];	/* server: DNS SANs */
+	size_t		 ndns;
+	const char	*ip[CA_MAX_SAN];	/* server: IPv4/IPv6 SANs */
+	size_t		 nip;
+	const char	*uri;			/* device: URI SAN naming it */
+	long		 days;			/* validity; clamped to issuer */
+};
+
+int		 ca_profile_parse(const char *, enum ca_profile *);
+const char	*ca_profile_name(enum ca_profile);
+/* Checks a request (names, SANs, days) before any key is touched. */
+int		 ca_request_check(const struct ca_request *);
+/*
+ * Issue a certificate for `spki` under the signer's certificate, or a
+ * self-signed root when the signer has none.  The serial is fresh.
+ * The key bits are copied as they are, not decoded again, so the result
+ * is for encoding and recording: X509_get0_pubkey() on it yields NULL.
+ */
+X509		*ca_issue(struct ca_signer *, const X509_PUBKEY *,
+		    const struct ca_request *, time_t);
+/* The same for a key in hand (roots, server keys made here). */
+X509		*ca_issue_for_key(struct ca_signer *, EVP_PKEY *,
+		    const struct ca_request *, time_t);
+/* The name checks, exported for the CLI and, later, the registry. */
+int		 ca_name_is_safe(const char *);
+int		 ca_dns_name_check(const char *);
+int		 ca_ip_check(const char *);
+
+/* crl.c: CRL v2 with CRL number and AKI. */
+struct ca_revoked {
+	const ASN1_INTEGER *serial;
+	time_t		 when;
+	int		 reason;	/* CRL_REASON_* from <openssl/x509v3.h> */
+};
+int		 ca_reason_parse(const char *, int *);
+const char	*ca_reason_name(int);
+X509_CRL	*ca_crl_build(struct ca_signer *, const struct ca_revoked *,
+		    size_t, uint64_t, time_t, long);
+
+/* pem.c: small file helpers shared by every caller. */
+/* Reads a whole regular file of at most `max` bytes; free() the result. */
+unsigned char	*ca_file_read(const char *, size_t, size_t *);
+/* Creates a new file (never overwrites) with `mode`, synced. */
+int		 ca_file_write_new(const char *, const void *, size_t, int);
+X509		*ca_cert_read(const char *);
+/* New file holding the PEM of `certs`, in order. */
+int		 ca_certs_write_new(const char *, X509 *const *, size_t, int);
+/* PEM of one or more certificates, in order; free(). */
+char		*ca_certs_pem(X509 *const *, size_t, size_t *);
+time_t		 ca_time_from_asn1(const ASN1_TIME *);
+/* SHA-256 fingerprint as AA:BB:...; static buffer. */
+const char	*ca_cert_fingerprint(const X509 *);
+
+#endif

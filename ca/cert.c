@@ -1,0 +1,428 @@
+/*
+ * Certificate profiles and issuance.  Every field of an issued certificate
+ * comes from the caller's request and the issuer; a CSR gives only its key.
+ */
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/x509v3.h>
+
+#include "ca.h"
+
+#define MAX_DAYS	36500L
+#define NAME_MAX_LEN	64
+
+static const char *profile_names[] = {
+	[CA_PROFILE_ROOT] = "root",
+	[CA_PROFILE_INTERMEDIATE] = "intermediate",
+	[CA_PROFILE_SERVER] = "server",
+	[CA_PROFILE_DEVICE] = "device",
+};
+
+int
+ca_profile_parse(const char *name, enum ca_profile *profile)
+{
+	for (size_t i = 0; i < sizeof(profile_names) / sizeof(*profile_names);
+	    i++) {
+		if (strcmp(profile_names[i], name) == 0) {
+			*profile = (enum ca_profile)i;
+			return 0;
+		}
+	}
+	ca_seterr("unknown profile \"%s\"", name);
+	return -1;
+}
+
+const char *
+ca_profile_name(enum ca_profile profile)
+{
+	return profile_names[profile];
+}
+
+/* Names that reach broker topics later: no . / + # * or anything odd. */
+int
+ca_name_is_safe(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > NAME_MAX_LEN || !isalnum((unsigned char)name[0]))
+		return 0;
+	for (; *name != '\0'; name++)
+		if (!isalnum((unsigned char)*name) && *name != '-' &&
+		    *name != '_')
+			return 0;
+	return 1;
+}
+
+int
+ca_dns_name_check(const char *name)
+{
+	size_t len = strlen(name), label = 0;
+
+	if (len == 0 || len > 253)
+		goto bad;
+	for (const char *p = name; ; p++) {
+		if (*p == '.' || *p == '\0') {
+			if (label == 0 || label > 63 || p[-1] == '-')
+				goto bad;
+			if (*p == '\0')
+				return 0;
+			label = 0;
+		} else if (isalnum((unsigned char)*p) ||
+		    (*p == '-' && label > 0))
+			label++;
+		else
+			goto bad;
+	}
+bad:
+	ca_seterr("\"%s\" is not a valid DNS name", name);
+	return -1;
+}
+
+int
+ca_ip_check(const char *ip)
+{
+	unsigned char buf[16];
+
+	if (inet_pton(AF_INET, ip, buf) == 1 || inet_pton(AF_INET6, ip, buf) == 1)
+		return 0;
+	ca_seterr("\"%s\" is not an IPv4 or IPv6 address", ip);
+	return -1;
+}
+
+static int
+printable(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > NAME_MAX_LEN)
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!isprint((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+static int
+check_names(const struct ca_request *req)
+{
+	if (req->common_name == NULL || !printable(req->common_name)) {
+		ca_seterr("the subject name must be 1 to %d printable "
+		    "characters", NAME_MAX_LEN);
+		return -1;
+	}
+	if ((req->organization != NULL && !printable(req->organization)) ||
+	    (req->unit != NULL && !printable(req->unit))) {
+		ca_seterr("organization and unit must be 1 to %d printable "
+		    "characters", NAME_MAX_LEN);
+		return -1;
+	}
+	if (req->profile == CA_PROFILE_DEVICE &&
+	    !ca_name_is_safe(req->common_name)) {
+		ca_seterr("device name \"%s\" is not allowed: use 1 to %d "
+		    "letters, digits, '-' or '_', starting with a letter or "
+		    "digit", req->common_name, NAME_MAX_LEN);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_sans(const struct ca_request *req)
+{
+	size_t i;
+
+	if (req->ndns > CA_MAX_SAN || req->nip > CA_MAX_SAN) {
+		ca_seterr("at most %d DNS names and %d addresses", CA_MAX_SAN,
+		    CA_MAX_SAN);
+		return -1;
+	}
+	for (i = 0; i < req->ndns; i++)
+		if (ca_dns_name_check(req->dns[i]) == -1)
+			return -1;
+	for (i = 0; i < req->nip; i++)
+		if (ca_ip_check(req->ip[i]) == -1)
+			return -1;
+	if (req->profile == CA_PROFILE_SERVER && req->ndns + req->nip == 0) {
+		ca_seterr("a server certificate needs a DNS name or an address");
+		return -1;
+	}
+	if (req->uri != NULL && (strlen(req->uri) > 256 ||
+	    strpbrk(req->uri, ", \t\r\n") != NULL)) {
+		ca_seterr("\"%s\" is not a usable URI", req->uri);
+		return -1;
+	}
+	return 0;
+}
+
+int
+ca_request_check(const struct ca_request *req)
+{
+	if (req->days < 1 || req->days > MAX_DAYS) {
+		ca_seterr("validity of %ld days is out of range (1..%ld)",
+		    req->days, MAX_DAYS);
+		return -1;
+	}
+	if (check_names(req) == -1 || check_sans(req) == -1)
+		return -1;
+	return 0;
+}
+
+time_t
+ca_time_from_asn1(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	if (ASN1_TIME_to_tm(t, &tm) != 1)
+		return (time_t)-1;
+	return timegm(&tm);
+}
+
+static int
+set_subject(X509 *cert, const struct ca_request *req)
+{
+	X509_NAME *name = X509_get_subject_name(cert);
+
+#define ADD(field, value) (value == NULL || X509_NAME_add_entry_by_txt(name, \
+    field, MBSTRING_UTF8, (const unsigned char *)value, -1, -1, 0) == 1)
+	return ADD("O", req->organization) && ADD("OU", req->unit) &&
+	    ADD("CN", req->common_name) ? 0 : -1;
+#undef ADD
+}
+
+/* [now - backdate, now + days], inside the issuer's own validity. */
+static int
+set_validity(X509 *cert, const X509 *issuer, long days, time_t now)
+{
+	time_t from = now - CA_BACKDATE, until = now + days * 86400L;
+	time_t issuer_from, issuer_until;
+
+	if (issuer != NULL) {
+		issuer_from = ca_time_from_asn1(X509_get0_notBefore(issuer));
+		issuer_until = ca_time_from_asn1(X509_get0_notAfter(issuer));
+		if (issuer_until <= now || issuer_from > now) {
+			ca_seterr("the issuing CA is not valid at this time");
+			return -1;
+		}
+		if (from < issuer_from)
+			from = issuer_from;
+		if (until > issuer_until)
+			until = issuer_until;
+	}
+	if (X509_time_adj_ex(X509_getm_notBefore(cert), 0, 0, &from) == NULL ||
+	    X509_time_adj_ex(X509_getm_notAfter(cert), 0, 0, &until) == NULL) {
+		ca_seterr("cannot set the validity");
+		return -1;
+	}
+	return 0;
+}
+
+/* Copies the key as encoded: no decode and re-encode of a stranger's key. */
+static int
+set_pubkey(X509 *cert, const X509_PUBKEY *spki)
+{
+	ASN1_OBJECT *alg;
+	const ASN1_OBJECT *aobj;
+	const unsigned char *bits;
+	unsigned char *bcopy;
+	X509_ALGOR *algor;
+	const void *pval;
+	void *pcopy = NULL;
+	int blen, ptype;
+
+	if (X509_PUBKEY_get0_param(&alg, &bits, &blen, &algor, spki) != 1)
+		return -1;
+	X509_ALGOR_get0(&aobj, &ptype, &pval, algor);
+	if (ptype == V_ASN1_OBJECT)
+		pcopy = OBJ_dup(pval);
+	else if (ptype == V_ASN1_SEQUENCE)
+		pcopy = ASN1_STRING_dup(pval);
+	if ((bcopy = OPENSSL_memdup(bits, (size_t)blen)) == NULL)
+		goto fail;
+	if (X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(cert), OBJ_dup(aobj),
+	    ptype, pcopy, bcopy, blen) == 1)
+		return 0;
+	OPENSSL_free(bcopy);
+fail:
+	if (ptype == V_ASN1_OBJECT)
+		ASN1_OBJECT_free(pcopy);
+	else
+		ASN1_STRING_free(pcopy);
+	return -1;
+}
+
+static int
+add_ext(X509 *cert, X509V3_CTX *ctx, int nid, const char *value)
+{
+	X509_EXTENSION *ext;
+	int ok;
+
+	if ((ext = X509V3_EXT_conf_nid(NULL, ctx, nid, value)) == NULL)
+		return -1;
+	ok = X509_add_ext(cert, ext, -1);
+	X509_EXTENSION_free(ext);
+	return ok == 1 ? 0 : -1;
+}
+
+/* "DNS:a,DNS:b,IP:c" from names already checked to hold no commas. */
+static int
+san_value(const struct ca_request *req, char *buf, size_t len)
+{
+	size_t used = 0, i;
+	int n;
+
+	buf[0] = '\0';
+	for (i = 0; i < req->ndns + req->nip + (req->uri != NULL); i++) {
+		if (i < req->ndns)
+			n = snprintf(buf + used, len - used, "%sDNS:%s",
+			    used ? "," : "", req->dns[i]);
+		else if (i < req->ndns + req->nip)
+			n = snprintf(buf + used, len - used, "%sIP:%s",
+			    used ? "," : "", req->ip[i - req->ndns]);
+		else
+			n = snprintf(buf + used, len - used, "%sURI:%s",
+			    used ? "," : "", req->uri);
+		if (n < 0 || (size_t)n >= len - used)
+			return -1;
+		used += (size_t)n;
+	}
+	return 0;
+}
+
+static int
+add_profile_exts(X509 *cert, X509V3_CTX *ctx, const struct ca_request *req,
+    int rsa)
+{
+	char san[(CA_MAX_SAN * 2 + 1) * 300];
+	int root = req->profile == CA_PROFILE_ROOT;
+
+	if (add_ext(cert, ctx, NID_subject_key_identifier, "hash") == -1 ||
+	    (!root && add_ext(cert, ctx, NID_authority_key_identifier,
+	    "keyid:always") == -1))
+		return -1;
+	switch (req->profile) {
+	case CA_PROFILE_ROOT:
+		return add_ext(cert, ctx, NID_basic_constraints,
+		    "critical,CA:TRUE") == -1 || add_ext(cert, ctx,
+		    NID_key_usage, "critical,keyCertSign,cRLSign") == -1 ? -1 : 0;
+	case CA_PROFILE_INTERMEDIATE:
+		return add_ext(cert, ctx, NID_basic_constraints,
+		    "critical,CA:TRUE,pathlen:0") == -1 || add_ext(cert, ctx,
+		    NID_key_usage, "critical,keyCertSign,cRLSign") == -1 ? -1 : 0;
+	default:
+		break;
+	}
+	if (san_value(req, san, sizeof(san)) == -1 ||
+	    add_ext(cert, ctx, NID_basic_constraints, "critical,CA:FALSE") ||
+	    add_ext(cert, ctx, NID_key_usage, rsa && req->profile ==
+	    CA_PROFILE_SERVER ? "critical,digitalSignature,keyEncipherment" :
+	    "critical,digitalSignature") ||
+	    add_ext(cert, ctx, NID_ext_key_usage, req->profile ==
+	    CA_PROFILE_SERVER ? "serverAuth" : "clientAuth") ||
+	    (san[0] != '\0' && add_ext(cert, ctx, NID_subject_alt_name, san)))
+		return -1;
+	return 0;
+}
+
+static int
+spki_is_rsa(const X509_PUBKEY *spki)
+{
+	ASN1_OBJECT *alg;
+
+	if (X509_PUBKEY_get0_param(&alg, NULL, NULL, NULL, spki) != 1)
+		return 0;
+	return OBJ_obj2nid(alg) == NID_rsaEncryption;
+}
+
+/*
+ * The subject's key: the bits of a CSR's SubjectPublicKeyInfo as they came,
+ * or a key in hand.
+ */
+struct subject_key {
+	const X509_PUBKEY	*spki;
+	EVP_PKEY		*key;
+};
+
+static int
+set_subject_key(X509 *cert, const struct subject_key *sk)
+{
+	if (sk->spki != NULL)
+		return set_pubkey(cert, sk->spki);
+	return X509_set_pubkey(cert, sk->key) == 1 ? 0 : -1;
+}
+
+static int
+subject_key_is_rsa(const struct subject_key *sk)
+{
+	if (sk->spki != NULL)
+		return spki_is_rsa(sk->spki);
+	return EVP_PKEY_get_base_id(sk->key) == EVP_PKEY_RSA;
+}
+
+static int
+fill_tbs(X509 *cert, const X509 *issuer, const struct subject_key *sk,
+    const struct ca_request *req, time_t now)
+{
+	X509V3_CTX ctx;
+
+	if (X509_set_version(cert, X509_VERSION_3) != 1 ||
+	    ca_serial_random(X509_get_serialNumber(cert)) == -1 ||
+	    set_subject(cert, req) == -1 ||
+	    X509_set_issuer_name(cert, issuer != NULL ?
+	    X509_get_subject_name(issuer) : X509_get_subject_name(cert)) != 1 ||
+	    set_validity(cert, issuer, req->days, now) == -1 ||
+	    set_subject_key(cert, sk) == -1)
+		return -1;
+	X509V3_set_ctx(&ctx, issuer != NULL ? (X509 *)issuer : cert, cert,
+	    NULL, NULL, 0);
+	return add_profile_exts(cert, &ctx, req, subject_key_is_rsa(sk));
+}
+
+static X509 *
+issue(struct ca_signer *signer, const struct subject_key *sk,
+    const struct ca_request *req, time_t now)
+{
+	const X509 *issuer = ca_signer_cert(signer);
+	X509 *cert;
+
+	if (ca_request_check(req) == -1)
+		return NULL;
+	if ((issuer == NULL) != (req->profile == CA_PROFILE_ROOT)) {
+		ca_seterr("only a root is self-signed");
+		return NULL;
+	}
+	if ((cert = X509_new()) == NULL) {
+		ca_seterr("out of memory");
+		return NULL;
+	}
+	/* The general reason, unless a step has a more precise one. */
+	ca_seterr("cannot build the %s certificate",
+	    ca_profile_name(req->profile));
+	if (fill_tbs(cert, issuer, sk, req, now) == -1 ||
+	    ca_signer_sign_cert(signer, cert) == -1) {
+		X509_free(cert);
+		return NULL;
+	}
+	return cert;
+}
+
+X509 *
+ca_issue(struct ca_signer *signer, const X509_PUBKEY *spki,
+    const struct ca_request *req, time_t now)
+{
+	struct subject_key sk = { spki, NULL };
+
+	return issue(signer, &sk, req, now);
+}
+
+X509 *
+ca_issue_for_key(struct ca_signer *signer, EVP_PKEY *key,
+    const struct ca_request *req, time_t now)
+{
+	struct subject_key sk = { NULL, key };
+
+	return issue(signer, &sk, req, now);
+}

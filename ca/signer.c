@@ -1,0 +1,100 @@
+/*
+ * The signer: the only code that holds a CA private key.  It signs what
+ * it is handed and nothing leaks out of it, so it can later move into a
+ * process of its own without its callers changing.
+ */
+#include <stdlib.h>
+
+#include <openssl/x509.h>
+
+#include "ca.h"
+
+struct ca_signer {
+	X509		*cert;
+	EVP_PKEY	*key;
+	const EVP_MD	*md;		/* NULL for Ed25519 */
+};
+
+static const EVP_MD *
+digest_for(EVP_PKEY *key)
+{
+	switch (EVP_PKEY_get_base_id(key)) {
+	case EVP_PKEY_ED25519:
+		return NULL;
+	case EVP_PKEY_EC:
+		return EVP_PKEY_get_bits(key) > 256 ? EVP_sha384() :
+		    EVP_sha256();
+	default:
+		return EVP_sha256();
+	}
+}
+
+struct ca_signer *
+ca_signer_new(X509 *cert, EVP_PKEY *key)
+{
+	struct ca_signer *s;
+
+	if (X509_check_private_key(cert, key) != 1) {
+		ca_seterr("the CA key does not belong to the CA certificate");
+		return NULL;
+	}
+	if ((s = malloc(sizeof(*s))) == NULL) {
+		ca_seterr("out of memory");
+		return NULL;
+	}
+	s->cert = cert;
+	s->key = key;
+	s->md = digest_for(key);
+	return s;
+}
+
+void
+ca_signer_free(struct ca_signer *s)
+{
+	if (s == NULL)
+		return;
+	X509_free(s->cert);
+	EVP_PKEY_free(s->key);
+	free(s);
+}
+
+const X509 *
+ca_signer_cert(const struct ca_signer *s)
+{
+	return s->cert;
+}
+
+int
+ca_signer_sign_cert(struct ca_signer *s, X509 *cert)
+{
+	if (X509_sign(cert, s->key, s->md) <= 0) {
+		ca_seterr("signing the certificate failed");
+		return -1;
+	}
+	return 0;
+}
+
+int
+ca_signer_sign_crl(struct ca_signer *s, X509_CRL *crl)
+{
+	if (X509_CRL_sign(crl, s->key, s->md) <= 0) {
+		ca_seterr("signing the CRL failed");
+		return -1;
+	}
+	return 0;
+}
+
+struct ca_signer *
+ca_signer_self(EVP_PKEY *key)
+{
+	struct ca_signer *s;
+
+	if ((s = malloc(sizeof(*s))) == NULL) {
+		ca_seterr("out of memory");
+		return NULL;
+	}
+	s->cert = NULL;
+	s->key = key;
+	s->md = digest_for(key);
+	return s;
+}

@@ -1,0 +1,98 @@
+/* Command-line plumbing shared by the subcommands. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+
+#include "cli.h"
+
+void
+cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", cli_progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int
+cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cli_error("%s (see '%s ca %s --help')", msg, cli_progname, cmd->name);
+	return EXIT_USAGE;
+}
+
+void
+cli_help(const struct cli_cmd *cmd, const char *group, FILE *fp)
+{
+	fprintf(fp, "usage: %s %s %s %s\n\n%s\n", cli_progname, group,
+	    cmd->name, cmd->args, cmd->summary);
+	if (cmd->options != NULL)
+		fprintf(fp, "\noptions:\n%s", cmd->options);
+}
+
+int
+cli_days(const char *opt, const char *arg, long *days)
+{
+	char *end;
+
+	errno = 0;
+	*days = strtol(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || *days < 1 ||
+	    *days > 36500) {
+		cli_error("%s: \"%s\" is not a number of days (1..36500)", opt,
+		    arg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Returns 1 when the option was one of the shared ones. */
+int
+cli_common_option(int ch, const char *arg, struct ca_common *c)
+{
+	switch (ch) {
+	case OPT_DIR:
+		c->dir = arg;
+		return 1;
+	case OPT_PASSFILE:
+		c->passfile = arg;
+		return 1;
+	case OPT_INTER_PASSFILE:
+		c->inter_passfile = arg;
+		return 1;
+	case OPT_ROOT_KEY:
+		c->root_key = arg;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int
+cli_need_dir(const struct cli_cmd *cmd, const struct ca_common *c)
+{
+	if (c->dir == NULL)
+		return cli_usage_error(cmd, "--dir is required");
+	return 0;
+}
+
+int
+cli_bad_option(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	const char *what = optind - 1 < argc ? argv[optind - 1] : "?";
+
+	if (optopt != 0 && optopt < 256 && optopt != '?')
+		return cli_usage_error(cmd, "bad or incomplete option -%c",
+		    optopt);
+	return cli_usage_error(cmd, "bad or incomplete option %s", what);
+}

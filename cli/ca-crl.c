@@ -1,0 +1,161 @@
+/* iotactl ca crl: sign and print the current revocation list. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/pem.h>
+
+#include "cadir.h"
+#include "cli.h"
+
+static int exec_crl(const struct cli_cmd *, int, char **);
+
+const struct cli_cmd cmd_ca_crl = {
+	"crl",
+	"--dir DIR [--days N] [--root [--root-key PATH]]",
+	"Print a CRL (PEM) signed by the intermediate, listing the revoked\n"
+	"certificates it issued; with --root, signed by the root, listing\n"
+	"revoked intermediates.",
+	"  --dir DIR                           the CA directory\n"
+	"  --days N                            until nextUpdate (default 7)\n"
+	"  --root                              the root's CRL (needs the root key)\n"
+	"  --root-key PATH                     the root key, if not DIR/root.key\n"
+	"  --passphrase-file FILE              passphrase (or IOTA_CA_PASSPHRASE_FILE)\n"
+	"  --intermediate-passphrase-file FILE intermediate key passphrase\n"
+	"                                      (or IOTA_CA_INTERMEDIATE_PASSPHRASE_FILE)\n",
+	exec_crl,
+};
+
+struct crl_args {
+	struct ca_common c;
+	long		 days;
+	int		 root;
+};
+
+static int
+parse(const struct cli_cmd *cmd, int argc, char **argv, struct crl_args *a)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, OPT_DIR },
+		{ "days", required_argument, NULL, OPT_DAYS },
+		{ "root", no_argument, NULL, OPT_ROOT },
+		{ "root-key", required_argument, NULL, OPT_ROOT_KEY },
+		{ "passphrase-file", required_argument, NULL, OPT_PASSFILE },
+		{ "intermediate-passphrase-file", required_argument, NULL,
+		    OPT_INTER_PASSFILE },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cli_common_option(ch, optarg, &a->c))
+			continue;
+		switch (ch) {
+		case OPT_DAYS:
+			if (cli_days("--days", optarg, &a->days) == -1)
+				return EXIT_USAGE;
+			break;
+		case OPT_ROOT:
+			a->root = 1;
+			break;
+		case OPT_HELP:
+			cli_help(cmd, "ca", stdout);
+			exit(0);
+		default:
+			return cli_bad_option(cmd, argc, argv);
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error(cmd, "unexpected argument \"%s\"",
+		    argv[optind]);
+	if (a->c.root_key != NULL && !a->root)
+		return cli_usage_error(cmd, "--root-key goes with --root");
+	return cli_need_dir(cmd, &a->c);
+}
+
+/* The revoked entries of the index that this signer issued. */
+static struct ca_revoked *
+collect(const struct cadir_index *idx, const char *issuer, size_t *np)
+{
+	struct ca_revoked *r;
+	size_t n = 0;
+
+	if ((r = calloc(idx->n + 1, sizeof(*r))) == NULL)
+		return NULL;
+	for (size_t i = 0; i < idx->n; i++) {
+		const struct cadir_entry *e = &idx->entries[i];
+
+		if (e->status != 'R' || strcmp(e->issuer, issuer) != 0 ||
+		    strcmp(e->serial, issuer) == 0)
+			continue;
+		if ((r[n].serial = ca_serial_parse(e->serial)) == NULL)
+			continue;
+		r[n].when = e->revoked_at;
+		r[n++].reason = e->reason;
+	}
+	*np = n;
+	return r;
+}
+
+static void
+free_revoked(struct ca_revoked *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ASN1_INTEGER_free((ASN1_INTEGER *)r[i].serial);
+	free(r);
+}
+
+static X509_CRL *
+build(const struct cadir *cd, struct ca_signer *signer, long days)
+{
+	struct cadir_index idx;
+	struct ca_revoked *revoked = NULL;
+	X509_CRL *crl = NULL;
+	char *issuer;
+	uint64_t number;
+	size_t n = 0;
+
+	if (cadir_index_load(cd, &idx) == -1)
+		return NULL;
+	issuer = ca_serial_hex(X509_get0_serialNumber(ca_signer_cert(signer)));
+	if (issuer != NULL && (revoked = collect(&idx, issuer, &n)) != NULL &&
+	    (number = cadir_next_crlnumber(cd)) != 0)
+		crl = ca_crl_build(signer, revoked, n, number, time(NULL), days);
+	free_revoked(revoked, n);
+	free(issuer);
+	cadir_index_free(&idx);
+	return crl;
+}
+
+static int
+exec_crl(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	struct crl_args a = { .days = 7 };
+	struct cadir *cd = NULL;
+	struct ca_signer *signer = NULL;
+	X509_CRL *crl = NULL;
+	int rc;
+
+	if ((rc = parse(cmd, argc, argv, &a)) != 0)
+		return rc;
+	rc = 1;
+	if ((cd = cli_open_ca(&a.c, 1)) == NULL ||
+	    (signer = a.root ? cli_root_signer(cd, &a.c) :
+	    cli_intermediate_signer(cd, &a.c)) == NULL)
+		goto out;
+	if ((crl = build(cd, signer, a.days)) == NULL) {
+		cli_error("%s", ca_errstr());
+		goto out;
+	}
+	if (PEM_write_X509_CRL(stdout, crl) != 1 || fflush(stdout) != 0) {
+		cli_error("cannot write the CRL to stdout");
+		goto out;
+	}
+	rc = 0;
+out:
+	X509_CRL_free(crl);
+	ca_signer_free(signer);
+	cadir_close(cd);
+	return rc;
+}

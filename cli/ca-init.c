@@ -1,0 +1,258 @@
+/* iotactl ca init: a root and its first online intermediate. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cadir.h"
+#include "cli.h"
+
+static int exec_init(const struct cli_cmd *, int, char **);
+
+const struct cli_cmd cmd_ca_init = {
+	"init",
+	"--dir DIR [--key-type TYPE] [--name NAME] [--passphrase-file FILE]\n"
+	"    [--intermediate-passphrase-file FILE] [--root-days N]"
+	" [--intermediate-days N]",
+	"Create a CA in DIR: a self-signed root and an online intermediate.",
+	"  --dir DIR                           the CA directory (created 0700)\n"
+	"  --key-type TYPE                     ec-p256 (default), ec-p384, ed25519, rsa-3072\n"
+	"  --name NAME                         names the CA in its subjects (default iota)\n"
+	"  --passphrase-file FILE              root key passphrase (or IOTA_CA_PASSPHRASE_FILE)\n"
+	"  --intermediate-passphrase-file FILE intermediate key passphrase (default: the root's)\n"
+	"  --root-days N                       root validity (default 7300)\n"
+	"  --intermediate-days N               intermediate validity (default 1825)\n",
+	exec_init,
+};
+
+struct init_args {
+	struct ca_common	 c;
+	enum ca_key_type	 type;
+	const char		*name;
+	long			 root_days;
+	long			 inter_days;
+};
+
+/* Files init writes, in order; removed again if any step fails. */
+static const char *init_files[] = {
+	CADIR_ROOT_KEY, CADIR_ROOT_CRT, CADIR_INTER_KEY, CADIR_INTER_CRT,
+	CADIR_CHAIN, CADIR_CRLNUMBER, CADIR_INDEX,
+};
+
+static int
+parse(const struct cli_cmd *cmd, int argc, char **argv, struct init_args *a)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, OPT_DIR },
+		{ "key-type", required_argument, NULL, OPT_KEY_TYPE },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "passphrase-file", required_argument, NULL, OPT_PASSFILE },
+		{ "intermediate-passphrase-file", required_argument, NULL,
+		    OPT_INTER_PASSFILE },
+		{ "root-days", required_argument, NULL, OPT_ROOT_DAYS },
+		{ "intermediate-days", required_argument, NULL, OPT_INTER_DAYS },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cli_common_option(ch, optarg, &a->c))
+			continue;
+		switch (ch) {
+		case OPT_KEY_TYPE:
+			if (ca_key_type_parse(optarg, &a->type) == -1)
+				return cli_usage_error(cmd, "%s", ca_errstr());
+			break;
+		case OPT_NAME:
+			a->name = optarg;
+			break;
+		case OPT_ROOT_DAYS:
+			if (cli_days("--root-days", optarg, &a->root_days) == -1)
+				return EXIT_USAGE;
+			break;
+		case OPT_INTER_DAYS:
+			if (cli_days("--intermediate-days", optarg,
+			    &a->inter_days) == -1)
+				return EXIT_USAGE;
+			break;
+		case OPT_HELP:
+			cli_help(cmd, "ca", stdout);
+			exit(0);
+		default:
+			return cli_bad_option(cmd, argc, argv);
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error(cmd, "unexpected argument \"%s\"",
+		    argv[optind]);
+	return cli_need_dir(cmd, &a->c);
+}
+
+struct init_ca {
+	EVP_PKEY	*rkey, *ikey;
+	X509		*root, *inter;
+};
+
+static X509 *
+make_root(struct init_args *a, EVP_PKEY *key, time_t now)
+{
+	char cn[128];
+	struct ca_request req = {
+		.profile = CA_PROFILE_ROOT, .common_name = cn,
+		.organization = a->name, .days = a->root_days,
+	};
+	struct ca_signer *self;
+	X509 *cert;
+
+	snprintf(cn, sizeof(cn), "%s Root CA", a->name);
+	if (!EVP_PKEY_up_ref(key))
+		return NULL;
+	if ((self = ca_signer_self(key)) == NULL) {
+		EVP_PKEY_free(key);
+		return NULL;
+	}
+	cert = ca_issue_for_key(self, key, &req, now);
+	ca_signer_free(self);
+	return cert;
+}
+
+static X509 *
+make_intermediate(struct init_args *a, struct init_ca *ca, time_t now)
+{
+	struct ca_signer *root;
+	X509 *cert;
+
+	if (!EVP_PKEY_up_ref(ca->rkey))
+		return NULL;
+	if (!X509_up_ref(ca->root)) {
+		EVP_PKEY_free(ca->rkey);
+		return NULL;
+	}
+	if ((root = ca_signer_new(ca->root, ca->rkey)) == NULL) {
+		EVP_PKEY_free(ca->rkey);
+		X509_free(ca->root);
+		return NULL;
+	}
+	cert = cli_make_intermediate(root, ca->ikey, a->name, 1, a->inter_days,
+	    now);
+	ca_signer_free(root);
+	return cert;
+}
+
+static int
+make_ca(struct init_args *a, struct init_ca *ca, time_t now)
+{
+	if ((ca->rkey = ca_key_generate(a->type)) == NULL ||
+	    (ca->root = make_root(a, ca->rkey, now)) == NULL ||
+	    (ca->ikey = ca_key_generate(a->type)) == NULL ||
+	    (ca->inter = make_intermediate(a, ca, now)) == NULL) {
+		cli_error("%s", ca_errstr());
+		return -1;
+	}
+	return 0;
+}
+
+static int
+write_all(const struct cadir *cd, const struct init_ca *ca,
+    const struct passphrase *rpass, const struct passphrase *ipass)
+{
+	X509 *chain[2] = { ca->inter, ca->root };
+
+	if (ca_key_write_encrypted(cadir_file(cd, CADIR_ROOT_KEY), ca->rkey,
+	    rpass->buf, rpass->len) == -1 ||
+	    ca_certs_write_new(cadir_file(cd, CADIR_ROOT_CRT), &chain[1], 1,
+	    0644) == -1 ||
+	    ca_key_write_encrypted(cadir_file(cd, CADIR_INTER_KEY), ca->ikey,
+	    ipass->buf, ipass->len) == -1 ||
+	    ca_certs_write_new(cadir_file(cd, CADIR_INTER_CRT), &chain[0], 1,
+	    0644) == -1 ||
+	    ca_certs_write_new(cadir_file(cd, CADIR_CHAIN), chain, 2, 0644) == -1 ||
+	    ca_file_write_new(cadir_file(cd, CADIR_CRLNUMBER), "0\n", 2,
+	    0644) == -1 ||
+	    ca_file_write_new(cadir_file(cd, CADIR_INDEX), "", 0, 0600) == -1 ||
+	    cadir_record(cd, ca->root, ca->root, CA_PROFILE_ROOT) == -1 ||
+	    cadir_record(cd, ca->inter, ca->root, CA_PROFILE_INTERMEDIATE) == -1) {
+		cli_error("%s", ca_errstr());
+		return -1;
+	}
+	return 0;
+}
+
+/* Leaves DIR as it was found: nothing of a half-made CA stays behind. */
+static void
+undo(const struct cadir *cd, const struct init_ca *ca)
+{
+	X509 *certs[2] = { ca->root, ca->inter };
+	char name[256], *serial;
+
+	for (size_t i = 0; i < sizeof(init_files) / sizeof(*init_files); i++)
+		unlink(cadir_file(cd, init_files[i]));
+	for (size_t i = 0; i < 2; i++) {
+		serial = ca_serial_hex(X509_get0_serialNumber(certs[i]));
+		if (serial == NULL)
+			continue;
+		snprintf(name, sizeof(name), "%s/%s.pem", CADIR_CERTS, serial);
+		unlink(cadir_file(cd, name));
+		free(serial);
+	}
+	rmdir(cadir_file(cd, CADIR_CERTS));
+	if (cd->created) {
+		unlink(cadir_file(cd, CADIR_LOCK));
+		rmdir(cd->path);
+	}
+}
+
+static void
+report(const struct cadir *cd, const struct init_ca *ca)
+{
+	printf("root:         %s\n", cadir_file(cd, CADIR_ROOT_CRT));
+	printf("  sha256:     %s\n", ca_cert_fingerprint(ca->root));
+	printf("intermediate: %s\n", cadir_file(cd, CADIR_INTER_CRT));
+	printf("  sha256:     %s\n", ca_cert_fingerprint(ca->inter));
+	printf("chain:        %s\n", cadir_file(cd, CADIR_CHAIN));
+}
+
+static int
+exec_init(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	struct init_args a = {
+		.type = CA_KEY_EC_P256, .name = "iota", .root_days = 7300,
+		.inter_days = 1825,
+	};
+	struct passphrase rpass, ipass;
+	struct init_ca ca = { NULL, NULL, NULL, NULL };
+	struct cadir *cd = NULL;
+	int rc;
+
+	if ((rc = parse(cmd, argc, argv, &a)) != 0)
+		return rc;
+	if (passphrase_root(&a.c, &rpass, 1) == -1)
+		return 1;
+	if (passphrase_intermediate(&a.c, &ipass, 1) == -1) {
+		passphrase_clear(&rpass);
+		return 1;
+	}
+	rc = 1;
+	if (make_ca(&a, &ca, time(NULL)) == -1)
+		goto out;
+	if ((cd = cadir_create(a.c.dir)) == NULL) {
+		cli_error("%s", ca_errstr());
+		goto out;
+	}
+	if (write_all(cd, &ca, &rpass, &ipass) == -1) {
+		undo(cd, &ca);
+		goto out;
+	}
+	report(cd, &ca);
+	rc = 0;
+out:
+	passphrase_clear(&rpass);
+	passphrase_clear(&ipass);
+	cadir_close(cd);
+	EVP_PKEY_free(ca.rkey);
+	EVP_PKEY_free(ca.ikey);
+	X509_free(ca.root);
+	X509_free(ca.inter);
+	return rc;
+}

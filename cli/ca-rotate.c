@@ -1,0 +1,211 @@
+/*
+ * iotactl ca rotate: a new intermediate from the root.  The old one moves
+ * to DIR/archive and stays valid until it expires, so what it signed
+ * still verifies.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cadir.h"
+#include "cli.h"
+
+static int exec_rotate(const struct cli_cmd *, int, char **);
+
+const struct cli_cmd cmd_ca_rotate = {
+	"rotate",
+	"--dir DIR [--root-key PATH] [--key-type TYPE] [--days N]",
+	"Issue a new intermediate from the root. The old intermediate moves to\n"
+	"DIR/archive and stays valid until it expires; ca-chain.pem is rewritten.",
+	"  --dir DIR                           the CA directory\n"
+	"  --root-key PATH                     the root key, if not DIR/root.key\n"
+	"  --key-type TYPE                     ec-p256 (default), ec-p384, ed25519, rsa-3072\n"
+	"  --days N                            validity (default 1825)\n"
+	"  --passphrase-file FILE              root key passphrase (or IOTA_CA_PASSPHRASE_FILE)\n"
+	"  --intermediate-passphrase-file FILE passphrase for the new intermediate key\n"
+	"                                      (or IOTA_CA_INTERMEDIATE_PASSPHRASE_FILE)\n",
+	exec_rotate,
+};
+
+struct rotate_args {
+	struct ca_common	 c;
+	enum ca_key_type	 type;
+	long			 days;
+};
+
+static int
+parse(const struct cli_cmd *cmd, int argc, char **argv, struct rotate_args *a)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, OPT_DIR },
+		{ "root-key", required_argument, NULL, OPT_ROOT_KEY },
+		{ "key-type", required_argument, NULL, OPT_KEY_TYPE },
+		{ "days", required_argument, NULL, OPT_DAYS },
+		{ "passphrase-file", required_argument, NULL, OPT_PASSFILE },
+		{ "intermediate-passphrase-file", required_argument, NULL,
+		    OPT_INTER_PASSFILE },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cli_common_option(ch, optarg, &a->c))
+			continue;
+		switch (ch) {
+		case OPT_KEY_TYPE:
+			if (ca_key_type_parse(optarg, &a->type) == -1)
+				return cli_usage_error(cmd, "%s", ca_errstr());
+			break;
+		case OPT_DAYS:
+			if (cli_days("--days", optarg, &a->days) == -1)
+				return EXIT_USAGE;
+			break;
+		case OPT_HELP:
+			cli_help(cmd, "ca", stdout);
+			exit(0);
+		default:
+			return cli_bad_option(cmd, argc, argv);
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error(cmd, "unexpected argument \"%s\"",
+		    argv[optind]);
+	return cli_need_dir(cmd, &a->c);
+}
+
+/* The CA's name and the next generation number, from the index. */
+static int
+next_generation(const struct cadir *cd, const X509 *root, char *name,
+    size_t len)
+{
+	struct cadir_index idx;
+	int generation = 1;
+
+	if (X509_NAME_get_text_by_NID(X509_get_subject_name(root),
+	    NID_organizationName, name, (int)len) < 0)
+		snprintf(name, len, "iota");
+	if (cadir_index_load(cd, &idx) == -1)
+		return -1;
+	for (size_t i = 0; i < idx.n; i++)
+		generation += idx.entries[i].profile == CA_PROFILE_INTERMEDIATE;
+	cadir_index_free(&idx);
+	return generation;
+}
+
+static int
+archive_current(const struct cadir *cd)
+{
+	char crt[256], key[256], *serial;
+	X509 *old;
+	int rc = -1;
+
+	if ((old = cadir_intermediate_cert(cd)) == NULL)
+		return -1;
+	serial = ca_serial_hex(X509_get0_serialNumber(old));
+	X509_free(old);
+	if (serial == NULL)
+		return -1;
+	snprintf(crt, sizeof(crt), "%s/%s.crt", CADIR_ARCHIVE, serial);
+	snprintf(key, sizeof(key), "%s/%s.key", CADIR_ARCHIVE, serial);
+	free(serial);
+	if (mkdir(cadir_file(cd, CADIR_ARCHIVE), 0700) == -1 && errno != EEXIST)
+		ca_seterr("cannot create the archive: %s", strerror(errno));
+	else if (link(cadir_file(cd, CADIR_INTER_CRT), cadir_file(cd, crt)) == -1 ||
+	    link(cadir_file(cd, CADIR_INTER_KEY), cadir_file(cd, key)) == -1)
+		ca_seterr("cannot archive the intermediate: %s", strerror(errno));
+	else
+		rc = 0;
+	return rc;
+}
+
+/* New files beside the old, then renamed over them once all is written. */
+static int
+install(const struct cadir *cd, EVP_PKEY *key, X509 *cert, X509 *root,
+    const struct passphrase *pp)
+{
+	struct cadir_path k = cadir_path(cd, ".intermediate.key.new");
+	struct cadir_path c = cadir_path(cd, ".intermediate.crt.new");
+	const char *newkey = k.s, *newcrt = c.s;
+	X509 *chain[2] = { cert, root };
+	char *pem;
+	size_t len;
+	int rc = -1;
+
+	unlink(newkey);
+	unlink(newcrt);
+	if (ca_key_write_encrypted(newkey, key, pp->buf, pp->len) == -1 ||
+	    ca_certs_write_new(newcrt, &cert, 1, 0644) == -1 ||
+	    cadir_record(cd, cert, root, CA_PROFILE_INTERMEDIATE) == -1 ||
+	    archive_current(cd) == -1)
+		goto out;
+	if (rename(newkey, cadir_file(cd, CADIR_INTER_KEY)) == -1 ||
+	    rename(newcrt, cadir_file(cd, CADIR_INTER_CRT)) == -1) {
+		ca_seterr("cannot install the new intermediate: %s",
+		    strerror(errno));
+		goto out;
+	}
+	if ((pem = ca_certs_pem(chain, 2, &len)) != NULL) {
+		rc = cadir_write_atomic(cd, CADIR_CHAIN, pem, len, 0644);
+		free(pem);
+	}
+out:
+	unlink(newkey);
+	unlink(newcrt);
+	return rc;
+}
+
+static int
+rotate(const struct cadir *cd, struct rotate_args *a, struct ca_signer *root)
+{
+	struct passphrase pp;
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	char name[128];
+	int generation, rc = -1;
+
+	if (passphrase_intermediate(&a->c, &pp, 1) == -1)
+		return -1;
+	if ((generation = next_generation(cd, ca_signer_cert(root), name,
+	    sizeof(name))) == -1 ||
+	    (key = ca_key_generate(a->type)) == NULL ||
+	    (cert = cli_make_intermediate(root, key, name, generation, a->days,
+	    time(NULL))) == NULL ||
+	    install(cd, key, cert, (X509 *)ca_signer_cert(root), &pp) == -1)
+		cli_error("%s", ca_errstr());
+	else {
+		printf("intermediate: %s\n  sha256:     %s\n",
+		    cadir_file(cd, CADIR_INTER_CRT), ca_cert_fingerprint(cert));
+		rc = 0;
+	}
+	passphrase_clear(&pp);
+	EVP_PKEY_free(key);
+	X509_free(cert);
+	return rc;
+}
+
+static int
+exec_rotate(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	struct rotate_args a = { .type = CA_KEY_EC_P256, .days = 1825 };
+	struct cadir *cd;
+	struct ca_signer *root = NULL;
+	int rc;
+
+	if ((rc = parse(cmd, argc, argv, &a)) != 0)
+		return rc;
+	if ((cd = cli_open_ca(&a.c, 1)) == NULL)
+		return 1;
+	rc = 1;
+	if ((root = cli_root_signer(cd, &a.c)) != NULL &&
+	    rotate(cd, &a, root) == 0)
+		rc = 0;
+	ca_signer_free(root);
+	cadir_close(cd);
+	return rc;
+}

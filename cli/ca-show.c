@@ -1,0 +1,136 @@
+/* iotactl ca show: what the CA is and what it has issued. */
+#include <dirent.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cadir.h"
+#include "cli.h"
+
+static int exec_show(const struct cli_cmd *, int, char **);
+
+const struct cli_cmd cmd_ca_show = {
+	"show",
+	"--dir DIR",
+	"Show the root, the intermediate and archived intermediates (subject,\n"
+	"serial, key, validity, SHA-256 fingerprint) and counts of issued and\n"
+	"revoked certificates. Needs no passphrase.",
+	"  --dir DIR                           the CA directory\n",
+	exec_show,
+};
+
+static void
+print_time(const char *label, const ASN1_TIME *t)
+{
+	struct tm tm;
+	char buf[32];
+
+	if (ASN1_TIME_to_tm(t, &tm) != 1 ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		strcpy(buf, "?");
+	printf("  %-12s %s\n", label, buf);
+}
+
+static void
+print_cert(const char *what, const X509 *cert)
+{
+	char *serial = ca_serial_hex(X509_get0_serialNumber(cert));
+	char subject[256];
+
+	X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof(subject));
+	printf("%s: %s\n", what, subject);
+	printf("  %-12s %s\n", "serial", serial != NULL ? serial : "?");
+	printf("  %-12s %s\n", "key", ca_key_describe(X509_get0_pubkey(cert)));
+	print_time("not before", X509_get0_notBefore(cert));
+	print_time("not after", X509_get0_notAfter(cert));
+	printf("  %-12s %s\n", "sha256", ca_cert_fingerprint(cert));
+	free(serial);
+}
+
+static void
+print_archive(const struct cadir *cd)
+{
+	char path[4096];
+	struct dirent *de;
+	DIR *d;
+	X509 *cert;
+	size_t len;
+
+	if ((d = opendir(cadir_file(cd, CADIR_ARCHIVE))) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (len < 5 || strcmp(de->d_name + len - 4, ".crt") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", CADIR_ARCHIVE, de->d_name);
+		if ((cert = ca_cert_read(cadir_file(cd, path))) != NULL)
+			print_cert("archived intermediate", cert);
+		X509_free(cert);
+	}
+	closedir(d);
+}
+
+static void
+print_counts(const struct cadir_index *idx)
+{
+	size_t issued[4] = { 0 }, revoked = 0;
+
+	for (size_t i = 0; i < idx->n; i++) {
+		issued[idx->entries[i].profile]++;
+		revoked += idx->entries[i].status == 'R';
+	}
+	printf("issued: %zu (device %zu, server %zu, intermediate %zu)\n",
+	    issued[CA_PROFILE_DEVICE] + issued[CA_PROFILE_SERVER] +
+	    issued[CA_PROFILE_INTERMEDIATE], issued[CA_PROFILE_DEVICE],
+	    issued[CA_PROFILE_SERVER], issued[CA_PROFILE_INTERMEDIATE]);
+	printf("revoked: %zu\n", revoked);
+}
+
+static int
+exec_show(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, OPT_DIR },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ca_common c = { 0 };
+	struct cadir_index idx;
+	struct cadir *cd;
+	X509 *root = NULL, *inter = NULL;
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cli_common_option(ch, optarg, &c))
+			continue;
+		if (ch != OPT_HELP)
+			return cli_bad_option(cmd, argc, argv);
+		cli_help(cmd, "ca", stdout);
+		return 0;
+	}
+	if (optind != argc)
+		return cli_usage_error(cmd, "unexpected argument \"%s\"",
+		    argv[optind]);
+	if ((rc = cli_need_dir(cmd, &c)) != 0)
+		return rc;
+	if ((cd = cli_open_ca(&c, 0)) == NULL)
+		return 1;
+	rc = 1;
+	if ((root = cadir_root_cert(cd)) == NULL ||
+	    (inter = cadir_intermediate_cert(cd)) == NULL ||
+	    cadir_index_load(cd, &idx) == -1) {
+		cli_error("%s", ca_errstr());
+		goto out;
+	}
+	print_cert("root", root);
+	print_cert("intermediate", inter);
+	print_archive(cd);
+	print_counts(&idx);
+	cadir_index_free(&idx);
+	rc = 0;
+out:
+	X509_free(root);
+	X509_free(inter);
+	cadir_close(cd);
+	return rc;
+}

@@ -1,0 +1,50 @@
+/* iotactl: the command of security staff, operators and devices. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char *cli_progname = "iotactl";
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: %s [-h | --help] [-V | --version] command [args]\n"
+	    "\n"
+	    "commands:\n"
+	    "  ca init     create a root and an online intermediate\n"
+	    "  ca issue    issue a server certificate and its key\n"
+	    "  ca sign     sign a CSR as a device or server certificate\n"
+	    "  ca revoke   revoke a certificate by serial\n"
+	    "  ca crl      print a CRL\n"
+	    "  ca show     show the CA and what it issued\n"
+	    "  ca rotate   replace the intermediate\n"
+	    "\n"
+	    "'%s ca VERB --help' describes each verb; see iotactl(1).\n",
+	    cli_progname, cli_progname);
+}
+
+int
+main(int argc, char *argv[])
+{
+	opterr = 0;	/* we say what went wrong, in one line */
+	if (argc < 2) {
+		cli_error("no command (see '%s --help')", cli_progname);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("iotactl %s\n", IOTA_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "ca") == 0)
+		return cmd_ca(argc - 1, argv + 1);
+	cli_error("unknown command \"%s\" (see '%s --help')", argv[1],
+	    cli_progname);
+	return EXIT_USAGE;
+}
