@@ -177,6 +177,22 @@ cadir_intermediate_signer(const struct cadir *cd, const char *pass,
 }
 
 struct ca_signer *
+cadir_archived_signer(const struct cadir *cd, const char *serial,
+    const char *pass, size_t passlen)
+{
+	char crt[256], key[256];
+
+	snprintf(crt, sizeof(crt), "%s/%s.crt", CADIR_ARCHIVE, serial);
+	snprintf(key, sizeof(key), "%s/%s.key", CADIR_ARCHIVE, serial);
+	if (!exists(cadir_file(cd, crt))) {
+		ca_seterr("no archived intermediate with serial %s", serial);
+		return NULL;
+	}
+	return signer_from_files(cadir_file(cd, crt), cadir_file(cd, key),
+	    pass, passlen);
+}
+
+struct ca_signer *
 cadir_root_signer(const struct cadir *cd, const char *keypath,
     const char *pass, size_t passlen)
 {

@@ -70,6 +70,9 @@ X509		*cadir_intermediate_cert(const struct cadir *);
 /* Loads the intermediate and its key behind a signer. */
 struct ca_signer *cadir_intermediate_signer(const struct cadir *,
 		    const char *, size_t);
+/* An intermediate replaced by `ca rotate`, by its serial (hex). */
+struct ca_signer *cadir_archived_signer(const struct cadir *, const char *,
+		    const char *, size_t);
 /* The root signer, from `keypath` (NULL: DIR/root.key). */
 struct ca_signer *cadir_root_signer(const struct cadir *, const char *,
 		    const char *, size_t);

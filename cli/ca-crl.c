@@ -12,14 +12,16 @@ static int exec_crl(const struct cli_cmd *, int, char **);
 
 const struct cli_cmd cmd_ca_crl = {
 	"crl",
-	"--dir DIR [--days N] [--root [--root-key PATH]]",
+	"--dir DIR [--days N] [--root [--root-key PATH] | --issuer SERIAL]",
 	"Print a CRL (PEM) signed by the intermediate, listing the revoked\n"
 	"certificates it issued; with --root, signed by the root, listing\n"
-	"revoked intermediates.",
+	"revoked intermediates; with --issuer, signed by an archived\n"
+	"intermediate, listing what it issued.",
 	"  --dir DIR                           the CA directory\n"
 	"  --days N                            until nextUpdate (default 7)\n"
 	"  --root                              the root's CRL (needs the root key)\n"
 	"  --root-key PATH                     the root key, if not DIR/root.key\n"
+	"  --issuer SERIAL                     an intermediate archived by `ca rotate`\n"
 	"  --passphrase-file FILE              passphrase (or IOTA_CA_PASSPHRASE_FILE)\n"
 	"  --intermediate-passphrase-file FILE intermediate key passphrase\n"
 	"                                      (or IOTA_CA_INTERMEDIATE_PASSPHRASE_FILE)\n",
@@ -30,7 +32,35 @@ struct crl_args {
 	struct ca_common c;
 	long		 days;
 	int		 root;
+	char		*issuer;	/* archived intermediate, hex */
 };
+
+static int
+parse_issuer(struct crl_args *a, const char *arg)
+{
+	ASN1_INTEGER *serial;
+
+	if ((serial = ca_serial_parse(arg)) == NULL)
+		return -1;
+	free(a->issuer);
+	a->issuer = ca_serial_hex(serial);
+	ASN1_INTEGER_free(serial);
+	return a->issuer != NULL ? 0 : -1;
+}
+
+static struct ca_signer *
+archived_signer(const struct cadir *cd, const struct crl_args *a)
+{
+	struct passphrase pp;
+	struct ca_signer *s;
+
+	if (passphrase_intermediate(&a->c, &pp, 0) == -1)
+		return NULL;
+	if ((s = cadir_archived_signer(cd, a->issuer, pp.buf, pp.len)) == NULL)
+		cli_error("%s", ca_errstr());
+	passphrase_clear(&pp);
+	return s;
+}
 
 static int
 parse(const struct cli_cmd *cmd, int argc, char **argv, struct crl_args *a)
@@ -40,6 +70,7 @@ parse(const struct cli_cmd *cmd, int argc, char **argv, struct crl_args *a)
 		{ "days", required_argument, NULL, OPT_DAYS },
 		{ "root", no_argument, NULL, OPT_ROOT },
 		{ "root-key", required_argument, NULL, OPT_ROOT_KEY },
+		{ "issuer", required_argument, NULL, OPT_ISSUER },
 		{ "passphrase-file", required_argument, NULL, OPT_PASSFILE },
 		{ "intermediate-passphrase-file", required_argument, NULL,
 		    OPT_INTER_PASSFILE },
@@ -59,6 +90,11 @@ parse(const struct cli_cmd *cmd, int argc, char **argv, struct crl_args *a)
 		case OPT_ROOT:
 			a->root = 1;
 			break;
+		case OPT_ISSUER:
+			if (parse_issuer(a, optarg) == -1)
+				return cli_usage_error(cmd, "--issuer: \"%s\" is "
+				    "not a serial number", optarg);
+			break;
 		case OPT_HELP:
 			cli_help(cmd, "ca", stdout);
 			exit(0);
@@ -71,6 +107,9 @@ parse(const struct cli_cmd *cmd, int argc, char **argv, struct crl_args *a)
 		    argv[optind]);
 	if (a->c.root_key != NULL && !a->root)
 		return cli_usage_error(cmd, "--root-key goes with --root");
+	if (a->root && a->issuer != NULL)
+		return cli_usage_error(cmd, "--root and --issuer exclude each "
+		    "other");
 	return cli_need_dir(cmd, &a->c);
 }
 
@@ -140,9 +179,15 @@ exec_crl(const struct cli_cmd *cmd, int argc, char **argv)
 	if ((rc = parse(cmd, argc, argv, &a)) != 0)
 		return rc;
 	rc = 1;
-	if ((cd = cli_open_ca(&a.c, 1)) == NULL ||
-	    (signer = a.root ? cli_root_signer(cd, &a.c) :
-	    cli_intermediate_signer(cd, &a.c)) == NULL)
+	if ((cd = cli_open_ca(&a.c, 1)) == NULL)
+		goto out;
+	if (a.root)
+		signer = cli_root_signer(cd, &a.c);
+	else if (a.issuer != NULL)
+		signer = archived_signer(cd, &a);
+	else
+		signer = cli_intermediate_signer(cd, &a.c);
+	if (signer == NULL)
 		goto out;
 	if ((crl = build(cd, signer, a.days)) == NULL) {
 		cli_error("%s", ca_errstr());
@@ -157,5 +202,6 @@ out:
 	X509_CRL_free(crl);
 	ca_signer_free(signer);
 	cadir_close(cd);
+	free(a.issuer);
 	return rc;
 }

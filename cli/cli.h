@@ -35,6 +35,7 @@ enum {
 	OPT_PROFILE,
 	OPT_REASON,
 	OPT_ROOT,
+	OPT_ISSUER,
 	OPT_HELP = 'h',
 };
 
