@@ -60,6 +60,8 @@ struct ca_csr	*ca_csr_parse(const unsigned char *, size_t);
 void		 ca_csr_free(struct ca_csr *);
 /* The requested public key, the only thing an issued cert takes. */
 const X509_PUBKEY *ca_csr_pubkey(const struct ca_csr *);
+/* csr-fast.c, used by ca_csr_parse: 1 accepted, -1 refused, 0 not mine. */
+int		 ca_csr_parse_fast(const unsigned char *, long, X509_PUBKEY **);
 /* Key policy alone, for keys that do not come in a CSR. */
 int		 ca_pubkey_check(const EVP_PKEY *);
 
@@ -100,6 +102,9 @@ struct ca_request {
 };
 
 int		 ca_profile_parse(const char *, enum ca_profile *);
+/* ext.c: the profile's extensions, for a cert whose key is already set. */
+int		 ca_ext_add_profile(X509 *, const X509 *,
+		    const struct ca_request *, int);
 const char	*ca_profile_name(enum ca_profile);
 /* Checks a request (names, SANs, days) before any key is touched. */
 int		 ca_request_check(const struct ca_request *);

@@ -186,10 +186,11 @@ set_subject(X509 *cert, const struct ca_request *req)
 {
 	X509_NAME *name = X509_get_subject_name(cert);
 
-#define ADD(field, value) (value == NULL || X509_NAME_add_entry_by_txt(name, \
-    field, MBSTRING_UTF8, (const unsigned char *)value, -1, -1, 0) == 1)
-	return ADD("O", req->organization) && ADD("OU", req->unit) &&
-	    ADD("CN", req->common_name) ? 0 : -1;
+#define ADD(nid, value) (value == NULL || X509_NAME_add_entry_by_NID(name, \
+    nid, MBSTRING_UTF8, (const unsigned char *)value, -1, -1, 0) == 1)
+	return ADD(NID_organizationName, req->organization) &&
+	    ADD(NID_organizationalUnitName, req->unit) &&
+	    ADD(NID_commonName, req->common_name) ? 0 : -1;
 #undef ADD
 }
 
@@ -255,79 +256,6 @@ fail:
 }
 
 static int
-add_ext(X509 *cert, X509V3_CTX *ctx, int nid, const char *value)
-{
-	X509_EXTENSION *ext;
-	int ok;
-
-	if ((ext = X509V3_EXT_conf_nid(NULL, ctx, nid, value)) == NULL)
-		return -1;
-	ok = X509_add_ext(cert, ext, -1);
-	X509_EXTENSION_free(ext);
-	return ok == 1 ? 0 : -1;
-}
-
-/* "DNS:a,DNS:b,IP:c" from names already checked to hold no commas. */
-static int
-san_value(const struct ca_request *req, char *buf, size_t len)
-{
-	size_t used = 0, i;
-	int n;
-
-	buf[0] = '\0';
-	for (i = 0; i < req->ndns + req->nip + (req->uri != NULL); i++) {
-		if (i < req->ndns)
-			n = snprintf(buf + used, len - used, "%sDNS:%s",
-			    used ? "," : "", req->dns[i]);
-		else if (i < req->ndns + req->nip)
-			n = snprintf(buf + used, len - used, "%sIP:%s",
-			    used ? "," : "", req->ip[i - req->ndns]);
-		else
-			n = snprintf(buf + used, len - used, "%sURI:%s",
-			    used ? "," : "", req->uri);
-		if (n < 0 || (size_t)n >= len - used)
-			return -1;
-		used += (size_t)n;
-	}
-	return 0;
-}
-
-static int
-add_profile_exts(X509 *cert, X509V3_CTX *ctx, const struct ca_request *req,
-    int rsa)
-{
-	char san[(CA_MAX_SAN * 2 + 1) * 300];
-	int root = req->profile == CA_PROFILE_ROOT;
-
-	if (add_ext(cert, ctx, NID_subject_key_identifier, "hash") == -1 ||
-	    (!root && add_ext(cert, ctx, NID_authority_key_identifier,
-	    "keyid:always") == -1))
-		return -1;
-	switch (req->profile) {
-	case CA_PROFILE_ROOT:
-		return add_ext(cert, ctx, NID_basic_constraints,
-		    "critical,CA:TRUE") == -1 || add_ext(cert, ctx,
-		    NID_key_usage, "critical,keyCertSign,cRLSign") == -1 ? -1 : 0;
-	case CA_PROFILE_INTERMEDIATE:
-		return add_ext(cert, ctx, NID_basic_constraints,
-		    "critical,CA:TRUE,pathlen:0") == -1 || add_ext(cert, ctx,
-		    NID_key_usage, "critical,keyCertSign,cRLSign") == -1 ? -1 : 0;
-	default:
-		break;
-	}
-	if (san_value(req, san, sizeof(san)) == -1 ||
-	    add_ext(cert, ctx, NID_basic_constraints, "critical,CA:FALSE") ||
-	    add_ext(cert, ctx, NID_key_usage, rsa && req->profile ==
-	    CA_PROFILE_SERVER ? "critical,digitalSignature,keyEncipherment" :
-	    "critical,digitalSignature") ||
-	    add_ext(cert, ctx, NID_ext_key_usage, req->profile ==
-	    CA_PROFILE_SERVER ? "serverAuth" : "clientAuth") ||
-	    (san[0] != '\0' && add_ext(cert, ctx, NID_subject_alt_name, san)))
-		return -1;
-	return 0;
-}
-
-static int
 spki_is_rsa(const X509_PUBKEY *spki)
 {
 	ASN1_OBJECT *alg;
@@ -366,8 +294,6 @@ static int
 fill_tbs(X509 *cert, const X509 *issuer, const struct subject_key *sk,
     const struct ca_request *req, time_t now)
 {
-	X509V3_CTX ctx;
-
 	if (X509_set_version(cert, X509_VERSION_3) != 1 ||
 	    ca_serial_random(X509_get_serialNumber(cert)) == -1 ||
 	    set_subject(cert, req) == -1 ||
@@ -376,9 +302,7 @@ fill_tbs(X509 *cert, const X509 *issuer, const struct subject_key *sk,
 	    set_validity(cert, issuer, req->days, now) == -1 ||
 	    set_subject_key(cert, sk) == -1)
 		return -1;
-	X509V3_set_ctx(&ctx, issuer != NULL ? (X509 *)issuer : cert, cert,
-	    NULL, NULL, 0);
-	return add_profile_exts(cert, &ctx, req, subject_key_is_rsa(sk));
+	return ca_ext_add_profile(cert, issuer, req, subject_key_is_rsa(sk));
 }
 
 static X509 *

@@ -12,7 +12,8 @@
 #include "ca.h"
 
 struct ca_csr {
-	X509_REQ	*req;
+	X509_REQ	*req;		/* the general path */
+	X509_PUBKEY	*spki;		/* the fast path */
 };
 
 static int
@@ -26,37 +27,39 @@ looks_like_pem(const unsigned char *data, size_t len)
 	return len >= 10 && memcmp(data, "-----BEGIN", 10) == 0;
 }
 
-static X509_REQ *
-decode_pem(const unsigned char *data, size_t len)
+/* The DER inside a PEM "CERTIFICATE REQUEST"; OPENSSL_free() it. */
+static unsigned char *
+pem_to_der(const unsigned char *data, size_t len, long *derlen)
 {
+	char *name = NULL, *header = NULL;
+	unsigned char *der = NULL;
 	BIO *bio;
-	X509_REQ *req = NULL;
+	int ok = 0;
 
-	if ((bio = BIO_new_mem_buf(data, (int)len)) != NULL)
-		req = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL);
+	if ((bio = BIO_new_mem_buf(data, (int)len)) != NULL &&
+	    PEM_read_bio(bio, &name, &header, &der, derlen) == 1)
+		ok = strcmp(name, PEM_STRING_X509_REQ) == 0 ||
+		    strcmp(name, PEM_STRING_X509_REQ_OLD) == 0;
 	BIO_free(bio);
-	if (req == NULL)
+	OPENSSL_free(name);
+	OPENSSL_free(header);
+	if (!ok) {
 		ca_seterr("CSR: cannot parse the PEM certification request");
-	return req;
+		OPENSSL_free(der);
+		return NULL;
+	}
+	return der;
 }
 
 static X509_REQ *
-decode_der(const unsigned char *data, size_t len)
+decode_der(const unsigned char *der, long len)
 {
-	const unsigned char *p = data;
+	const unsigned char *p = der;
 	X509_REQ *req;
 
-	if ((req = d2i_X509_REQ(NULL, &p, (long)len)) == NULL) {
+	if ((req = d2i_X509_REQ(NULL, &p, len)) == NULL)
 		ca_seterr("CSR: cannot parse (neither a PEM nor a DER "
 		    "certification request)");
-		return NULL;
-	}
-	if (p != data + len) {
-		ca_seterr("CSR: %zu bytes of trailing data after the request",
-		    (size_t)(data + len - p));
-		X509_REQ_free(req);
-		return NULL;
-	}
 	return req;
 }
 
@@ -83,11 +86,45 @@ csr_check(X509_REQ *req)
 	return 0;
 }
 
+/* Syntax first: one DER request and nothing after it. */
+static int
+check_der_length(const unsigned char *der, long len)
+{
+	const unsigned char *p = der;
+	long objlen;
+	int tag, class, rc;
+
+	rc = ASN1_get_object(&p, &objlen, &tag, &class, len);
+	if ((rc & 0x80) || tag != V_ASN1_SEQUENCE || rc != V_ASN1_CONSTRUCTED) {
+		ca_seterr("CSR: cannot parse (neither a PEM nor a DER "
+		    "certification request)");
+		return -1;
+	}
+	if (p + objlen < der + len) {
+		ca_seterr("CSR: %ld bytes of trailing data after the request",
+		    (long)(der + len - (p + objlen)));
+		return -1;
+	}
+	return 0;
+}
+
+/* The general path: OpenSSL's own parser, for every key type. */
+static int
+parse_general(struct ca_csr *csr, const unsigned char *der, long len)
+{
+	if ((csr->req = decode_der(der, len)) == NULL)
+		return -1;
+	return csr_check(csr->req);
+}
+
 struct ca_csr *
 ca_csr_parse(const unsigned char *data, size_t len)
 {
-	struct ca_csr *csr;
-	X509_REQ *req;
+	struct ca_csr *csr = NULL;
+	unsigned char *pemder = NULL;
+	const unsigned char *der = data;
+	long derlen = (long)len;
+	int rc;
 
 	if (len == 0) {
 		ca_seterr("CSR: empty");
@@ -98,16 +135,23 @@ ca_csr_parse(const unsigned char *data, size_t len)
 		    CA_CSR_MAX);
 		return NULL;
 	}
-	req = looks_like_pem(data, len) ? decode_pem(data, len) :
-	    decode_der(data, len);
-	if (req == NULL)
+	if (looks_like_pem(data, len) &&
+	    (der = pemder = pem_to_der(data, len, &derlen)) == NULL)
 		return NULL;
-	if (csr_check(req) == -1 || (csr = malloc(sizeof(*csr))) == NULL) {
-		X509_REQ_free(req);
-		return NULL;
+	if (check_der_length(der, derlen) == -1 ||
+	    (csr = calloc(1, sizeof(*csr))) == NULL)
+		goto fail;
+	/* The fast path says 0 when the request is not one it knows. */
+	if ((rc = ca_csr_parse_fast(der, derlen, &csr->spki)) == 0)
+		rc = parse_general(csr, der, derlen) == 0 ? 1 : -1;
+	if (rc == 1) {
+		OPENSSL_free(pemder);
+		return csr;
 	}
-	csr->req = req;
-	return csr;
+fail:
+	ca_csr_free(csr);
+	OPENSSL_free(pemder);
+	return NULL;
 }
 
 void
@@ -116,11 +160,13 @@ ca_csr_free(struct ca_csr *csr)
 	if (csr == NULL)
 		return;
 	X509_REQ_free(csr->req);
+	X509_PUBKEY_free(csr->spki);
 	free(csr);
 }
 
 const X509_PUBKEY *
 ca_csr_pubkey(const struct ca_csr *csr)
 {
-	return X509_REQ_get_X509_PUBKEY(csr->req);
+	return csr->spki != NULL ? csr->spki :
+	    X509_REQ_get_X509_PUBKEY(csr->req);
 }

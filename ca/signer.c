@@ -13,7 +13,35 @@ struct ca_signer {
 	X509		*cert;
 	EVP_PKEY	*key;
 	const EVP_MD	*md;		/* NULL for Ed25519 */
+	EVP_MD_CTX	*ready;		/* initialised once, copied per use */
 };
+
+/*
+ * Setting up a signing context looks the algorithm up anew each time;
+ * copying one set up in advance costs a fraction.  NULL (keys whose
+ * contexts cannot be copied) falls back to setting one up per use.
+ */
+static EVP_MD_CTX *
+ready_ctx(EVP_PKEY *key, const EVP_MD *md)
+{
+	EVP_MD_CTX *ctx, *probe;
+	int copyable;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return NULL;
+	if (EVP_DigestSignInit(ctx, NULL, md, NULL, key) != 1) {
+		EVP_MD_CTX_free(ctx);
+		return NULL;
+	}
+	probe = EVP_MD_CTX_new();
+	copyable = probe != NULL && EVP_MD_CTX_copy_ex(probe, ctx) == 1;
+	EVP_MD_CTX_free(probe);
+	if (!copyable) {
+		EVP_MD_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
 
 static const EVP_MD *
 digest_for(EVP_PKEY *key)
@@ -45,6 +73,7 @@ ca_signer_new(X509 *cert, EVP_PKEY *key)
 	s->cert = cert;
 	s->key = key;
 	s->md = digest_for(key);
+	s->ready = ready_ctx(key, s->md);
 	return s;
 }
 
@@ -55,6 +84,7 @@ ca_signer_free(struct ca_signer *s)
 		return;
 	X509_free(s->cert);
 	EVP_PKEY_free(s->key);
+	EVP_MD_CTX_free(s->ready);
 	free(s);
 }
 
@@ -64,10 +94,25 @@ ca_signer_cert(const struct ca_signer *s)
 	return s->cert;
 }
 
+static int
+sign_with_ready(struct ca_signer *s, X509 *cert)
+{
+	EVP_MD_CTX *ctx;
+	int rc = -1;
+
+	if ((ctx = EVP_MD_CTX_new()) != NULL &&
+	    EVP_MD_CTX_copy_ex(ctx, s->ready) == 1 &&
+	    X509_sign_ctx(cert, ctx) > 0)
+		rc = 0;
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
 int
 ca_signer_sign_cert(struct ca_signer *s, X509 *cert)
 {
-	if (X509_sign(cert, s->key, s->md) <= 0) {
+	if (s->ready != NULL ? sign_with_ready(s, cert) == -1 :
+	    X509_sign(cert, s->key, s->md) <= 0) {
 		ca_seterr("signing the certificate failed");
 		return -1;
 	}
@@ -96,5 +141,6 @@ ca_signer_self(EVP_PKEY *key)
 	s->cert = NULL;
 	s->key = key;
 	s->md = digest_for(key);
+	s->ready = NULL;	/* signs once: not worth preparing */
 	return s;
 }

@@ -1,0 +1,428 @@
+/*
+ * Unit tests of the CA engine, with the clock pinned: every time below is
+ * relative to T0, never to the machine's clock.
+ */
+#include <sys/stat.h>
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "ca.h"
+#include "tap.h"
+
+#define T0	((time_t)1893456000)	/* 2030-01-01T00:00:00Z */
+#define DAY	86400L
+
+static char tmpdir[] = "/tmp/ca-test.XXXXXX";
+
+struct test_ca {
+	struct ca_signer	*root, *inter;
+	X509			*root_cert, *inter_cert;
+};
+
+static struct ca_signer *
+signer_for(X509 *cert, EVP_PKEY *key)
+{
+	X509_up_ref(cert);
+	EVP_PKEY_up_ref(key);
+	return ca_signer_new(cert, key);
+}
+
+/* Root valid T0-1d .. T0+3650d, intermediate T0 .. T0+30d. */
+static void
+make_ca(struct test_ca *ca)
+{
+	struct ca_request rreq = { .profile = CA_PROFILE_ROOT,
+	    .common_name = "test Root CA", .organization = "test", .days = 3650 };
+	struct ca_request ireq = { .profile = CA_PROFILE_INTERMEDIATE,
+	    .common_name = "test Intermediate CA 1", .days = 30 };
+	EVP_PKEY *rkey = ca_key_generate(CA_KEY_EC_P256);
+	EVP_PKEY *ikey = ca_key_generate(CA_KEY_EC_P256);
+	struct ca_signer *self;
+
+	EVP_PKEY_up_ref(rkey);
+	self = ca_signer_self(rkey);
+	ca->root_cert = ca_issue_for_key(self, rkey, &rreq, T0 - DAY);
+	ca_signer_free(self);
+	ca->root = signer_for(ca->root_cert, rkey);
+	ca->inter_cert = ca_issue_for_key(ca->root, ikey, &ireq, T0);
+	ca->inter = signer_for(ca->inter_cert, ikey);
+	EVP_PKEY_free(rkey);
+	EVP_PKEY_free(ikey);
+}
+
+static unsigned char *
+csr_der(EVP_PKEY *key, int greedy, size_t *len)
+{
+	X509_REQ *req = X509_REQ_new();
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	X509_NAME *name = X509_REQ_get_subject_name(req);
+	unsigned char *der = NULL;
+	int n;
+
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"root-of-all-evil", -1, -1, 0);
+	X509_REQ_set_pubkey(req, key);
+	if (greedy) {
+		sk_X509_EXTENSION_push(exts, X509V3_EXT_conf_nid(NULL, NULL,
+		    NID_basic_constraints, "critical,CA:TRUE"));
+		sk_X509_EXTENSION_push(exts, X509V3_EXT_conf_nid(NULL, NULL,
+		    NID_subject_alt_name, "DNS:evil.example,IP:10.0.0.1"));
+		X509_REQ_add_extensions(req, exts);
+	}
+	X509_REQ_sign(req, key, EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519 ?
+	    NULL : EVP_sha256());
+	n = i2d_X509_REQ(req, &der);
+	*len = n > 0 ? (size_t)n : 0;
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	X509_REQ_free(req);
+	return der;
+}
+
+static void
+test_keys(void)
+{
+	static const char *want[] = { "EC P-256", "EC P-384", "Ed25519",
+	    "RSA 3072" };
+	enum ca_key_type type;
+
+	for (int t = CA_KEY_EC_P256; t <= CA_KEY_RSA_3072; t++) {
+		EVP_PKEY *key = ca_key_generate((enum ca_key_type)t);
+
+		ok(key != NULL, "generate %s", ca_key_type_name(t));
+		is_str(key ? ca_key_describe(key) : NULL, want[t],
+		    "%s describes itself", ca_key_type_name(t));
+		ok(key && ca_pubkey_check(key) == 0, "%s passes the key policy",
+		    ca_key_type_name(t));
+		EVP_PKEY_free(key);
+	}
+	ok(ca_key_type_parse("dsa-1024", &type) == -1, "dsa-1024 is no key type");
+	like(ca_errstr(), "unknown key type \"dsa-1024\"", "and says so");
+	ok(ca_key_type_parse("ed25519", &type) == 0 && type == CA_KEY_ED25519,
+	    "ed25519 parses");
+}
+
+static void
+test_key_policy(void)
+{
+	EVP_PKEY *rsa1024 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+	EVP_PKEY *p521 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
+	EVP_PKEY *k256 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "secp256k1");
+
+	ok(ca_pubkey_check(rsa1024) == -1, "RSA 1024 refused");
+	like(ca_errstr(), "RSA key of 1024 bits is too small (minimum 2048)",
+	    "with the size in the message");
+	ok(ca_pubkey_check(p521) == -1, "P-521 refused");
+	like(ca_errstr(), "not allowed", "as not allowed");
+	ok(ca_pubkey_check(k256) == -1, "secp256k1 refused");
+	EVP_PKEY_free(rsa1024);
+	EVP_PKEY_free(p521);
+	EVP_PKEY_free(k256);
+}
+
+static void
+test_key_files(void)
+{
+	EVP_PKEY *key = ca_key_generate(CA_KEY_EC_P256), *back;
+	char path[256];
+	struct stat st;
+	unsigned char *pem;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/k.pem", tmpdir);
+	ok(ca_key_write_encrypted(path, key, "correct horse", 13) == 0,
+	    "encrypted key written");
+	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "mode 0600");
+	pem = ca_file_read(path, 65536, &len);
+	like((char *)pem, "BEGIN ENCRYPTED PRIVATE KEY", "PKCS#8, encrypted");
+	free(pem);
+	ok(ca_key_read(path, "wrong horse", 11) == NULL, "wrong passphrase refused");
+	like(ca_errstr(), "wrong passphrase?", "and named as such");
+	back = ca_key_read(path, "correct horse", 13);
+	ok(back != NULL && EVP_PKEY_eq(back, key) == 1, "right passphrase opens it");
+	ok(ca_key_write_encrypted(path, key, "x", 1) == -1,
+	    "an existing key file is never overwritten");
+	EVP_PKEY_free(back);
+	EVP_PKEY_free(key);
+}
+
+static void
+test_serials(void)
+{
+	ASN1_INTEGER *s = ASN1_INTEGER_new(), *parsed;
+	char *seen[200], *hex;
+	int good = 1, unique = 1;
+
+	for (int i = 0; i < 200; i++) {
+		ca_serial_random(s);
+		seen[i] = ca_serial_hex(s);
+		good &= s->length == CA_SERIAL_BYTES && (s->data[0] & 0x80) == 0 &&
+		    s->data[0] != 0 && s->type == V_ASN1_INTEGER;
+		for (int j = 0; j < i; j++)
+			unique &= strcmp(seen[i], seen[j]) != 0;
+	}
+	ok(good, "serials are positive, 16 octets, no leading zero");
+	ok(unique, "200 serials, all different");
+	parsed = ca_serial_parse("0x4a:B2:03");
+	hex = parsed ? ca_serial_hex(parsed) : NULL;
+	is_str(hex, "4AB203", "serials parse with 0x, colons, any case");
+	ok(ca_serial_parse("4G") == NULL && ca_serial_parse("") == NULL &&
+	    ca_serial_parse(":") == NULL, "bad serials do not parse");
+	for (int i = 0; i < 200; i++)
+		free(seen[i]);
+	free(hex);
+	ASN1_INTEGER_free(parsed);
+	ASN1_INTEGER_free(s);
+}
+
+static void
+test_csr_hostile(void)
+{
+	EVP_PKEY *key = ca_key_generate(CA_KEY_EC_P256);
+	EVP_PKEY *rsa1024 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+	unsigned char *der, *big;
+	struct ca_csr *csr;
+	size_t len, blen;
+
+	der = csr_der(key, 0, &len);
+	ok((csr = ca_csr_parse(der, len)) != NULL, "a good DER CSR parses");
+	ca_csr_free(csr);
+	ok(ca_csr_parse(der, 0) == NULL, "empty CSR refused");
+	like(ca_errstr(), "CSR: empty", "as empty");
+	ok(ca_csr_parse(der, len / 2) == NULL, "truncated CSR refused");
+	like(ca_errstr(), "cannot parse", "as unparsable");
+	big = calloc(1, len + 3);
+	memcpy(big, der, len);
+	ok(ca_csr_parse(big, len + 3) == NULL, "trailing bytes refused");
+	like(ca_errstr(), "3 bytes of trailing data", "and counted");
+	free(big);
+	der[len - 3] ^= 0x01;	/* inside the signature */
+	ok(ca_csr_parse(der, len) == NULL, "tampered signature refused");
+	like(ca_errstr(), "signature does not match its public key",
+	    "as no proof of possession");
+	OPENSSL_free(der);
+	der = csr_der(rsa1024, 0, &len);
+	ok(ca_csr_parse(der, len) == NULL, "RSA-1024 CSR refused");
+	like(ca_errstr(), "CSR: RSA key of 1024 bits is too small", "by size");
+	OPENSSL_free(der);
+	blen = CA_CSR_MAX + 1;
+	big = calloc(1, blen);
+	ok(ca_csr_parse(big, blen) == NULL, "oversized CSR refused");
+	like(ca_errstr(), "over the limit", "before parsing");
+	memcpy(big, "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n"
+	    "-----END CERTIFICATE REQUEST-----\n", 75);
+	ok(ca_csr_parse(big, 75) == NULL, "PEM-wrapped garbage refused");
+	free(big);
+	EVP_PKEY_free(rsa1024);
+	EVP_PKEY_free(key);
+}
+
+static int
+has_ext(X509 *cert, int nid)
+{
+	return X509_get_ext_by_NID(cert, nid, -1) >= 0;
+}
+
+static void
+test_device(const struct test_ca *ca)
+{
+	struct ca_request req = { .profile = CA_PROFILE_DEVICE,
+	    .common_name = "sensor-7", .uri = "urn:iota:device:sensor-7",
+	    .days = 365 };
+	EVP_PKEY *key = ca_key_generate(CA_KEY_EC_P256);
+	GENERAL_NAMES *sans;
+	unsigned char *der;
+	struct ca_csr *csr;
+	X509 *cert;
+	size_t len;
+
+	der = csr_der(key, 1, &len);
+	csr = ca_csr_parse(der, len);
+	ok(csr != NULL, "a CSR asking for CA:TRUE and SANs parses");
+	cert = csr ? ca_issue(ca->inter, ca_csr_pubkey(csr), &req, T0 + DAY) : NULL;
+	ok(cert != NULL, "device certificate issued");
+	if (cert == NULL)
+		goto out;
+	is_int(ca_time_from_asn1(X509_get0_notBefore(cert)),
+	    T0 + DAY - CA_BACKDATE, "notBefore is now less the skew allowance");
+	is_int(ca_time_from_asn1(X509_get0_notAfter(cert)), T0 + 30 * DAY,
+	    "notAfter clamped to the intermediate's");
+	ok((X509_get_extension_flags(cert) & EXFLAG_CA) == 0, "not a CA");
+	ok((X509_get_extended_key_usage(cert) & XKU_SSL_CLIENT) &&
+	    !(X509_get_extended_key_usage(cert) & XKU_SSL_SERVER), "clientAuth only");
+	ok(X509_get_key_usage(cert) == KU_DIGITAL_SIGNATURE, "digitalSignature only");
+	sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	ok(sans != NULL && sk_GENERAL_NAME_num(sans) == 1 &&
+	    sk_GENERAL_NAME_value(sans, 0)->type == GEN_URI,
+	    "one SAN, the URI naming the device, none of the CSR's");
+	GENERAL_NAMES_free(sans);
+	ok(has_ext(cert, NID_authority_key_identifier) &&
+	    has_ext(cert, NID_subject_key_identifier), "AKI and SKI");
+	ok(X509_check_issued(ca->inter_cert, cert) == X509_V_OK,
+	    "issued by the intermediate");
+	{
+		X509_NAME *subj = X509_get_subject_name(cert);
+		char cn[64];
+
+		X509_NAME_get_text_by_NID(subj, NID_commonName, cn, sizeof(cn));
+		is_str(cn, "sensor-7", "CN from the caller, not the CSR");
+	}
+out:
+	X509_free(cert);
+	ca_csr_free(csr);
+	OPENSSL_free(der);
+	EVP_PKEY_free(key);
+}
+
+static void
+test_validity(const struct test_ca *ca)
+{
+	struct ca_request req = { .profile = CA_PROFILE_DEVICE,
+	    .common_name = "d1", .days = 1 };
+	EVP_PKEY *key = ca_key_generate(CA_KEY_EC_P256);
+	X509 *cert;
+
+	/* The intermediate starts at T0 - CA_BACKDATE. */
+	cert = ca_issue_for_key(ca->inter, key, &req, T0 - 250);
+	ok(cert != NULL && ca_time_from_asn1(X509_get0_notBefore(cert)) ==
+	    T0 - CA_BACKDATE, "notBefore never before the issuer's");
+	X509_free(cert);
+	ok(ca_issue_for_key(ca->inter, key, &req, T0 + 31 * DAY) == NULL,
+	    "an expired intermediate issues nothing");
+	like(ca_errstr(), "not valid at this time", "and says why");
+	ok(ca_issue_for_key(ca->inter, key, &req, T0 - 301) == NULL,
+	    "nor one not yet valid");
+	req.days = 0;
+	ok(ca_issue_for_key(ca->inter, key, &req, T0 + DAY) == NULL,
+	    "zero days refused");
+	EVP_PKEY_free(key);
+}
+
+static void
+test_requests(const struct test_ca *ca)
+{
+	struct ca_request dev = { .profile = CA_PROFILE_DEVICE,
+	    .common_name = "a/b", .days = 1 };
+	struct ca_request srv = { .profile = CA_PROFILE_SERVER,
+	    .common_name = "broker", .days = 1 };
+	EVP_PKEY *key = ca_key_generate(CA_KEY_EC_P256);
+	X509 *cert;
+
+	ok(ca_request_check(&dev) == -1, "device name with / refused");
+	like(ca_errstr(), "device name \"a/b\" is not allowed", "by name");
+	for (const char *bad = ".+#*"; *bad; bad++) {
+		char name[8] = "x";
+
+		name[1] = *bad;
+		dev.common_name = name;
+		ok(ca_request_check(&dev) == -1, "device name with '%c' refused",
+		    *bad);
+	}
+	ok(ca_request_check(&srv) == -1, "server without SAN refused");
+	srv.dns[0] = "bad_name.example";
+	srv.ndns = 1;
+	ok(ca_request_check(&srv) == -1, "underscore in a DNS name refused");
+	srv.dns[0] = "broker.example";
+	srv.ip[0] = "127.0.0.1";
+	srv.ip[1] = "::1";
+	srv.nip = 2;
+	cert = ca_issue_for_key(ca->inter, key, &srv, T0 + DAY);
+	ok(cert != NULL && (X509_get_extended_key_usage(cert) & XKU_SSL_SERVER),
+	    "server certificate with serverAuth");
+	ok(cert && X509_check_host(cert, "broker.example", 0, 0, NULL) == 1 &&
+	    X509_check_ip_asc(cert, "::1", 0) == 1 &&
+	    X509_check_ip_asc(cert, "127.0.0.1", 0) == 1, "SANs as asked");
+	X509_free(cert);
+	srv.ip[0] = "300.1.1.1";
+	ok(ca_request_check(&srv) == -1, "bad address refused");
+	EVP_PKEY_free(key);
+}
+
+static void
+test_crl(const struct test_ca *ca)
+{
+	ASN1_INTEGER *s1 = ca_serial_parse("4A01"), *s2 = ca_serial_parse("4A02");
+	struct ca_revoked r[2] = {
+		{ s1, T0 + DAY, CRL_REASON_KEY_COMPROMISE },
+		{ s2, T0 + DAY, CRL_REASON_UNSPECIFIED },
+	};
+	X509_CRL *crl = ca_crl_build(ca->inter, r, 2, 42, T0 + 2 * DAY, 7);
+	X509_REVOKED *rev;
+	ASN1_INTEGER *num;
+	ASN1_ENUMERATED *reason;
+
+	ok(crl != NULL, "CRL built");
+	if (crl == NULL)
+		goto out;
+	is_int(X509_CRL_get_version(crl), X509_CRL_VERSION_2, "v2");
+	is_int(ca_time_from_asn1(X509_CRL_get0_lastUpdate(crl)), T0 + 2 * DAY,
+	    "thisUpdate is now");
+	is_int(ca_time_from_asn1(X509_CRL_get0_nextUpdate(crl)), T0 + 9 * DAY,
+	    "nextUpdate a week on");
+	num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
+	is_int(num ? ASN1_INTEGER_get(num) : -1, 42, "CRL number");
+	ASN1_INTEGER_free(num);
+	ok(X509_CRL_get_ext_by_NID(crl, NID_authority_key_identifier, -1) >= 0,
+	    "AKI");
+	ok(X509_CRL_verify(crl, X509_get0_pubkey(ca->inter_cert)) == 1,
+	    "signed by the intermediate");
+	ok(X509_CRL_get0_by_serial(crl, &rev, s1) == 1, "first serial listed");
+	reason = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, NULL, NULL);
+	is_int(reason ? ASN1_ENUMERATED_get(reason) : -1,
+	    CRL_REASON_KEY_COMPROMISE, "with its reason");
+	ASN1_ENUMERATED_free(reason);
+	ok(X509_CRL_get0_by_serial(crl, &rev, s2) == 1 &&
+	    X509_REVOKED_get_ext_by_NID(rev, NID_crl_reason, -1) < 0,
+	    "unspecified reason left out (RFC 5280 5.3.1)");
+out:
+	X509_CRL_free(crl);
+	ASN1_INTEGER_free(s1);
+	ASN1_INTEGER_free(s2);
+}
+
+static void
+test_signer(const struct test_ca *ca)
+{
+	EVP_PKEY *other = ca_key_generate(CA_KEY_EC_P256);
+
+	X509_up_ref(ca->inter_cert);
+	ok(ca_signer_new(ca->inter_cert, other) == NULL,
+	    "a key that is not the certificate's makes no signer");
+	like(ca_errstr(), "does not belong", "and says so");
+	X509_free(ca->inter_cert);
+	EVP_PKEY_free(other);
+}
+
+int
+main(void)
+{
+	struct test_ca ca;
+	char cmd[64];
+
+	if (mkdtemp(tmpdir) == NULL)
+		return 1;
+	make_ca(&ca);
+	ok(ca.root_cert && ca.inter_cert && ca.root && ca.inter,
+	    "test CA built at a pinned time");
+	test_keys();
+	test_key_policy();
+	test_key_files();
+	test_serials();
+	test_csr_hostile();
+	test_device(&ca);
+	test_validity(&ca);
+	test_requests(&ca);
+	test_crl(&ca);
+	test_signer(&ca);
+	ca_signer_free(ca.root);
+	ca_signer_free(ca.inter);
+	X509_free(ca.root_cert);
+	X509_free(ca.inter_cert);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	if (system(cmd) != 0)
+		return 1;
+	return tap_done();
+}
