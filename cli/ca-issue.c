@@ -1,7 +1,9 @@
 /* iotactl ca issue: a server key and certificate (broker, iotad, ingress). */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cadir.h"
@@ -98,7 +100,31 @@ parse(const struct cli_cmd *cmd, int argc, char **argv, struct issue_args *a)
 		return cli_usage_error(cmd, "--server-name and --out are required");
 	req->dns[0] = req->common_name;
 	req->ndns++;
+	if (ca_request_check(req) == -1) {
+		cli_error("%s", ca_errstr());
+		return EXIT_USAGE;
+	}
 	return cli_need_dir(cmd, &a->c);
+}
+
+/* PREFIX's directory must take the files before anything is issued. */
+static int
+check_out_dir(const char *prefix)
+{
+	char dir[4096], *slash;
+
+	snprintf(dir, sizeof(dir), "%s", prefix);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (access(dir, W_OK | X_OK) == -1) {
+		cli_error("--out: cannot write in %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* Checked before any key is made: nothing is overwritten, ever. */
@@ -117,11 +143,7 @@ check_outputs(struct issue_args *a)
 		    a->out, a->out);
 		return -1;
 	}
-	if (ca_request_check(&a->req) == -1) {
-		cli_error("%s", ca_errstr());
-		return -1;
-	}
-	return 0;
+	return check_out_dir(a->out);
 }
 
 static int

@@ -56,7 +56,7 @@ exec_revoke(const struct cli_cmd *cmd, int argc, char **argv)
 	if ((serial = ca_serial_parse(argv[optind])) == NULL) {
 		cli_error("\"%s\" is not a serial number (hex digits)",
 		    argv[optind]);
-		return 1;
+		return EXIT_USAGE;
 	}
 	hex = ca_serial_hex(serial);
 	ASN1_INTEGER_free(serial);

@@ -108,7 +108,8 @@ parse(const struct cli_cmd *cmd, int argc, char **argv, struct sign_args *a)
 	return cli_need_dir(cmd, &a->c);
 }
 
-/* The identity: from the command line, never from the CSR. */
+/* The identity: from the command line, never from the CSR.  A bad one is
+ * a bad argument: exit status 2. */
 static int
 complete_request(struct sign_args *a)
 {
@@ -117,7 +118,7 @@ complete_request(struct sign_args *a)
 	if (req->profile == CA_PROFILE_DEVICE) {
 		if (req->ndns + req->nip > 0) {
 			cli_error("--dns and --ip are for the server profile");
-			return -1;
+			return EXIT_USAGE;
 		}
 		snprintf(a->uri, sizeof(a->uri), "urn:iota:device:%s",
 		    req->common_name);
@@ -131,7 +132,7 @@ complete_request(struct sign_args *a)
 	}
 	if (ca_request_check(req) == -1) {
 		cli_error("%s", ca_errstr());
-		return -1;
+		return EXIT_USAGE;
 	}
 	return 0;
 }
@@ -165,10 +166,11 @@ exec_sign(const struct cli_cmd *cmd, int argc, char **argv)
 	X509 *cert = NULL;
 	int rc;
 
-	if ((rc = parse(cmd, argc, argv, &a)) != 0)
+	if ((rc = parse(cmd, argc, argv, &a)) != 0 ||
+	    (rc = complete_request(&a)) != 0)
 		return rc;
 	rc = 1;
-	if (complete_request(&a) == -1 || (csr = read_csr(a.csr)) == NULL ||
+	if ((csr = read_csr(a.csr)) == NULL ||
 	    (cd = cli_open_ca(&a.c, 1)) == NULL ||
 	    (signer = cli_intermediate_signer(cd, &a.c)) == NULL)
 		goto out;

@@ -26,10 +26,23 @@ usage(FILE *fp)
 	    cli_progname, cli_progname);
 }
 
-int
-main(int argc, char *argv[])
+/*
+ * Output that never arrived is a failure, for scripts that read it; a
+ * command that failed already said why, in its one line.
+ */
+static int
+flush_stdout(int rc)
 {
-	opterr = 0;	/* we say what went wrong, in one line */
+	if ((fflush(stdout) != 0 || ferror(stdout)) && rc == 0) {
+		cli_error("cannot write to standard output");
+		return 1;
+	}
+	return rc;
+}
+
+static int
+run(int argc, char *argv[])
+{
 	if (argc < 2) {
 		cli_error("no command (see '%s --help')", cli_progname);
 		return EXIT_USAGE;
@@ -47,4 +60,11 @@ main(int argc, char *argv[])
 	cli_error("unknown command \"%s\" (see '%s --help')", argv[1],
 	    cli_progname);
 	return EXIT_USAGE;
+}
+
+int
+main(int argc, char *argv[])
+{
+	opterr = 0;	/* we say what went wrong, in one line */
+	return flush_stdout(run(argc, argv));
 }
