@@ -1,0 +1,115 @@
+/*
+ * Every key of iotad.yaml, one row each.  The key's name is its field's
+ * path in struct iotad_conf, written once: FIELD() makes the name with #
+ * and refuses, at compile time, a field whose C type does not match the
+ * row's type.  Keep the rows of a section together (conf_print() relies
+ * on it and conf_table_verify() checks it); order is the order of
+ * `iotad -T`, conf_help() and the man page.
+ */
+#include <stddef.h>
+
+#include "conf.h"
+
+#define FIELD(f, ctype)	.name = #f,					\
+			.offset = offsetof(struct iotad_conf, f) +	\
+			    _Generic(((struct iotad_conf *)0)->f, ctype: 0)
+#define STRING(f)	FIELD(f, char *), .type = CONF_STRING
+#define PATH(f)		FIELD(f, char *), .type = CONF_PATH
+#define INT(f)		FIELD(f, int), .type = CONF_INT
+#define DURATION(f)	FIELD(f, long long), .type = CONF_DURATION
+#define SIZE(f)		FIELD(f, size_t), .type = CONF_SIZE
+#define ENUM(f, c)	FIELD(f, int), .type = CONF_ENUM, .choices = (c)
+
+#define MINUTE	60LL
+#define HOUR	(60 * MINUTE)
+#define DAY	(24 * HOUR)
+#define KIB	1024LL
+#define MIB	(1024 * KIB)
+
+/* In the order of enum conf_log_level. */
+static const char *const log_levels[] = {
+	"error", "warn", "info", "debug", NULL
+};
+
+static const struct conf_key iotad_keys[] = {
+	{ STRING(listen.address), .def = "127.0.0.1",
+	  .help = "IP address or host name to accept HTTPS connections "
+	    "on." },
+	{ INT(listen.port), .min = 1, .max = 65535, .def = "8443",
+	  .help = "TCP port to accept HTTPS connections on." },
+
+	{ PATH(tls.certificate), .flags = CONF_REQUIRED,
+	  .check = CONF_CHECK_FILE,
+	  .help = "iotad's server certificate in PEM, followed by its "
+	    "chain: the PREFIX.crt written by `iotactl ca issue`." },
+	{ PATH(tls.key), .flags = CONF_REQUIRED, .check = CONF_CHECK_SECRET,
+	  .help = "The private key of tls.certificate (PREFIX.key); "
+	    "no access for group or others." },
+	{ PATH(tls.key_passphrase_file), .check = CONF_CHECK_SECRET,
+	  .help = "File holding the passphrase of tls.key, when that key "
+	    "is encrypted.  Not set: the key is not encrypted." },
+
+	{ PATH(ca.dir), .flags = CONF_REQUIRED, .check = CONF_CHECK_CADIR,
+	  .help = "The CA directory made by `iotactl ca init`; iotad "
+	    "signs with intermediate.crt and intermediate.key and hands "
+	    "out ca-chain.pem." },
+	{ PATH(ca.passphrase_file), .flags = CONF_REQUIRED,
+	  .check = CONF_CHECK_SECRET,
+	  .help = "File holding the passphrase of the intermediate key "
+	    "(ca.dir/intermediate.key)." },
+
+	{ PATH(state.dir), .flags = CONF_REQUIRED, .check = CONF_CHECK_DIR,
+	  .help = "Directory of the SQLCipher databases; writable by "
+	    "iotad and by no one else." },
+	{ PATH(state.key_file), .flags = CONF_REQUIRED,
+	  .check = CONF_CHECK_HEXKEY,
+	  .help = "File holding the raw 256-bit database key as 64 "
+	    "hexadecimal digits; mode 0600." },
+
+	{ SIZE(limits.max_body), .min = 1 * KIB, .max = 1 * MIB,
+	  .def = "64k",
+	  .help = "Largest request body accepted; larger requests are "
+	    "refused with 413." },
+	{ INT(limits.max_connections), .min = 1, .max = 65536, .def = "256",
+	  .help = "Most HTTPS connections open at once." },
+	{ DURATION(limits.connection_timeout), .min = 1, .max = HOUR,
+	  .def = "30s",
+	  .help = "An idle connection is closed after this long." },
+	{ INT(limits.threads), .min = 1, .max = 64, .def = "2",
+	  .help = "Threads serving requests." },
+
+	{ INT(provisioning.certificate_days), .min = 1, .max = 3650,
+	  .def = "365",
+	  .help = "Validity of a device certificate in days, cut short "
+	    "where the intermediate expires first." },
+	{ DURATION(provisioning.secret_overlap), .min = 0, .max = 30 * DAY,
+	  .def = "24h",
+	  .help = "How long a group's previous provisioning secret stays "
+	    "valid after the secret is rotated." },
+
+	{ INT(ratelimit.failures_per_minute), .min = 1, .max = 10000,
+	  .def = "10",
+	  .help = "Failed provisioning secrets tolerated per minute, per "
+	    "group and per client address, before a lockout." },
+	{ DURATION(ratelimit.lockout), .min = 1, .max = DAY, .def = "5m",
+	  .help = "How long a locked out group or address gets 429 with "
+	    "Retry-After." },
+
+	{ ENUM(log.level, log_levels), .def = "info",
+	  .help = "Least severe messages logged: error, warn, info or "
+	    "debug." },
+	{ PATH(log.file), .check = CONF_CHECK_OUTPUT,
+	  .help = "File the log is appended to.  Not set: standard "
+	    "error." },
+
+	{ PATH(audit.file), .check = CONF_CHECK_OUTPUT,
+	  .help = "File the audit records (operator actions, "
+	    "provisioning, failed secrets) are appended to.  Not set: "
+	    "they go to the log." },
+};
+
+const struct conf_table iotad_conf_table = {
+	.keys = iotad_keys,
+	.nkeys = sizeof(iotad_keys) / sizeof(iotad_keys[0]),
+	.size = sizeof(struct iotad_conf),
+};
