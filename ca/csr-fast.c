@@ -4,7 +4,8 @@
  * decoder machinery, which costs more than the signature check itself; here
  * the request is read with an ASN.1 template that keeps the key as bits,
  * the key is built from its parameters, and the signature is checked over
- * the request info exactly as it was received.
+ * the request info exactly as it was received.  The subject and attributes
+ * are parsed as strictly as the general path parses them, though unused.
  *
  * Returns 1 (accepted, *spkip set), -1 (refused, error set) or 0 (not a
  * request this path knows: the caller takes the general path).
@@ -27,9 +28,9 @@ typedef struct {
 typedef struct {
 	ASN1_ENCODING		 enc;		/* what the signature covers */
 	ASN1_INTEGER		*version;
-	ASN1_TYPE		*subject;	/* never used: not parsed */
+	X509_NAME		*subject;	/* checked, never used */
 	IOTA_CSR_SPKI		*spki;
-	STACK_OF(ASN1_TYPE)	*attributes;	/* never used */
+	STACK_OF(X509_ATTRIBUTE) *attributes;	/* checked, never used */
 } IOTA_CSR_INFO;
 
 typedef struct {
@@ -49,9 +50,9 @@ ASN1_SEQUENCE(IOTA_CSR_SPKI) = {
 
 ASN1_SEQUENCE_enc(IOTA_CSR_INFO, enc, NULL) = {
 	ASN1_SIMPLE(IOTA_CSR_INFO, version, ASN1_INTEGER),
-	ASN1_SIMPLE(IOTA_CSR_INFO, subject, ASN1_ANY),
+	ASN1_SIMPLE(IOTA_CSR_INFO, subject, X509_NAME),
 	ASN1_SIMPLE(IOTA_CSR_INFO, spki, IOTA_CSR_SPKI),
-	ASN1_IMP_SET_OF_OPT(IOTA_CSR_INFO, attributes, ASN1_ANY, 0),
+	ASN1_IMP_SET_OF_OPT(IOTA_CSR_INFO, attributes, X509_ATTRIBUTE, 0),
 } ASN1_SEQUENCE_END_enc(IOTA_CSR_INFO, IOTA_CSR_INFO)
 
 ASN1_SEQUENCE(IOTA_CSR) = {

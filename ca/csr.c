@@ -63,6 +63,28 @@ decode_der(const unsigned char *der, long len)
 	return req;
 }
 
+/* RFC 5480 2.1.1: named curves only; explicit parameters hide curves. */
+static int
+named_curve_only(X509_REQ *req)
+{
+	const X509_PUBKEY *spki = X509_REQ_get_X509_PUBKEY(req);
+	const ASN1_OBJECT *aobj;
+	ASN1_OBJECT *alg;
+	X509_ALGOR *algor;
+	int ptype;
+
+	if (X509_PUBKEY_get0_param(&alg, NULL, NULL, &algor, spki) != 1)
+		return -1;
+	X509_ALGOR_get0(&aobj, &ptype, NULL, algor);
+	if (OBJ_obj2nid(aobj) == NID_X9_62_id_ecPublicKey &&
+	    ptype != V_ASN1_OBJECT) {
+		ca_seterr("CSR: EC key with explicit curve parameters is not "
+		    "allowed (named curves only)");
+		return -1;
+	}
+	return 0;
+}
+
 /* Policy, then proof of possession: the signature under the CSR's key. */
 static int
 csr_check(X509_REQ *req)
@@ -70,6 +92,8 @@ csr_check(X509_REQ *req)
 	EVP_PKEY *key;
 	char why[256];
 
+	if (named_curve_only(req) == -1)
+		return -1;
 	if ((key = X509_REQ_get0_pubkey(req)) == NULL) {
 		ca_seterr("CSR: cannot decode its public key");
 		return -1;
@@ -95,7 +119,8 @@ check_der_length(const unsigned char *der, long len)
 	int tag, class, rc;
 
 	rc = ASN1_get_object(&p, &objlen, &tag, &class, len);
-	if ((rc & 0x80) || tag != V_ASN1_SEQUENCE || rc != V_ASN1_CONSTRUCTED) {
+	if ((rc & 0x80) || tag != V_ASN1_SEQUENCE || class != V_ASN1_UNIVERSAL ||
+	    rc != V_ASN1_CONSTRUCTED) {
 		ca_seterr("CSR: cannot parse (neither a PEM nor a DER "
 		    "certification request)");
 		return -1;
