@@ -85,6 +85,26 @@ named_curve_only(X509_REQ *req)
 	return 0;
 }
 
+/* Proof of possession made with a broken digest proves little. */
+static int
+strong_digest(X509_REQ *req)
+{
+	int mdnid, pknid;
+
+	if (!OBJ_find_sigid_algs(X509_REQ_get_signature_nid(req), &mdnid,
+	    &pknid)) {
+		ca_seterr("CSR: unknown signature algorithm");
+		return -1;
+	}
+	if (mdnid == NID_md5 || mdnid == NID_sha1 || mdnid == NID_md4 ||
+	    mdnid == NID_md2 || mdnid == NID_mdc2 || mdnid == NID_ripemd160) {
+		ca_seterr("CSR: signed with %s, which is too weak (SHA-256 or "
+		    "better)", OBJ_nid2sn(mdnid));
+		return -1;
+	}
+	return 0;
+}
+
 /* Policy, then proof of possession: the signature under the CSR's key. */
 static int
 csr_check(X509_REQ *req)
@@ -92,7 +112,7 @@ csr_check(X509_REQ *req)
 	EVP_PKEY *key;
 	char why[256];
 
-	if (named_curve_only(req) == -1)
+	if (named_curve_only(req) == -1 || strong_digest(req) == -1)
 		return -1;
 	if ((key = X509_REQ_get0_pubkey(req)) == NULL) {
 		ca_seterr("CSR: cannot decode its public key");

@@ -12,6 +12,7 @@ static int exec_crl(const struct cli_cmd *, int, char **);
 
 const struct cli_cmd cmd_ca_crl = {
 	"crl",
+	"print a CRL",
 	"--dir DIR [--days N] [--root [--root-key PATH] | --issuer SERIAL]",
 	"Print a CRL (PEM) signed by the intermediate, listing the revoked\n"
 	"certificates it issued; with --root, signed by the root, listing\n"

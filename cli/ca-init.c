@@ -11,6 +11,7 @@ static int exec_init(const struct cli_cmd *, int, char **);
 
 const struct cli_cmd cmd_ca_init = {
 	"init",
+	"create a root and an online intermediate",
 	"--dir DIR [--key-type TYPE] [--name NAME] [--passphrase-file FILE]\n"
 	"    [--intermediate-passphrase-file FILE] [--root-days N]"
 	" [--intermediate-days N]",

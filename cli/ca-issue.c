@@ -13,6 +13,7 @@ static int exec_issue(const struct cli_cmd *, int, char **);
 
 const struct cli_cmd cmd_ca_issue = {
 	"issue",
+	"issue a server certificate and its key",
 	"--dir DIR --server-name NAME [--dns NAME]... [--ip ADDR]... --out PREFIX\n"
 	"    [--key-type TYPE] [--days N] [--intermediate-passphrase-file FILE]",
 	"Make a server key and certificate: PREFIX.crt (leaf then intermediate)\n"

@@ -11,6 +11,7 @@ static int exec_revoke(const struct cli_cmd *, int, char **);
 
 const struct cli_cmd cmd_ca_revoke = {
 	"revoke",
+	"revoke a certificate by serial",
 	"--dir DIR SERIAL [--reason REASON]",
 	"Record SERIAL (hex, as `openssl x509 -serial` prints it; colons allowed)\n"
 	"as revoked. No key is needed; the next `ca crl` lists it.",

@@ -19,6 +19,7 @@ static int exec_rotate(const struct cli_cmd *, int, char **);
 
 const struct cli_cmd cmd_ca_rotate = {
 	"rotate",
+	"replace the intermediate",
 	"--dir DIR [--root-key PATH] [--key-type TYPE] [--days N]",
 	"Issue a new intermediate from the root. The old intermediate moves to\n"
 	"DIR/archive and stays valid until it expires; ca-chain.pem is rewritten.",

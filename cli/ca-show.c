@@ -11,6 +11,7 @@ static int exec_show(const struct cli_cmd *, int, char **);
 
 const struct cli_cmd cmd_ca_show = {
 	"show",
+	"show the CA and what it issued",
 	"--dir DIR",
 	"Show the root, the intermediate and archived intermediates (subject,\n"
 	"serial, key, validity, SHA-256 fingerprint) and counts of issued and\n"

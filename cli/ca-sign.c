@@ -11,6 +11,7 @@ static int exec_sign(const struct cli_cmd *, int, char **);
 
 const struct cli_cmd cmd_ca_sign = {
 	"sign",
+	"sign a CSR as a device or server certificate",
 	"--dir DIR --csr FILE --name NAME [--profile device|server]\n"
 	"    [--dns NAME]... [--ip ADDR]... [--days N] [--intermediate-passphrase-file FILE]",
 	"Sign a CSR (PEM or DER) with the intermediate; the certificate goes to stdout.\n"

@@ -14,7 +14,7 @@ ca_usage(FILE *fp)
 {
 	fprintf(fp, "usage: %s ca verb [options]\n\nverbs:\n", cli_progname);
 	for (size_t i = 0; i < NVERBS; i++)
-		fprintf(fp, "  %-8s %s\n", ca_verbs[i]->name, ca_verbs[i]->summary);
+		fprintf(fp, "  %-8s %s\n", ca_verbs[i]->name, ca_verbs[i]->brief);
 	fprintf(fp, "\n'%s ca VERB --help' lists a verb's options.\n",
 	    cli_progname);
 }

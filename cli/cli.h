@@ -10,6 +10,7 @@
 
 struct cli_cmd {
 	const char	*name;
+	const char	*brief;		/* for the list of verbs */
 	const char	*args;		/* synopsis after the name */
 	const char	*summary;	/* one line */
 	const char	*options;	/* the option list for --help */
