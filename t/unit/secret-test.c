@@ -1,0 +1,106 @@
+/* Unit tests of credentials and failure limits, with the clock pinned. */
+#include <stdlib.h>
+
+#include "ratelimit.h"
+#include "secret.h"
+#include "tap.h"
+
+#define T0	((time_t)1893456000)
+
+static void
+test_tokens(void)
+{
+	char a[SECRET_TEXT_MAX], b[SECRET_TEXT_MAX];
+	unsigned char ha[SECRET_HASH_LEN], hb[SECRET_HASH_LEN];
+
+	ok(secret_token_new(TOKEN_PREFIX_OPERATOR, a, sizeof(a)) == 0 &&
+	    secret_token_new(TOKEN_PREFIX_OPERATOR, b, sizeof(b)) == 0,
+	    "two tokens made");
+	ok(strcmp(a, b) != 0, "and they differ");
+	is_int((long long)strlen(a), (long long)strlen(TOKEN_PREFIX_OPERATOR) +
+	    SECRET_B64_LEN, "prefix + 43 characters (256 bits)");
+	ok(secret_token_well_formed(a, TOKEN_PREFIX_OPERATOR), "well formed");
+	ok(!secret_token_well_formed(a, TOKEN_PREFIX_ADMIN),
+	    "not taken for an admin token");
+	a[10] = '!';
+	ok(!secret_token_well_formed(a, TOKEN_PREFIX_OPERATOR),
+	    "a stray character breaks it");
+	ok(secret_token_new(TOKEN_PREFIX_OPERATOR, a, 20) == -1,
+	    "a short buffer is refused, not overrun");
+	secret_hash("x", ha);
+	secret_hash("x", hb);
+	ok(secret_hash_equal(ha, hb), "equal hashes compare equal");
+	secret_hash("y", hb);
+	ok(!secret_hash_equal(ha, hb), "different ones do not");
+}
+
+static void
+test_provisioning(void)
+{
+	char id[GROUP_PUBLIC_ID_LEN + 1], back[GROUP_PUBLIC_ID_LEN + 1];
+	char ps[SECRET_TEXT_MAX];
+
+	ok(secret_public_id_new(id) == 0 && strlen(id) == GROUP_PUBLIC_ID_LEN,
+	    "public id of 16 hex");
+	ok(secret_provisioning_new(id, ps, sizeof(ps)) == 0, "secret made");
+	ok(strncmp(ps, "PS", 2) == 0, "starts with PS");
+	ok(secret_provisioning_public_id(ps, back) == 0 && strcmp(id, back) == 0,
+	    "the public id comes back out");
+	ps[strlen(ps) - 1] = '\0';
+	ok(secret_provisioning_public_id(ps, back) == -1, "truncated: refused");
+	ok(secret_provisioning_public_id("PS0123456789abcdef", back) == -1,
+	    "no secret part: refused");
+	ok(secret_provisioning_public_id("", back) == -1, "empty: refused");
+}
+
+static void
+test_bearer(void)
+{
+	is_str(secret_bearer("Bearer abc"), "abc", "Bearer credential");
+	is_str(secret_bearer("bearer   abc"), "abc", "case and spaces forgiven");
+	ok(secret_bearer("Basic abc") == NULL, "other schemes: none");
+	ok(secret_bearer("Bearer ") == NULL, "empty: none");
+	ok(secret_bearer(NULL) == NULL, "no header: none");
+}
+
+static void
+test_ratelimit(void)
+{
+	struct ratelimit *rl = ratelimit_new(3, 300);
+	char key[32];
+	int locked = 0;
+
+	for (int i = 0; i < 3; i++)
+		ratelimit_fail(rl, "g1", T0 + i);
+	is_int(ratelimit_wait(rl, "g1", T0 + 3), 0, "3 failures a minute pass");
+	is_int(ratelimit_fail(rl, "g1", T0 + 3), 300, "the 4th locks out");
+	is_int(ratelimit_wait(rl, "g1", T0 + 100), 203, "wait counts down");
+	is_int(ratelimit_wait(rl, "g2", T0 + 100), 0, "other keys unaffected");
+	is_int(ratelimit_wait(rl, "g1", T0 + 303), 0, "lockout ends");
+	ratelimit_fail(rl, "g3", T0);
+	ratelimit_fail(rl, "g3", T0 + 1);
+	ratelimit_fail(rl, "g3", T0 + 2);
+	is_int(ratelimit_fail(rl, "g3", T0 + 61), 0,
+	    "failures of a past minute are forgotten");
+	/* A flood of keys cannot evict a locked-out key's record. */
+	for (int i = 0; i < 3; i++)
+		ratelimit_fail(rl, "victim", T0 + 400);
+	ratelimit_fail(rl, "victim", T0 + 400);
+	for (int i = 0; i < 100000; i++) {
+		snprintf(key, sizeof(key), "flood-%d", i);
+		ratelimit_fail(rl, key, T0 + 401);
+	}
+	locked = ratelimit_wait(rl, "victim", T0 + 402) > 0;
+	ok(locked, "a flood of new keys does not lift a lockout");
+	ratelimit_free(rl);
+}
+
+int
+main(void)
+{
+	test_tokens();
+	test_provisioning();
+	test_bearer();
+	test_ratelimit();
+	return tap_done();
+}
