@@ -1,0 +1,732 @@
+/*
+ * The registry's queries.  Every statement is prepared, bound, stepped and
+ * finalized within one function: nothing stays open across a job.
+ * Constraint failures map to codes: a taken UNIQUE or PRIMARY KEY is
+ * REG_EXISTS, a missing parent (FOREIGN KEY) is REG_NOT_FOUND.
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry.h"
+
+#define GROUP_COLUMNS							\
+	"SELECT g.id, g.tenant_id, g.name, g.public_id, g.secret_hash,"	\
+	" g.secret_expires, g.prev_secret_hash, g.prev_valid_until,"	\
+	" g.quota, g.created,"						\
+	" (SELECT count(*) FROM devices d WHERE d.group_id = g.id),"	\
+	" (SELECT count(*) FROM devices d WHERE d.group_id = g.id"	\
+	"   AND d.state = 'provisioned')"				\
+	" FROM groups g "
+
+#define DEVICE_COLUMNS							\
+	"SELECT id, group_id, name, state, pubkey_hash, serial,"	\
+	" not_after, provisioned_at, created FROM devices "
+
+static const char *const codes[] = {
+	[REG_OK] = "ok",
+	[REG_NOT_FOUND] = "not found",
+	[REG_EXISTS] = "already exists",
+	[REG_STATE] = "not allowed in this state",
+	[REG_ERROR] = "database error",
+};
+
+static const char *const states[] = {
+	[REG_DEVICE_REGISTERED] = "registered",
+	[REG_DEVICE_PROVISIONED] = "provisioned",
+	[REG_DEVICE_REVOKED] = "revoked",
+};
+#define NSTATES	(sizeof(states) / sizeof(states[0]))
+
+const char *
+registry_strerror(int code)
+{
+	if (code < 0 || (size_t)code >= sizeof(codes) / sizeof(codes[0]))
+		return "unknown error";
+	return codes[code];
+}
+
+const char *
+registry_device_state_name(enum reg_device_state s)
+{
+	return (size_t)s < NSTATES ? states[s] : "unknown";
+}
+
+/* Statements. */
+
+static int
+bind_one(sqlite3_stmt *st, int i, char type, va_list *ap)
+{
+	const void *p;
+	int64_t v;
+	size_t len;
+
+	switch (type) {
+	case 'i':
+		return sqlite3_bind_int64(st, i, va_arg(*ap, int64_t));
+	case 'n':
+		v = va_arg(*ap, int64_t);
+		return v == REG_NONE ? sqlite3_bind_null(st, i) :
+		    sqlite3_bind_int64(st, i, v);
+	case 't':	/* NULL binds NULL */
+		p = va_arg(*ap, const char *);
+		return sqlite3_bind_text(st, i, p, -1, SQLITE_STATIC);
+	case 'h':
+		p = va_arg(*ap, const unsigned char *);
+		return p == NULL ? sqlite3_bind_null(st, i) :
+		    sqlite3_bind_blob(st, i, p, REG_HASH_LEN, SQLITE_STATIC);
+	case 'b':
+		p = va_arg(*ap, const unsigned char *);
+		len = va_arg(*ap, size_t);
+		if (len > INT_MAX)
+			return SQLITE_TOOBIG;
+		return sqlite3_bind_blob(st, i, p, (int)len, SQLITE_STATIC);
+	}
+	return SQLITE_MISUSE;
+}
+
+/*
+ * Prepares sql and binds one argument per letter of types, in order:
+ * 'i' int64_t; 'n' int64_t, REG_NONE as NULL; 't' a string; 'h' a
+ * REG_HASH_LEN hash or NULL; 'b' bytes and their size_t length.  Every
+ * parameter of the statement must get one.
+ */
+static int
+prepare(sqlite3 *db, sqlite3_stmt **stp, const char *sql, const char *types,
+    ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int i, rc = SQLITE_OK;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return REG_ERROR;
+	va_start(ap, types);
+	for (i = 0; types[i] != '\0' && rc == SQLITE_OK; i++)
+		rc = bind_one(st, i + 1, types[i], &ap);
+	va_end(ap);
+	if (rc != SQLITE_OK || i != sqlite3_bind_parameter_count(st)) {
+		sqlite3_finalize(st);
+		return REG_ERROR;
+	}
+	*stp = st;
+	return REG_OK;
+}
+
+static int
+failure(sqlite3 *db)
+{
+	switch (sqlite3_extended_errcode(db)) {
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+	case SQLITE_CONSTRAINT_UNIQUE:
+		return REG_EXISTS;
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+		return REG_NOT_FOUND;
+	default:
+		return REG_ERROR;
+	}
+}
+
+/* Runs a statement that returns no row, and finalizes it. */
+static int
+run(sqlite3 *db, sqlite3_stmt *st)
+{
+	int rc;
+
+	rc = sqlite3_step(st) == SQLITE_DONE ? REG_OK : failure(db);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* As run(), and REG_NOT_FOUND when no row changed. */
+static int
+run_changed(sqlite3 *db, sqlite3_stmt *st)
+{
+	int rc;
+
+	if ((rc = run(db, st)) == REG_OK && sqlite3_changes(db) == 0)
+		rc = REG_NOT_FOUND;
+	return rc;
+}
+
+/* Steps to the first row: REG_OK with a row, REG_NOT_FOUND without. */
+static int
+first_row(sqlite3_stmt *st)
+{
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		return REG_OK;
+	case SQLITE_DONE:
+		return REG_NOT_FOUND;
+	default:
+		return REG_ERROR;
+	}
+}
+
+/* A query of one integer. */
+static int
+query_int(sqlite3_stmt *st, int64_t *v)
+{
+	int rc;
+
+	if ((rc = first_row(st)) == REG_OK)
+		*v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Columns. */
+
+static int64_t
+column_opt(sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return REG_NONE;
+	return sqlite3_column_int64(st, col);
+}
+
+/* NULL gives "". */
+static int
+column_text(sqlite3_stmt *st, int col, char *buf, size_t size)
+{
+	const unsigned char *s;
+	int n;
+
+	if ((s = sqlite3_column_text(st, col)) == NULL) {
+		buf[0] = '\0';
+		return sqlite3_column_type(st, col) == SQLITE_NULL ? 0 : -1;
+	}
+	if ((n = sqlite3_column_bytes(st, col)) < 0 || (size_t)n >= size)
+		return -1;
+	memcpy(buf, s, (size_t)n);
+	buf[n] = '\0';
+	return 0;
+}
+
+/* 1 with a hash, 0 for NULL, -1 for anything else. */
+static int
+column_hash(sqlite3_stmt *st, int col, unsigned char out[REG_HASH_LEN])
+{
+	const void *p;
+
+	if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+		memset(out, 0, REG_HASH_LEN);
+		return 0;
+	}
+	p = sqlite3_column_blob(st, col);
+	if (p == NULL || sqlite3_column_bytes(st, col) != REG_HASH_LEN)
+		return -1;
+	memcpy(out, p, REG_HASH_LEN);
+	return 1;
+}
+
+static int
+group_row(sqlite3_stmt *st, struct reg_group *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->id = sqlite3_column_int64(st, 0);
+	g->tenant_id = sqlite3_column_int64(st, 1);
+	g->secret_expires = column_opt(st, 5);
+	g->prev_valid_until = column_opt(st, 7);
+	g->quota = column_opt(st, 8);
+	g->created = sqlite3_column_int64(st, 9);
+	g->devices = sqlite3_column_int64(st, 10);
+	g->provisioned = sqlite3_column_int64(st, 11);
+	if (column_text(st, 2, g->name, sizeof(g->name)) == -1 ||
+	    column_text(st, 3, g->public_id, sizeof(g->public_id)) == -1 ||
+	    column_hash(st, 4, g->secret_hash) != 1 ||
+	    (g->has_prev = column_hash(st, 6, g->prev_secret_hash)) == -1)
+		return REG_ERROR;
+	return REG_OK;
+}
+
+static int
+device_state(const unsigned char *s, enum reg_device_state *state)
+{
+	for (size_t i = 0; s != NULL && i < NSTATES; i++) {
+		if (strcmp((const char *)s, states[i]) == 0) {
+			*state = (enum reg_device_state)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int
+device_row(sqlite3_stmt *st, struct reg_device *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->id = sqlite3_column_int64(st, 0);
+	d->group_id = sqlite3_column_int64(st, 1);
+	d->not_after = column_opt(st, 6);
+	d->provisioned_at = column_opt(st, 7);
+	d->created = sqlite3_column_int64(st, 8);
+	if (column_text(st, 2, d->name, sizeof(d->name)) == -1 ||
+	    device_state(sqlite3_column_text(st, 3), &d->state) == -1 ||
+	    (d->has_pubkey = column_hash(st, 4, d->pubkey_hash)) == -1 ||
+	    column_text(st, 5, d->serial, sizeof(d->serial)) == -1)
+		return REG_ERROR;
+	return REG_OK;
+}
+
+/* The first row into a group; finalizes. */
+static int
+one_group(sqlite3_stmt *st, struct reg_group *out)
+{
+	struct reg_group g;
+	int rc;
+
+	if ((rc = first_row(st)) == REG_OK && (rc = group_row(st, &g)) ==
+	    REG_OK)
+		*out = g;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+one_device(sqlite3_stmt *st, struct reg_device *out)
+{
+	struct reg_device d;
+	int rc;
+
+	if ((rc = first_row(st)) == REG_OK && (rc = device_row(st, &d)) ==
+	    REG_OK)
+		*out = d;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Tenants. */
+
+int
+registry_tenant_create(sqlite3 *db, const char *name, int64_t now,
+    int64_t *id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(db, &st, "INSERT INTO tenants (name, created) "
+	    "VALUES (?, ?)", "ti", name, now) != REG_OK)
+		return REG_ERROR;
+	if ((rc = run(db, st)) == REG_OK)
+		*id = sqlite3_last_insert_rowid(db);
+	return rc;
+}
+
+int
+registry_tenant_find(sqlite3 *db, const char *name, int64_t *id)
+{
+	sqlite3_stmt *st;
+
+	if (prepare(db, &st, "SELECT id FROM tenants WHERE name = ?", "t",
+	    name) != REG_OK)
+		return REG_ERROR;
+	return query_int(st, id);
+}
+
+/* Tokens. */
+
+int
+registry_token_add(sqlite3 *db, const unsigned char hash[REG_HASH_LEN],
+    int64_t tenant_id, int64_t now)
+{
+	sqlite3_stmt *st;
+
+	if (prepare(db, &st, "INSERT INTO tokens (hash, tenant_id, created) "
+	    "VALUES (?, ?, ?)", "hni", hash, tenant_id, now) != REG_OK)
+		return REG_ERROR;
+	return run(db, st);
+}
+
+int
+registry_token_lookup(sqlite3 *db, const unsigned char hash[REG_HASH_LEN],
+    int64_t *tenant_id, int *is_admin)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(db, &st, "SELECT tenant_id FROM tokens WHERE hash = ?",
+	    "h", hash) != REG_OK)
+		return REG_ERROR;
+	if ((rc = first_row(st)) == REG_OK) {
+		*tenant_id = column_opt(st, 0);
+		*is_admin = *tenant_id == REG_NONE;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+registry_token_delete(sqlite3 *db, const unsigned char hash[REG_HASH_LEN])
+{
+	sqlite3_stmt *st;
+
+	if (prepare(db, &st, "DELETE FROM tokens WHERE hash = ?", "h",
+	    hash) != REG_OK)
+		return REG_ERROR;
+	return run_changed(db, st);
+}
+
+/* Groups. */
+
+int
+registry_group_create(sqlite3 *db, int64_t tenant_id, const char *name,
+    const char *public_id, const unsigned char secret_hash[REG_HASH_LEN],
+    int64_t quota, int64_t expires, int64_t now, int64_t *id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(db, &st, "INSERT INTO groups (tenant_id, name, public_id,"
+	    " secret_hash, quota, secret_expires, created)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?)", "itthnni", tenant_id, name,
+	    public_id, secret_hash, quota, expires, now) != REG_OK)
+		return REG_ERROR;
+	if ((rc = run(db, st)) == REG_OK)
+		*id = sqlite3_last_insert_rowid(db);
+	return rc;
+}
+
+int
+registry_group_find(sqlite3 *db, int64_t tenant_id, const char *name,
+    struct reg_group *g)
+{
+	sqlite3_stmt *st;
+
+	if (prepare(db, &st, GROUP_COLUMNS "WHERE g.tenant_id = ? AND "
+	    "g.name = ?", "it", tenant_id, name) != REG_OK)
+		return REG_ERROR;
+	return one_group(st, g);
+}
+
+int
+registry_group_by_public_id(sqlite3 *db, const char *public_id,
+    struct reg_group *g)
+{
+	sqlite3_stmt *st;
+
+	if (prepare(db, &st, GROUP_COLUMNS "WHERE g.public_id = ?", "t",
+	    public_id) != REG_OK)
+		return REG_ERROR;
+	return one_group(st, g);
+}
+
+int
+registry_group_list(sqlite3 *db, int64_t tenant_id, reg_group_cb cb,
+    void *arg)
+{
+	struct reg_group g;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(db, &st, GROUP_COLUMNS "WHERE g.tenant_id = ? "
+	    "ORDER BY g.name", "i", tenant_id) != REG_OK)
+		return REG_ERROR;
+	while ((rc = first_row(st)) == REG_OK) {
+		if ((rc = group_row(st, &g)) != REG_OK)
+			break;
+		if (cb(&g, arg) != 0) {
+			rc = REG_ERROR;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == REG_NOT_FOUND ? REG_OK : rc;
+}
+
+int
+registry_group_set_quota(sqlite3 *db, int64_t group_id, int64_t quota)
+{
+	sqlite3_stmt *st;
+
+	if (prepare(db, &st, "UPDATE groups SET quota = ? WHERE id = ?", "ni",
+	    quota, group_id) != REG_OK)
+		return REG_ERROR;
+	return run_changed(db, st);
+}
+
+int
+registry_group_set_expiry(sqlite3 *db, int64_t group_id, int64_t expires)
+{
+	sqlite3_stmt *st;
+
+	if (prepare(db, &st, "UPDATE groups SET secret_expires = ? "
+	    "WHERE id = ?", "ni", expires, group_id) != REG_OK)
+		return REG_ERROR;
+	return run_changed(db, st);
+}
+
+/* An expired secret stays expired: the overlap never outlives its expiry. */
+int
+registry_group_rotate_secret(sqlite3 *db, int64_t group_id,
+    const unsigned char new_hash[REG_HASH_LEN], int64_t expires,
+    int64_t overlap_until, int64_t *prev_valid_until)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(db, &st, "UPDATE groups SET"
+	    " prev_secret_hash = secret_hash,"
+	    " prev_valid_until = CASE WHEN secret_expires < ?1"
+	    "   THEN secret_expires ELSE ?1 END,"
+	    " secret_hash = ?2, secret_expires = ?3 WHERE id = ?4", "ihni",
+	    overlap_until, new_hash, expires, group_id) != REG_OK)
+		return REG_ERROR;
+	if ((rc = run_changed(db, st)) != REG_OK)
+		return rc;
+	if (prepare(db, &st, "SELECT prev_valid_until FROM groups "
+	    "WHERE id = ?", "i", group_id) != REG_OK)
+		return REG_ERROR;
+	return query_int(st, prev_valid_until);
+}
+
+/* 1 while the group has a provisioned device or a live certificate. */
+static int
+group_busy(sqlite3 *db, int64_t group_id, int64_t *busy)
+{
+	sqlite3_stmt *st;
+
+	if (prepare(db, &st, "SELECT EXISTS (SELECT 1 FROM devices d"
+	    " WHERE d.group_id = ?1 AND (d.state = 'provisioned' OR EXISTS"
+	    " (SELECT 1 FROM certificates c WHERE c.device_id = d.id"
+	    "  AND c.revoked IS NULL)))", "i", group_id) != REG_OK)
+		return REG_ERROR;
+	return query_int(st, busy);
+}
+
+int
+registry_group_delete(sqlite3 *db, int64_t group_id)
+{
+	sqlite3_stmt *st;
+	int64_t busy;
+	int rc;
+
+	if ((rc = group_busy(db, group_id, &busy)) != REG_OK)
+		return rc;
+	if (busy)
+		return REG_STATE;
+	if (prepare(db, &st, "DELETE FROM groups WHERE id = ?", "i",
+	    group_id) != REG_OK)
+		return REG_ERROR;
+	return run_changed(db, st);
+}
+
+/* Devices. */
+
+int
+registry_device_add(sqlite3 *db, int64_t group_id, const char *name,
+    int64_t now, int64_t *id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(db, &st, "INSERT INTO devices (group_id, name, created) "
+	    "VALUES (?, ?, ?)", "iti", group_id, name, now) != REG_OK)
+		return REG_ERROR;
+	if ((rc = run(db, st)) == REG_OK)
+		*id = sqlite3_last_insert_rowid(db);
+	return rc;
+}
+
+int
+registry_device_find(sqlite3 *db, int64_t group_id, const char *name,
+    struct reg_device *d)
+{
+	sqlite3_stmt *st;
+
+	if (prepare(db, &st, DEVICE_COLUMNS "WHERE group_id = ? AND name = ?",
+	    "it", group_id, name) != REG_OK)
+		return REG_ERROR;
+	return one_device(st, d);
+}
+
+static int
+device_count(sqlite3 *db, int64_t group_id, int64_t *total)
+{
+	sqlite3_stmt *st;
+
+	if (prepare(db, &st, "SELECT count(*) FROM devices WHERE group_id = ?",
+	    "i", group_id) != REG_OK)
+		return REG_ERROR;
+	return query_int(st, total);
+}
+
+int
+registry_device_list(sqlite3 *db, int64_t group_id, int64_t offset,
+    int64_t limit, reg_device_cb cb, void *arg, int64_t *total)
+{
+	struct reg_device d;
+	sqlite3_stmt *st;
+	int64_t n;
+	int rc;
+
+	if ((rc = device_count(db, group_id, &n)) != REG_OK)
+		return rc;
+	/* LIMIT -1 is SQLite's "no limit", which REG_NONE is. */
+	if (prepare(db, &st, DEVICE_COLUMNS "WHERE group_id = ? "
+	    "ORDER BY name LIMIT ? OFFSET ?", "iii", group_id, limit,
+	    offset) != REG_OK)
+		return REG_ERROR;
+	while ((rc = first_row(st)) == REG_OK) {
+		if ((rc = device_row(st, &d)) != REG_OK)
+			break;
+		if (cb(&d, arg) != 0) {
+			rc = REG_ERROR;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != REG_NOT_FOUND)
+		return rc;
+	*total = n;
+	return REG_OK;
+}
+
+int
+registry_device_provisioned_count(sqlite3 *db, int64_t group_id,
+    int64_t *count)
+{
+	sqlite3_stmt *st;
+
+	if (prepare(db, &st, "SELECT count(*) FROM devices WHERE group_id = ?"
+	    " AND state = 'provisioned'", "i", group_id) != REG_OK)
+		return REG_ERROR;
+	return query_int(st, count);
+}
+
+/* REG_NOT_FOUND without the device, REG_STATE if not registered. */
+static int
+device_is_registered(sqlite3 *db, int64_t device_id)
+{
+	sqlite3_stmt *st;
+	int64_t registered;
+	int rc;
+
+	if (prepare(db, &st, "SELECT state = 'registered' FROM devices "
+	    "WHERE id = ?", "i", device_id) != REG_OK)
+		return REG_ERROR;
+	if ((rc = query_int(st, &registered)) != REG_OK)
+		return rc;
+	return registered ? REG_OK : REG_STATE;
+}
+
+static int
+cert_belongs(sqlite3 *db, const char *serial, int64_t device_id)
+{
+	sqlite3_stmt *st;
+	int64_t owner;
+
+	if (prepare(db, &st, "SELECT device_id FROM certificates "
+	    "WHERE serial = ? AND device_id = ?", "ti", serial,
+	    device_id) != REG_OK)
+		return REG_ERROR;
+	return query_int(st, &owner);
+}
+
+int
+registry_device_set_provisioned(sqlite3 *db, int64_t device_id,
+    const unsigned char pubkey_hash[REG_HASH_LEN], const char *serial,
+    int64_t not_after, int64_t now)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = device_is_registered(db, device_id)) != REG_OK ||
+	    (rc = cert_belongs(db, serial, device_id)) != REG_OK)
+		return rc;
+	if (prepare(db, &st, "UPDATE devices SET state = 'provisioned',"
+	    " pubkey_hash = ?, serial = ?, not_after = ?, provisioned_at = ?"
+	    " WHERE id = ? AND state = 'registered'", "htiii", pubkey_hash,
+	    serial, not_after, now, device_id) != REG_OK)
+		return REG_ERROR;
+	return run_changed(db, st);
+}
+
+int
+registry_device_revoke(sqlite3 *db, int64_t device_id, int64_t now)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(db, &st, "UPDATE devices SET state = 'revoked' "
+	    "WHERE id = ?", "i", device_id) != REG_OK)
+		return REG_ERROR;
+	if ((rc = run_changed(db, st)) != REG_OK)
+		return rc;
+	if (prepare(db, &st, "UPDATE certificates SET revoked = ? "
+	    "WHERE device_id = ? AND revoked IS NULL", "ii", now,
+	    device_id) != REG_OK)
+		return REG_ERROR;
+	return run(db, st);
+}
+
+int
+registry_device_enable(sqlite3 *db, int64_t device_id)
+{
+	sqlite3_stmt *st;
+
+	if (prepare(db, &st, "UPDATE devices SET state = 'registered',"
+	    " pubkey_hash = NULL WHERE id = ?", "i", device_id) != REG_OK)
+		return REG_ERROR;
+	return run_changed(db, st);
+}
+
+/* Certificates. */
+
+int
+registry_cert_insert(sqlite3 *db, const char *serial, int64_t device_id,
+    const unsigned char *der, size_t len, int64_t not_after, int64_t now)
+{
+	sqlite3_stmt *st;
+
+	if (der == NULL || len == 0)
+		return REG_ERROR;
+	if (prepare(db, &st, "INSERT INTO certificates (serial, device_id,"
+	    " der, not_after, issued) VALUES (?, ?, ?, ?, ?)", "tibii",
+	    serial, device_id, der, len, not_after, now) != REG_OK)
+		return REG_ERROR;
+	return run(db, st);
+}
+
+int
+registry_cert_der(sqlite3 *db, const char *serial, unsigned char **der,
+    size_t *len)
+{
+	sqlite3_stmt *st;
+	const void *p;
+	unsigned char *copy = NULL;
+	int n, rc;
+
+	if (prepare(db, &st, "SELECT der FROM certificates WHERE serial = ?",
+	    "t", serial) != REG_OK)
+		return REG_ERROR;
+	if ((rc = first_row(st)) == REG_OK) {
+		p = sqlite3_column_blob(st, 0);
+		n = sqlite3_column_bytes(st, 0);
+		if (p == NULL || n <= 0 || (copy = malloc((size_t)n)) == NULL)
+			rc = REG_ERROR;
+		else {
+			memcpy(copy, p, (size_t)n);
+			*der = copy;
+			*len = (size_t)n;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The audit log. */
+
+int
+registry_audit(sqlite3 *db, const struct reg_audit *a)
+{
+	sqlite3_stmt *st;
+
+	if (prepare(db, &st, "INSERT INTO audit (at, tenant_id, actor, action,"
+	    " target, outcome, client) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	    "inttttt", a->at, a->tenant_id, a->actor, a->action, a->target,
+	    a->outcome, a->client) != REG_OK)
+		return REG_ERROR;
+	return run(db, st);
+}

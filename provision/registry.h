@@ -1,0 +1,169 @@
+/*
+ * The registry: tenants, operator tokens, groups, devices, certificates
+ * and the audit log.  Plain functions on a connection, so that they run
+ * inside store_write() and store_read() jobs and several compose into one
+ * transaction (a job's work is kept or undone as a whole).
+ *
+ * Every function returns a REG_* code and sets its out-parameters only on
+ * REG_OK.  A refused write (REG_EXISTS, REG_NOT_FOUND, REG_STATE) changes
+ * nothing and leaves the transaction usable: a job may go on, as a bulk
+ * registration does past its duplicates.  On REG_ERROR, sqlite3_errmsg()
+ * says why; store_write() hands it to the caller.
+ *
+ * Callers check names (docs/API.md); the schema only bounds their length.
+ * Times are Unix seconds, always given by the caller.  REG_NONE stands for
+ * SQL NULL in optional integers: no quota, no expiry, no tenant (admin).
+ * The tenant scope is the caller's: find a group with its tenant first, then
+ * reach its devices through the group's id.
+ */
+#ifndef IOTA_REGISTRY_H
+#define IOTA_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlcipher/sqlite3.h>
+
+enum reg_code {
+	REG_OK = 0,
+	REG_NOT_FOUND,		/* no such row, or no such parent */
+	REG_EXISTS,		/* that name, hash or serial is taken */
+	REG_STATE,		/* the row's state forbids it */
+	REG_ERROR,		/* the database failed */
+};
+
+#define REG_NONE	((int64_t)-1)
+#define REG_NAME_MAX	64	/* bytes: tenants, groups, devices */
+#define REG_PUBLIC_ID_MAX 64
+#define REG_SERIAL_MAX	64	/* hex */
+#define REG_HASH_LEN	32	/* SHA-256 */
+
+enum reg_device_state {
+	REG_DEVICE_REGISTERED,
+	REG_DEVICE_PROVISIONED,
+	REG_DEVICE_REVOKED,
+};
+
+struct reg_group {
+	int64_t		 id;
+	int64_t		 tenant_id;
+	char		 name[REG_NAME_MAX + 1];
+	char		 public_id[REG_PUBLIC_ID_MAX + 1];
+	unsigned char	 secret_hash[REG_HASH_LEN];
+	int64_t		 secret_expires;	/* REG_NONE: never */
+	int		 has_prev;		/* a rotated-out secret */
+	unsigned char	 prev_secret_hash[REG_HASH_LEN];
+	int64_t		 prev_valid_until;	/* valid while now < this */
+	int64_t		 quota;			/* REG_NONE: no limit */
+	int64_t		 created;
+	int64_t		 devices;		/* registered, any state */
+	int64_t		 provisioned;		/* in state provisioned */
+};
+
+struct reg_device {
+	int64_t		 id;
+	int64_t		 group_id;
+	char		 name[REG_NAME_MAX + 1];
+	enum reg_device_state state;
+	int		 has_pubkey;
+	unsigned char	 pubkey_hash[REG_HASH_LEN];	/* SHA-256, SPKI DER */
+	/* The last certificate ("" and REG_NONE before the first). */
+	char		 serial[REG_SERIAL_MAX + 1];
+	int64_t		 not_after;
+	int64_t		 provisioned_at;
+	int64_t		 created;
+};
+
+/* Never a secret in any field. */
+struct reg_audit {
+	int64_t		 at;
+	int64_t		 tenant_id;	/* REG_NONE: none, or the admin */
+	const char	*actor;		/* "admin", "operator", "device", ... */
+	const char	*action;	/* "group.create", "provision", ... */
+	const char	*target;	/* "group/dev", or NULL */
+	const char	*outcome;	/* "ok", "unauthorized", ... */
+	const char	*client;	/* the peer's address, or NULL */
+};
+
+/* A listing's callback: non-zero stops it and fails it (REG_ERROR). */
+typedef int	(*reg_group_cb)(const struct reg_group *, void *);
+typedef int	(*reg_device_cb)(const struct reg_device *, void *);
+
+const char	*registry_strerror(int);
+const char	*registry_device_state_name(enum reg_device_state);
+
+int	registry_tenant_create(sqlite3 *, const char *, int64_t, int64_t *);
+int	registry_tenant_find(sqlite3 *, const char *, int64_t *);
+
+/* Tokens by SHA-256; tenant REG_NONE makes an admin token. */
+int	registry_token_add(sqlite3 *, const unsigned char [REG_HASH_LEN],
+	    int64_t, int64_t);
+/* *tenant_id is REG_NONE and *is_admin 1 for an admin token. */
+int	registry_token_lookup(sqlite3 *, const unsigned char [REG_HASH_LEN],
+	    int64_t *, int *);
+int	registry_token_delete(sqlite3 *, const unsigned char [REG_HASH_LEN]);
+
+/* (tenant, name, public id, secret hash, quota, expires, now, &id) */
+int	registry_group_create(sqlite3 *, int64_t, const char *, const char *,
+	    const unsigned char [REG_HASH_LEN], int64_t, int64_t, int64_t,
+	    int64_t *);
+int	registry_group_find(sqlite3 *, int64_t, const char *,
+	    struct reg_group *);
+/* Any tenant's: for provisioning, where the secret names the group. */
+int	registry_group_by_public_id(sqlite3 *, const char *,
+	    struct reg_group *);
+/* The tenant's groups by name. */
+int	registry_group_list(sqlite3 *, int64_t, reg_group_cb, void *);
+int	registry_group_set_quota(sqlite3 *, int64_t, int64_t);
+int	registry_group_set_expiry(sqlite3 *, int64_t, int64_t);
+/*
+ * (group, new hash, new expiry, overlap_until, &prev_valid_until): the
+ * current secret becomes the previous one, valid until overlap_until but
+ * never past its own expiry; the stored bound comes back.
+ */
+int	registry_group_rotate_secret(sqlite3 *, int64_t,
+	    const unsigned char [REG_HASH_LEN], int64_t, int64_t, int64_t *);
+/*
+ * REG_STATE while a device of the group is provisioned or holds a
+ * certificate that is not revoked.  Its devices go with it; their
+ * certificates stay on record.
+ */
+int	registry_group_delete(sqlite3 *, int64_t);
+
+/* (group, name, now, &id): REG_EXISTS for a duplicate in the group. */
+int	registry_device_add(sqlite3 *, int64_t, const char *, int64_t,
+	    int64_t *);
+int	registry_device_find(sqlite3 *, int64_t, const char *,
+	    struct reg_device *);
+/* By name; limit REG_NONE for all; *total counts the whole group. */
+int	registry_device_list(sqlite3 *, int64_t, int64_t, int64_t,
+	    reg_device_cb, void *, int64_t *);
+/* Devices in state provisioned: what a quota bounds. */
+int	registry_device_provisioned_count(sqlite3 *, int64_t, int64_t *);
+/*
+ * (device, pubkey hash, serial, not_after, now): registered ->
+ * provisioned, with a certificate already inserted for this device;
+ * REG_STATE if the device is not in state registered, REG_NOT_FOUND if
+ * the certificate is not this device's.
+ */
+int	registry_device_set_provisioned(sqlite3 *, int64_t,
+	    const unsigned char [REG_HASH_LEN], const char *, int64_t, int64_t);
+/* Any state -> revoked, and its certificates revoked at now. */
+int	registry_device_revoke(sqlite3 *, int64_t, int64_t);
+/*
+ * Any state -> registered, forgetting the public key, so that the device
+ * may provision again with a new one.  Certificates are left as they are
+ * (revoke first to end the old one); serial, not_after and provisioned_at
+ * keep describing the last certificate until the next one.
+ */
+int	registry_device_enable(sqlite3 *, int64_t);
+
+/* (serial, device, der, len, not_after, now) */
+int	registry_cert_insert(sqlite3 *, const char *, int64_t,
+	    const unsigned char *, size_t, int64_t, int64_t);
+/* A copy of the DER, to free(). */
+int	registry_cert_der(sqlite3 *, const char *, unsigned char **, size_t *);
+
+int	registry_audit(sqlite3 *, const struct reg_audit *);
+
+#endif

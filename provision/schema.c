@@ -1,0 +1,213 @@
+/*
+ * The schema as an ordered table of migrations: step i moves a database
+ * from PRAGMA user_version i to i + 1, in a transaction of its own.  A
+ * released step is never edited; a change is a new step at the end.
+ *
+ * Steps run with foreign keys off (a step may rebuild a table, which
+ * cannot be done with them on), and a step whose result breaks a foreign
+ * key is refused before it commits.
+ */
+#include <stdio.h>
+
+#include "store.h"
+
+static const char *migrations[] = {
+	/*
+	 * 1: tenants, operator tokens, groups, devices, certificates, audit.
+	 * Ids are AUTOINCREMENT: a job that looked a group up earlier must
+	 * never reach a new group that took a deleted one's id.  Lengths
+	 * are bytes (CAST AS BLOB), so registry.h's buffers always fit.
+	 * Certificates outlive their device: a CA forgets nothing it issued.
+	 */
+	"CREATE TABLE tenants ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  name TEXT NOT NULL UNIQUE"
+	"    CHECK (length(CAST(name AS BLOB)) BETWEEN 1 AND 64),"
+	"  created INTEGER NOT NULL"
+	");"
+	"CREATE TABLE tokens ("		/* tenant_id NULL: the admin */
+	"  hash BLOB PRIMARY KEY CHECK (length(hash) = 32),"
+	"  tenant_id INTEGER REFERENCES tenants (id) ON DELETE CASCADE,"
+	"  created INTEGER NOT NULL"
+	");"
+	"CREATE INDEX tokens_tenant ON tokens (tenant_id);"
+	"CREATE TABLE groups ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  tenant_id INTEGER NOT NULL REFERENCES tenants (id)"
+	"    ON DELETE CASCADE,"
+	"  name TEXT NOT NULL"
+	"    CHECK (length(CAST(name AS BLOB)) BETWEEN 1 AND 64),"
+	"  public_id TEXT NOT NULL UNIQUE"
+	"    CHECK (length(CAST(public_id AS BLOB)) BETWEEN 1 AND 64),"
+	"  secret_hash BLOB NOT NULL CHECK (length(secret_hash) = 32),"
+	"  secret_expires INTEGER,"
+	"  prev_secret_hash BLOB"
+	"    CHECK (prev_secret_hash IS NULL OR length(prev_secret_hash) = 32),"
+	"  prev_valid_until INTEGER,"
+	"  quota INTEGER CHECK (quota IS NULL OR quota >= 0),"
+	"  created INTEGER NOT NULL,"
+	"  UNIQUE (tenant_id, name)"
+	");"
+	"CREATE TABLE devices ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  group_id INTEGER NOT NULL REFERENCES groups (id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL"
+	"    CHECK (length(CAST(name AS BLOB)) BETWEEN 1 AND 64),"
+	"  state TEXT NOT NULL DEFAULT 'registered'"
+	"    CHECK (state IN ('registered', 'provisioned', 'revoked')),"
+	"  pubkey_hash BLOB"
+	"    CHECK (pubkey_hash IS NULL OR length(pubkey_hash) = 32),"
+	"  serial TEXT REFERENCES certificates (serial),"
+	"  not_after INTEGER,"
+	"  provisioned_at INTEGER,"
+	"  created INTEGER NOT NULL,"
+	"  UNIQUE (group_id, name)"
+	");"
+	"CREATE TABLE certificates ("
+	"  serial TEXT PRIMARY KEY"
+	"    CHECK (length(CAST(serial AS BLOB)) BETWEEN 1 AND 64),"
+	"  device_id INTEGER REFERENCES devices (id) ON DELETE SET NULL,"
+	"  der BLOB NOT NULL CHECK (length(der) > 0),"
+	"  not_after INTEGER NOT NULL,"
+	"  issued INTEGER NOT NULL,"
+	"  revoked INTEGER"
+	");"
+	"CREATE INDEX certificates_device ON certificates (device_id);"
+	"CREATE INDEX devices_serial ON devices (serial);"
+	"CREATE TABLE audit ("		/* never a secret in here */
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  tenant_id INTEGER,"		/* no foreign key: outlives tenants */
+	"  actor TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  target TEXT,"
+	"  outcome TEXT NOT NULL,"
+	"  client TEXT"
+	");"
+	"CREATE INDEX audit_tenant ON audit (tenant_id, at);",
+};
+#define NMIGRATIONS	((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int
+schema_latest(void)
+{
+	return NMIGRATIONS;
+}
+
+static int
+exec(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+static int
+user_version(sqlite3 *db, int *v)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st,
+	    NULL) != SQLITE_OK)
+		return -1;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* 0 when no row breaks a foreign key, 1 when one does, -1 on error. */
+static int
+foreign_keys_broken(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st,
+	    NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* From version v to v + 1; the caller holds the write lock. */
+static int
+apply(sqlite3 *db, int v, const char *name, char *err, size_t errlen)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+	if (exec(db, migrations[v]) != SQLITE_OK ||
+	    exec(db, sql) != SQLITE_OK) {
+		store_seterr(err, errlen, "%s: cannot migrate to schema "
+		    "version %d: %s", name, v + 1, sqlite3_errmsg(db));
+		return -1;
+	}
+	if (foreign_keys_broken(db) != 0) {
+		store_seterr(err, errlen, "%s: schema version %d breaks a "
+		    "foreign key", name, v + 1);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * One step in its own transaction.  The version is read again under the
+ * write lock: another process may have migrated in the meantime.
+ */
+static int
+step(sqlite3 *db, int *version, const char *name, char *err, size_t errlen)
+{
+	int v;
+
+	if (exec(db, "BEGIN IMMEDIATE") != SQLITE_OK) {
+		store_seterr(err, errlen, "%s: cannot begin a migration: %s",
+		    name, sqlite3_errmsg(db));
+		return -1;
+	}
+	if (user_version(db, &v) == -1) {
+		store_seterr(err, errlen, "%s: cannot read the schema "
+		    "version: %s", name, sqlite3_errmsg(db));
+		goto fail;
+	}
+	if (v >= 0 && v < NMIGRATIONS &&
+	    apply(db, v++, name, err, errlen) == -1)
+		goto fail;
+	if (exec(db, "COMMIT") != SQLITE_OK) {
+		store_seterr(err, errlen, "%s: cannot commit schema version "
+		    "%d: %s", name, v, sqlite3_errmsg(db));
+		goto fail;
+	}
+	*version = v;
+	return 0;
+fail:
+	exec(db, "ROLLBACK");
+	return -1;
+}
+
+int
+schema_migrate(sqlite3 *db, const char *name, char *err, size_t errlen)
+{
+	int v;
+
+	if (user_version(db, &v) == -1) {
+		store_seterr(err, errlen, "%s: cannot read the schema "
+		    "version: %s", name, sqlite3_errmsg(db));
+		return -1;
+	}
+	while (v >= 0 && v < NMIGRATIONS)
+		if (step(db, &v, name, err, errlen) == -1)
+			return -1;
+	if (v > NMIGRATIONS) {
+		store_seterr(err, errlen, "%s: schema version %d is newer than "
+		    "this iotad knows (%d): run a newer iotad", name, v,
+		    NMIGRATIONS);
+		return -1;
+	}
+	if (v < 0) {
+		store_seterr(err, errlen, "%s: unknown schema version %d",
+		    name, v);
+		return -1;
+	}
+	return 0;
+}
