@@ -3,6 +3,7 @@
  * it is handed and nothing leaks out of it, so it can later move into a
  * process of its own without its callers changing.
  */
+#include <pthread.h>
 #include <stdlib.h>
 
 #include <openssl/x509.h>
@@ -14,6 +15,7 @@ struct ca_signer {
 	EVP_PKEY	*key;
 	const EVP_MD	*md;		/* NULL for Ed25519 */
 	EVP_MD_CTX	*ready;		/* initialised once, copied per use */
+	pthread_mutex_t	 lock;		/* iotad signs from many threads */
 };
 
 /*
@@ -74,6 +76,7 @@ ca_signer_new(X509 *cert, EVP_PKEY *key)
 	s->key = key;
 	s->md = digest_for(key);
 	s->ready = ready_ctx(key, s->md);
+	pthread_mutex_init(&s->lock, NULL);
 	return s;
 }
 
@@ -85,6 +88,7 @@ ca_signer_free(struct ca_signer *s)
 	X509_free(s->cert);
 	EVP_PKEY_free(s->key);
 	EVP_MD_CTX_free(s->ready);
+	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
 
@@ -98,11 +102,15 @@ static int
 sign_with_ready(struct ca_signer *s, X509 *cert)
 {
 	EVP_MD_CTX *ctx;
-	int rc = -1;
+	int rc = -1, copied;
 
-	if ((ctx = EVP_MD_CTX_new()) != NULL &&
-	    EVP_MD_CTX_copy_ex(ctx, s->ready) == 1 &&
-	    X509_sign_ctx(cert, ctx) > 0)
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	/* Only the copy is shared work; the signatures run side by side. */
+	pthread_mutex_lock(&s->lock);
+	copied = EVP_MD_CTX_copy_ex(ctx, s->ready);
+	pthread_mutex_unlock(&s->lock);
+	if (copied == 1 && X509_sign_ctx(cert, ctx) > 0)
 		rc = 0;
 	EVP_MD_CTX_free(ctx);
 	return rc;
@@ -142,5 +150,6 @@ ca_signer_self(EVP_PKEY *key)
 	s->key = key;
 	s->md = digest_for(key);
 	s->ready = NULL;	/* signs once: not worth preparing */
+	pthread_mutex_init(&s->lock, NULL);
 	return s;
 }

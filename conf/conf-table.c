@@ -35,8 +35,8 @@ static const struct conf_key iotad_keys[] = {
 	{ STRING(listen.address), .def = "127.0.0.1",
 	  .help = "IP address or host name to accept HTTPS connections "
 	    "on." },
-	{ INT(listen.port), .min = 1, .max = 65535, .def = "8443",
-	  .help = "TCP port to accept HTTPS connections on." },
+	{ INT(listen.port), .min = 0, .max = 65535, .def = "8443",
+	  .help = "TCP port to accept HTTPS connections on; 0 takes any free port and logs it." },
 
 	{ PATH(tls.certificate), .flags = CONF_REQUIRED,
 	  .check = CONF_CHECK_FILE,

@@ -325,6 +325,22 @@ registry_tenant_find(sqlite3 *db, const char *name, int64_t *id)
 	return query_int(st, id);
 }
 
+int
+registry_tenant_name(sqlite3 *db, int64_t id, char name[REG_NAME_MAX + 1])
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(db, &st, "SELECT name FROM tenants WHERE id = ?", "i",
+	    id) != REG_OK)
+		return REG_ERROR;
+	if ((rc = first_row(st)) == REG_OK &&
+	    column_text(st, 0, name, REG_NAME_MAX + 1) == -1)
+		rc = REG_ERROR;
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* Tokens. */
 
 int

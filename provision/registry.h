@@ -94,6 +94,7 @@ const char	*registry_device_state_name(enum reg_device_state);
 
 int	registry_tenant_create(sqlite3 *, const char *, int64_t, int64_t *);
 int	registry_tenant_find(sqlite3 *, const char *, int64_t *);
+int	registry_tenant_name(sqlite3 *, int64_t, char [REG_NAME_MAX + 1]);
 
 /* Tokens by SHA-256; tenant REG_NONE makes an admin token. */
 int	registry_token_add(sqlite3 *, const unsigned char [REG_HASH_LEN],

@@ -365,13 +365,13 @@ static const struct {
 	  "  key_passphrase_file: ~\nlisten:\n  address: 0.0.0.0\n"
 	  "  port: 70000\nca:\n  dir: /c\n  passphrase_file: /p\n"
 	  "state:\n  dir: /s\n  key_file: /k\n",
-	  "7:9: listen.port: 70000 is out of range (1..65535)" },
+	  "7:9: listen.port: 70000 is out of range (0..65535)" },
 	{ "integer beyond any C type",
 	  "listen:\n  port: 99999999999999999999\n" REQ,
-	  "2:9: listen.port: 99999999999999999999 is out of range (1..65535)" },
+	  "2:9: listen.port: 99999999999999999999 is out of range (0..65535)" },
 	{ "negative integer",
 	  "listen:\n  port: -1\n" REQ,
-	  "2:9: listen.port: -1 is out of range (1..65535)" },
+	  "2:9: listen.port: -1 is out of range (0..65535)" },
 	{ "word for an integer",
 	  "listen:\n  port: https\n" REQ,
 	  "2:9: listen.port: \"https\" is not an integer" },
@@ -523,9 +523,9 @@ static const struct {
 	const char	*value;
 	long long	 want;		/* -1: out of range */
 } edges[] = {
-	{ "listen.port", "1", 1 },
+	{ "listen.port", "0", 0 },
 	{ "listen.port", "65535", 65535 },
-	{ "listen.port", "0", -1 },
+	{ "listen.port", "-1", -1 },
 	{ "listen.port", "65536", -1 },
 	{ "limits.max_body", "1k", 1024 },
 	{ "limits.max_body", "1m", 1048576 },
@@ -885,7 +885,7 @@ test_help(void)
 			all = 0;
 	}
 	ok(all, "conf_help lists every key");
-	ok(strstr(buf, "\nlisten.port: integer 1..65535; default 8443\n    "
+	ok(strstr(buf, "\nlisten.port: integer 0..65535; default 8443\n    "
 	    "TCP port") != NULL, "conf_help gives type, bounds, default, help");
 	ok(strstr(buf, "\ntls.key: path; required\n") != NULL,
 	    "conf_help marks required keys");

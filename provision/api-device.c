@@ -1,0 +1,272 @@
+/* Devices: /v1/groups/{group}/devices[/{device}[/revoke|/enable]]. */
+#include <stdlib.h>
+#include <time.h>
+
+#include "iotad.h"
+#include "json.h"
+
+#define BULK_MAX	10000
+#define PAGE_DEFAULT	100
+#define PAGE_MAX	1000
+
+/* POST /v1/groups/{group}/devices: {"name"} or {"names": [...]} */
+
+struct add_job {
+	int64_t			 group_id;
+	json_t			*names;		/* array of valid names */
+	json_t			*created, *duplicates;
+	struct reg_audit	 audit;
+};
+
+static int
+device_add(sqlite3 *db, void *arg)
+{
+	struct add_job *j = arg;
+	const char *name;
+	size_t i;
+	json_t *v;
+	int64_t id;
+	int rc;
+
+	json_array_foreach(j->names, i, v) {
+		name = json_string_value(v);
+		rc = registry_device_add(db, j->group_id, name, j->audit.at, &id);
+		if (rc == REG_EXISTS)
+			json_array_append(j->duplicates, v);
+		else if (rc == REG_OK)
+			json_array_append(j->created, v);
+		else
+			return rc;
+	}
+	return registry_audit(db, &j->audit);
+}
+
+/* The names asked for, each checked; NULL after answering 400. */
+static json_t *
+requested_names(struct http_response *resp, json_t *body, int *single)
+{
+	json_t *one = json_object_get(body, "name");
+	json_t *many = json_object_get(body, "names"), *v;
+	size_t i;
+
+	*single = one != NULL;
+	if ((one == NULL) == (many == NULL) || (many != NULL &&
+	    (!json_is_array(many) || json_array_size(many) == 0 ||
+	    json_array_size(many) > BULK_MAX))) {
+		http_respond_error(resp, 400, "bad_request", "give \"name\", or "
+		    "\"names\" as an array of 1 to %d names", BULK_MAX);
+		return NULL;
+	}
+	if (one != NULL)
+		return api_check_name(resp, "the device name",
+		    json_string_value(one)) == 0 ? json_pack("[O]", one) : NULL;
+	json_array_foreach(many, i, v)
+		if (api_check_name(resp, "every device name",
+		    json_string_value(v)) == -1)
+			return NULL;
+	return json_incref(many);
+}
+
+static void
+answer_added(struct http_response *resp, struct add_job *j, int single)
+{
+	if (single && json_array_size(j->duplicates) > 0) {
+		http_respond_error(resp, 409, "exists", "that device exists");
+		return;
+	}
+	http_respond_json(resp, 201, json_pack("{s:O, s:O}", "created",
+	    j->created, "duplicates", j->duplicates));
+}
+
+void
+handle_device_add(struct http_request *req, struct http_response *resp)
+{
+	struct iotad *d = http_request_arg(req);
+	struct add_job j = { .audit = { .at = time(NULL), .actor = "operator",
+	    .action = "device.add", .outcome = "ok",
+	    .client = http_request_client(req) } };
+	char why[JSON_WHYLEN];
+	struct reg_group g;
+	struct caller c;
+	json_t *body;
+	int single, rc;
+
+	if (api_operator(req, resp, &c) == -1 ||
+	    api_find_group(req, resp, &c, &g) == -1)
+		return;
+	if ((body = http_request_json(req, why, sizeof(why))) == NULL) {
+		http_respond_error(resp, 400, "bad_request", "%s", why);
+		return;
+	}
+	j.group_id = g.id;
+	j.audit.tenant_id = c.tenant_id;
+	j.audit.target = g.name;
+	j.created = json_array();
+	j.duplicates = json_array();
+	if ((j.names = requested_names(resp, body, &single)) != NULL) {
+		if ((rc = api_write(d, resp, device_add, &j, "device")) == 0) {
+			audit_line(d, &j.audit);
+			answer_added(resp, &j, single);
+		} else if (rc != STORE_ERROR)
+			api_registry_error(resp, rc, "group");
+	}
+	json_decref(j.names);
+	json_decref(j.created);
+	json_decref(j.duplicates);
+	json_decref(body);
+}
+
+/* GET /v1/groups/{group}/devices?offset=&limit= */
+
+struct list_job {
+	int64_t		 group_id, offset, limit, total;
+	const char	*group;
+	json_t		*devices;
+};
+
+static int
+add_device(const struct reg_device *dev, void *arg)
+{
+	struct list_job *j = arg;
+
+	return json_array_append_new(j->devices, api_device_json(dev,
+	    j->group)) == 0 ? 0 : -1;
+}
+
+static int
+device_list(sqlite3 *db, void *arg)
+{
+	struct list_job *j = arg;
+
+	return registry_device_list(db, j->group_id, j->offset, j->limit,
+	    add_device, j, &j->total);
+}
+
+static int
+query_number(struct http_request *req, const char *name, int64_t def,
+    int64_t min, int64_t max, int64_t *v)
+{
+	const char *text = http_request_query(req, name);
+	char *end;
+	long long n;
+
+	if (text == NULL) {
+		*v = def;
+		return 0;
+	}
+	n = strtoll(text, &end, 10);
+	if (*text == '\0' || *end != '\0' || n < min || n > max)
+		return -1;
+	*v = n;
+	return 0;
+}
+
+void
+handle_device_list(struct http_request *req, struct http_response *resp)
+{
+	struct iotad *d = http_request_arg(req);
+	struct list_job j;
+	struct reg_group g;
+	struct caller c;
+	char err[256];
+
+	if (api_operator(req, resp, &c) == -1 ||
+	    api_find_group(req, resp, &c, &g) == -1)
+		return;
+	if (query_number(req, "offset", 0, 0, INT64_MAX / 2, &j.offset) == -1 ||
+	    query_number(req, "limit", PAGE_DEFAULT, 1, PAGE_MAX, &j.limit) == -1) {
+		http_respond_error(resp, 400, "bad_request", "offset must be a "
+		    "number from 0, limit from 1 to %d", PAGE_MAX);
+		return;
+	}
+	j.group_id = g.id;
+	j.group = g.name;
+	j.devices = json_array();
+	if (store_read(d->store, device_list, &j, err, sizeof(err)) != 0) {
+		log_msg(d, CONF_LOG_ERROR, "device list: %s", err);
+		json_decref(j.devices);
+		http_respond_error(resp, 500, "internal", "internal error");
+		return;
+	}
+	http_respond_json(resp, 200, json_pack("{s:o, s:I, s:I}", "devices",
+	    j.devices, "total", (json_int_t)j.total, "offset",
+	    (json_int_t)j.offset));
+}
+
+/* One device of the caller's group; -1 after answering. */
+
+struct device_job {
+	int64_t			 group_id;
+	const char		*name;
+	struct reg_device	 dev;
+	int			 action;	/* 0 show, 1 revoke, 2 enable */
+	struct reg_audit	 audit;
+};
+
+static int
+device_act(sqlite3 *db, void *arg)
+{
+	struct device_job *j = arg;
+	int rc;
+
+	if ((rc = registry_device_find(db, j->group_id, j->name, &j->dev)) != 0)
+		return rc;
+	if (j->action == 0)
+		return 0;
+	rc = j->action == 1 ? registry_device_revoke(db, j->dev.id, j->audit.at) :
+	    registry_device_enable(db, j->dev.id);
+	if (rc == 0)
+		rc = registry_device_find(db, j->group_id, j->name, &j->dev);
+	return rc != 0 ? rc : registry_audit(db, &j->audit);
+}
+
+static void
+device_request(struct http_request *req, struct http_response *resp,
+    int action, const char *audit_action)
+{
+	struct iotad *d = http_request_arg(req);
+	struct device_job j = { .action = action, .audit = { .at = time(NULL),
+	    .actor = "operator", .action = audit_action, .outcome = "ok",
+	    .client = http_request_client(req) } };
+	struct reg_group g;
+	struct caller c;
+	char err[256], target[2 * REG_NAME_MAX + 2];
+	int rc;
+
+	if (api_operator(req, resp, &c) == -1 ||
+	    api_find_group(req, resp, &c, &g) == -1)
+		return;
+	j.name = http_request_param(req, "device");
+	if (api_check_name(resp, "the device name", j.name) == -1)
+		return;
+	j.group_id = g.id;
+	j.audit.tenant_id = c.tenant_id;
+	snprintf(target, sizeof(target), "%s/%s", g.name, j.name);
+	j.audit.target = target;
+	rc = action == 0 ? store_read(d->store, device_act, &j, err,
+	    sizeof(err)) : api_write(d, resp, device_act, &j, "device");
+	if (rc == 0) {
+		if (action != 0)
+			audit_line(d, &j.audit);
+		http_respond_json(resp, 200, api_device_json(&j.dev, g.name));
+	} else if (rc != STORE_ERROR)
+		api_registry_error(resp, rc, "device");
+}
+
+void
+handle_device_show(struct http_request *req, struct http_response *resp)
+{
+	device_request(req, resp, 0, NULL);
+}
+
+void
+handle_device_revoke(struct http_request *req, struct http_response *resp)
+{
+	device_request(req, resp, 1, "device.revoke");
+}
+
+void
+handle_device_enable(struct http_request *req, struct http_response *resp)
+{
+	device_request(req, resp, 2, "device.enable");
+}

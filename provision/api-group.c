@@ -1,0 +1,316 @@
+/* Groups: /v1/groups and /v1/groups/{group}, with their secrets. */
+#include <openssl/crypto.h>
+#include <time.h>
+
+#include "iotad.h"
+#include "json.h"
+#include "secret.h"
+
+/* GET /v1/groups */
+
+static int
+add_group(const struct reg_group *g, void *arg)
+{
+	return json_array_append_new(arg, api_group_json(g)) == 0 ? 0 : -1;
+}
+
+struct list_job {
+	int64_t	 tenant_id;
+	json_t	*groups;
+};
+
+static int
+group_list(sqlite3 *db, void *arg)
+{
+	struct list_job *j = arg;
+
+	return registry_group_list(db, j->tenant_id, add_group, j->groups);
+}
+
+void
+handle_group_list(struct http_request *req, struct http_response *resp)
+{
+	struct iotad *d = http_request_arg(req);
+	struct caller c;
+	struct list_job j;
+	char err[256];
+
+	if (api_operator(req, resp, &c) == -1)
+		return;
+	j.tenant_id = c.tenant_id;
+	j.groups = json_array();
+	if (store_read(d->store, group_list, &j, err, sizeof(err)) != 0) {
+		log_msg(d, CONF_LOG_ERROR, "group list: %s", err);
+		json_decref(j.groups);
+		http_respond_error(resp, 500, "internal", "internal error");
+		return;
+	}
+	http_respond_json(resp, 200, json_pack("{s:o}", "groups", j.groups));
+}
+
+/* GET /v1/groups/{group} */
+void
+handle_group_show(struct http_request *req, struct http_response *resp)
+{
+	struct caller c;
+	struct reg_group g;
+
+	if (api_operator(req, resp, &c) == 0 &&
+	    api_find_group(req, resp, &c, &g) == 0)
+		http_respond_json(resp, 200, api_group_json(&g));
+}
+
+/*
+ * Optional integer fields: absent leaves it, null clears it (REG_NONE),
+ * a number sets it.  -1 after answering 400.
+ */
+static int
+opt_field(struct http_response *resp, json_t *body, const char *name,
+    int64_t *v, int *present)
+{
+	json_t *f = json_object_get(body, name);
+
+	*present = f != NULL;
+	if (f == NULL || json_is_null(f)) {
+		*v = REG_NONE;
+		return 0;
+	}
+	if (!json_is_integer(f) || json_integer_value(f) < 0) {
+		http_respond_error(resp, 400, "bad_request",
+		    "%s must be a non-negative integer or null", name);
+		return -1;
+	}
+	*v = json_integer_value(f);
+	return 0;
+}
+
+/* POST /v1/groups */
+
+struct create_job {
+	int64_t			 tenant_id;
+	const char		*name;
+	char			 public_id[GROUP_PUBLIC_ID_LEN + 1];
+	unsigned char		 hash[SECRET_HASH_LEN];
+	int64_t			 quota, expires;
+	struct reg_group	 group;
+	struct reg_audit	 audit;
+};
+
+static int
+group_create(sqlite3 *db, void *arg)
+{
+	struct create_job *j = arg;
+	int64_t id;
+	int rc;
+
+	if ((rc = registry_group_create(db, j->tenant_id, j->name, j->public_id,
+	    j->hash, j->quota, j->expires, j->audit.at, &id)) != 0 ||
+	    (rc = registry_group_find(db, j->tenant_id, j->name, &j->group)) != 0)
+		return rc;
+	return registry_audit(db, &j->audit);
+}
+
+static int
+new_secret(struct create_job *j, char *secret, size_t len)
+{
+	if (secret_public_id_new(j->public_id) == -1 ||
+	    secret_provisioning_new(j->public_id, secret, len) == -1)
+		return -1;
+	secret_hash(secret, j->hash);
+	return 0;
+}
+
+void
+handle_group_create(struct http_request *req, struct http_response *resp)
+{
+	struct iotad *d = http_request_arg(req);
+	struct create_job j = { .audit = { .at = time(NULL), .actor = "operator",
+	    .action = "group.create", .outcome = "ok",
+	    .client = http_request_client(req) } };
+	char secret[SECRET_TEXT_MAX] = "", why[JSON_WHYLEN];
+	struct caller c;
+	json_t *body;
+	int rc, present;
+
+	if (api_operator(req, resp, &c) == -1)
+		return;
+	if ((body = http_request_json(req, why, sizeof(why))) == NULL) {
+		http_respond_error(resp, 400, "bad_request", "%s", why);
+		return;
+	}
+	j.tenant_id = j.audit.tenant_id = c.tenant_id;
+	j.name = j.audit.target = json_string_value(json_object_get(body,
+	    "name"));
+	if (api_check_name(resp, "the group name", j.name) == -1 ||
+	    opt_field(resp, body, "quota", &j.quota, &present) == -1 ||
+	    opt_field(resp, body, "secret_expires", &j.expires, &present) == -1 ||
+	    new_secret(&j, secret, sizeof(secret)) == -1)
+		goto out;
+	if ((rc = api_write(d, resp, group_create, &j, "group")) == 0) {
+		audit_line(d, &j.audit);
+		http_respond_json(resp, 201, json_pack("{s:o, s:s}", "group",
+		    api_group_json(&j.group), "provisioning_secret", secret));
+	} else if (rc != STORE_ERROR)
+		api_registry_error(resp, rc, "group");
+out:
+	OPENSSL_cleanse(secret, sizeof(secret));
+	json_decref(body);
+}
+
+/* PATCH /v1/groups/{group} */
+
+struct patch_job {
+	struct reg_group	*group;
+	int64_t			 quota, expires;
+	int			 set_quota, set_expires;
+	struct reg_audit	 audit;
+};
+
+static int
+group_patch(sqlite3 *db, void *arg)
+{
+	struct patch_job *j = arg;
+	int rc = 0;
+
+	if (j->set_quota)
+		rc = registry_group_set_quota(db, j->group->id, j->quota);
+	if (rc == 0 && j->set_expires)
+		rc = registry_group_set_expiry(db, j->group->id, j->expires);
+	if (rc == 0)
+		rc = registry_group_find(db, j->group->tenant_id, j->group->name,
+		    j->group);
+	return rc != 0 ? rc : registry_audit(db, &j->audit);
+}
+
+void
+handle_group_patch(struct http_request *req, struct http_response *resp)
+{
+	struct iotad *d = http_request_arg(req);
+	struct reg_group g;
+	struct patch_job j = { .group = &g, .audit = { .at = time(NULL),
+	    .actor = "operator", .action = "group.update", .outcome = "ok",
+	    .client = http_request_client(req) } };
+	char why[JSON_WHYLEN];
+	struct caller c;
+	json_t *body = NULL;
+	int rc;
+
+	if (api_operator(req, resp, &c) == -1 ||
+	    api_find_group(req, resp, &c, &g) == -1)
+		return;
+	if ((body = http_request_json(req, why, sizeof(why))) == NULL) {
+		http_respond_error(resp, 400, "bad_request", "%s", why);
+		return;
+	}
+	j.audit.tenant_id = c.tenant_id;
+	j.audit.target = g.name;
+	if (opt_field(resp, body, "quota", &j.quota, &j.set_quota) == 0 &&
+	    opt_field(resp, body, "secret_expires", &j.expires,
+	    &j.set_expires) == 0) {
+		if ((rc = api_write(d, resp, group_patch, &j, "group")) == 0) {
+			audit_line(d, &j.audit);
+			http_respond_json(resp, 200, api_group_json(&g));
+		} else if (rc != STORE_ERROR)
+			api_registry_error(resp, rc, "group");
+	}
+	json_decref(body);
+}
+
+/* DELETE /v1/groups/{group} */
+
+struct delete_job {
+	int64_t			 id;
+	struct reg_audit	 audit;
+};
+
+static int
+group_delete(sqlite3 *db, void *arg)
+{
+	struct delete_job *j = arg;
+	int rc;
+
+	if ((rc = registry_group_delete(db, j->id)) != 0)
+		return rc;
+	return registry_audit(db, &j->audit);
+}
+
+void
+handle_group_delete(struct http_request *req, struct http_response *resp)
+{
+	struct iotad *d = http_request_arg(req);
+	struct delete_job j = { .audit = { .at = time(NULL), .actor = "operator",
+	    .action = "group.delete", .outcome = "ok",
+	    .client = http_request_client(req) } };
+	struct reg_group g;
+	struct caller c;
+	int rc;
+
+	if (api_operator(req, resp, &c) == -1 ||
+	    api_find_group(req, resp, &c, &g) == -1)
+		return;
+	j.id = g.id;
+	j.audit.tenant_id = c.tenant_id;
+	j.audit.target = g.name;
+	if ((rc = api_write(d, resp, group_delete, &j, "group")) == 0) {
+		audit_line(d, &j.audit);
+		http_respond_empty(resp, 204);
+	} else if (rc == REG_STATE)
+		http_respond_error(resp, 409, "group_not_empty", "the group has "
+		    "provisioned devices; revoke them first");
+	else if (rc != STORE_ERROR)
+		api_registry_error(resp, rc, "group");
+}
+
+/* POST /v1/groups/{group}/rotate-secret */
+
+struct rotate_job {
+	struct reg_group	*group;
+	unsigned char		 hash[SECRET_HASH_LEN];
+	int64_t			 overlap_until, prev_valid_until;
+	struct reg_audit	 audit;
+};
+
+static int
+group_rotate(sqlite3 *db, void *arg)
+{
+	struct rotate_job *j = arg;
+	int rc;
+
+	if ((rc = registry_group_rotate_secret(db, j->group->id, j->hash,
+	    j->group->secret_expires, j->overlap_until,
+	    &j->prev_valid_until)) != 0)
+		return rc;
+	return registry_audit(db, &j->audit);
+}
+
+void
+handle_group_rotate(struct http_request *req, struct http_response *resp)
+{
+	struct iotad *d = http_request_arg(req);
+	struct reg_group g;
+	struct rotate_job j = { .group = &g, .audit = { .at = time(NULL),
+	    .actor = "operator", .action = "group.rotate-secret",
+	    .outcome = "ok", .client = http_request_client(req) } };
+	char secret[SECRET_TEXT_MAX];
+	struct caller c;
+	int rc;
+
+	if (api_operator(req, resp, &c) == -1 ||
+	    api_find_group(req, resp, &c, &g) == -1)
+		return;
+	j.audit.tenant_id = c.tenant_id;
+	j.audit.target = g.name;
+	j.overlap_until = j.audit.at + d->conf.provisioning.secret_overlap;
+	if (secret_provisioning_new(g.public_id, secret, sizeof(secret)) == -1)
+		return;
+	secret_hash(secret, j.hash);
+	if ((rc = api_write(d, resp, group_rotate, &j, "group")) == 0) {
+		audit_line(d, &j.audit);
+		http_respond_json(resp, 200, json_pack("{s:s, s:o}",
+		    "provisioning_secret", secret, "previous_valid_until",
+		    j.prev_valid_until == REG_NONE ? json_null() :
+		    json_integer(j.prev_valid_until)));
+	} else if (rc != STORE_ERROR)
+		api_registry_error(resp, rc, "group");
+	OPENSSL_cleanse(secret, sizeof(secret));
+}

@@ -1,0 +1,403 @@
+/*
+ * POST /v1/provision: a device with its group's secret sends a CSR and gets
+ * its certificate.  The order is the guarantee: check the credential, the
+ * registration and the CSR; sign; record the certificate and the device's
+ * new state in one transaction; only then answer.  A lost answer is safe
+ * to retry: the same key gets the same certificate back.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+
+#include "iotad.h"
+#include "json.h"
+#include "secret.h"
+
+struct provision {
+	struct iotad		*d;
+	const char		*device, *group, *client;
+	const char		*csr_pem;
+	char			 public_id[GROUP_PUBLIC_ID_LEN + 1];
+	unsigned char		 secret_hash[SECRET_HASH_LEN];
+	unsigned char		 key_hash[SECRET_HASH_LEN];
+	time_t			 now;
+	struct reg_group	 g;
+	struct reg_device	 dev;
+	char			 tenant[REG_NAME_MAX + 1];
+	/* the certificate, issued now or found from an earlier answer */
+	unsigned char		*der;		/* see der_free() */
+	size_t			 derlen;
+	int			 der_stored;	/* from the store: free() */
+	char			 serial[REG_SERIAL_MAX + 1];
+	int64_t			 not_after;
+	int			 again;		/* a retry with the same key */
+};
+
+static void
+refuse(struct http_response *resp, struct provision *p, unsigned int status,
+    const char *code, const char *message)
+{
+	struct reg_audit a = { .at = p->now, .tenant_id = p->g.tenant_id,
+	    .actor = "device", .action = "provision", .target = p->device,
+	    .outcome = code, .client = p->client };
+
+	api_audit_alone(p->d, &a);
+	http_respond_error(resp, status, code, "%s", message);
+}
+
+/* The secret's group, the registration and the device's state. */
+static int
+lookup(sqlite3 *db, void *arg)
+{
+	struct provision *p = arg;
+	int rc;
+
+	if ((rc = registry_group_by_public_id(db, p->public_id, &p->g)) != 0)
+		return rc;
+	if ((rc = registry_tenant_name(db, p->g.tenant_id, p->tenant)) != 0)
+		return rc;
+	rc = registry_device_find(db, p->g.id, p->device, &p->dev);
+	return rc == REG_NOT_FOUND ? REG_STATE : rc;
+}
+
+static int
+secret_matches(const struct provision *p)
+{
+	const struct reg_group *g = &p->g;
+
+	if (secret_hash_equal(p->secret_hash, g->secret_hash))
+		return 1;
+	return g->has_prev && p->now < g->prev_valid_until &&
+	    secret_hash_equal(p->secret_hash, g->prev_secret_hash);
+}
+
+/* Counts a failed secret against the address and the group: 401. */
+static void
+bad_secret(struct http_response *resp, struct provision *p)
+{
+	char key[80];
+
+	snprintf(key, sizeof(key), "c:%s", p->client);
+	ratelimit_fail(p->d->failures, key, p->now);
+	if (p->public_id[0] != '\0') {
+		snprintf(key, sizeof(key), "g:%s", p->public_id);
+		ratelimit_fail(p->d->failures, key, p->now);
+	}
+	refuse(resp, p, 401, "unauthorized", "invalid provisioning secret");
+}
+
+static int
+rate_limited(struct http_response *resp, struct provision *p)
+{
+	char key[80], after[24];
+	long wait, w;
+
+	snprintf(key, sizeof(key), "c:%s", p->client);
+	wait = ratelimit_wait(p->d->failures, key, p->now);
+	snprintf(key, sizeof(key), "g:%s", p->public_id);
+	if ((w = ratelimit_wait(p->d->failures, key, p->now)) > wait)
+		wait = w;
+	if (wait == 0)
+		return 0;
+	snprintf(after, sizeof(after), "%ld", wait);
+	http_respond_header(resp, "Retry-After", after);
+	http_respond_error(resp, 429, "rate_limited",
+	    "too many failed attempts; retry in %ld seconds", wait);
+	return 1;
+}
+
+/* Who may ask: -1 after answering. */
+static int
+authorize(struct http_request *req, struct http_response *resp,
+    struct provision *p)
+{
+	const char *secret = secret_bearer(http_request_header(req,
+	    "Authorization"));
+	char err[256];
+	int rc;
+
+	if (secret == NULL ||
+	    secret_provisioning_public_id(secret, p->public_id) == -1) {
+		p->public_id[0] = '\0';
+		if (!rate_limited(resp, p))
+			bad_secret(resp, p);
+		return -1;
+	}
+	if (rate_limited(resp, p))
+		return -1;
+	secret_hash(secret, p->secret_hash);
+	p->g.tenant_id = REG_NONE;
+	rc = store_read(p->d->store, lookup, p, err, sizeof(err));
+	if (rc == STORE_ERROR || rc == REG_ERROR) {
+		log_msg(p->d, CONF_LOG_ERROR, "provision lookup: %s", err);
+		http_respond_error(resp, 500, "internal", "internal error");
+		return -1;
+	}
+	/* Nothing about the group leaks before the secret is proven. */
+	if (rc == REG_NOT_FOUND || !secret_matches(p) ||
+	    strcmp(p->g.name, p->group) != 0) {
+		bad_secret(resp, p);
+		return -1;
+	}
+	if (rc == REG_STATE) {
+		refuse(resp, p, 403, "device_not_registered",
+		    "the device is not registered in this group");
+		return -1;
+	}
+	if (p->g.secret_expires != REG_NONE && p->now >= p->g.secret_expires &&
+	    secret_hash_equal(p->secret_hash, p->g.secret_hash)) {
+		refuse(resp, p, 401, "secret_expired",
+		    "the provisioning secret has expired");
+		return -1;
+	}
+	return 0;
+}
+
+/* What the device's state allows; -1 after answering. */
+static int
+admissible(struct http_response *resp, struct provision *p)
+{
+	if (p->dev.state == REG_DEVICE_REVOKED) {
+		refuse(resp, p, 403, "device_revoked", "the device is revoked");
+		return -1;
+	}
+	if (p->dev.state == REG_DEVICE_PROVISIONED) {
+		if (p->dev.has_pubkey &&
+		    secret_hash_equal(p->dev.pubkey_hash, p->key_hash))
+			return 0;	/* a retry: answered from the record */
+		refuse(resp, p, 409, "key_mismatch", "the device is provisioned "
+		    "with another key; an operator must enable it first");
+		return -1;
+	}
+	if (p->g.quota != REG_NONE && p->g.provisioned >= p->g.quota) {
+		refuse(resp, p, 403, "quota_exhausted",
+		    "the group's device quota is exhausted");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+hash_spki(const X509_PUBKEY *spki, unsigned char out[SECRET_HASH_LEN])
+{
+	unsigned char *der = NULL;
+	unsigned int len = SECRET_HASH_LEN;
+	int n;
+
+	if ((n = i2d_X509_PUBKEY((X509_PUBKEY *)spki, &der)) <= 0)
+		return -1;
+	EVP_Digest(der, (size_t)n, out, &len, EVP_sha256(), NULL);
+	OPENSSL_free(der);
+	return 0;
+}
+
+/* The identity comes from the registry, never from the CSR. */
+static int
+sign(struct provision *p, const struct ca_csr *csr)
+{
+	char uri[3 * REG_NAME_MAX + 32];
+	struct ca_request req = { .profile = CA_PROFILE_DEVICE,
+	    .common_name = p->device, .organization = p->tenant,
+	    .unit = p->g.name, .uri = uri,
+	    .days = p->d->conf.provisioning.certificate_days };
+	unsigned char *der = NULL;
+	char *serial;
+	X509 *cert;
+	int n;
+
+	snprintf(uri, sizeof(uri), "urn:iota:device:%s:%s:%s", p->tenant,
+	    p->g.name, p->device);
+	if ((cert = ca_issue(p->d->signer, ca_csr_pubkey(csr), &req,
+	    p->now)) == NULL)
+		return -1;
+	n = i2d_X509(cert, &der);
+	serial = ca_serial_hex(X509_get0_serialNumber(cert));
+	p->not_after = ca_time_from_asn1(X509_get0_notAfter(cert));
+	X509_free(cert);
+	if (n <= 0 || serial == NULL || strlen(serial) > REG_SERIAL_MAX) {
+		OPENSSL_free(der);
+		free(serial);
+		return -1;
+	}
+	p->der = der;
+	p->derlen = (size_t)n;
+	snprintf(p->serial, sizeof(p->serial), "%s", serial);
+	free(serial);
+	return 0;
+}
+
+/*
+ * The record, checked again inside the transaction: a racing retry with
+ * the same key finds the device provisioned and takes the recorded
+ * certificate; the one signed here never leaves.
+ */
+static int
+record(sqlite3 *db, void *arg)
+{
+	struct provision *p = arg;
+	struct reg_audit a = { .at = p->now, .tenant_id = p->g.tenant_id,
+	    .actor = "device", .action = "provision", .target = p->device,
+	    .outcome = "ok", .client = p->client };
+	struct reg_device now;
+	int64_t count;
+	int rc;
+
+	if ((rc = registry_device_find(db, p->g.id, p->device, &now)) != 0)
+		return rc;
+	if (now.state == REG_DEVICE_PROVISIONED && now.has_pubkey &&
+	    secret_hash_equal(now.pubkey_hash, p->key_hash)) {
+		p->again = 1;
+		p->dev = now;
+		return 0;
+	}
+	if (now.state != REG_DEVICE_REGISTERED)
+		return REG_STATE;
+	if (p->g.quota != REG_NONE &&
+	    ((rc = registry_device_provisioned_count(db, p->g.id, &count)) != 0 ||
+	    count >= p->g.quota))
+		return rc != 0 ? rc : REG_STATE;
+	if ((rc = registry_cert_insert(db, p->serial, now.id, p->der, p->derlen,
+	    p->not_after, p->now)) != 0 ||
+	    (rc = registry_device_set_provisioned(db, now.id, p->key_hash,
+	    p->serial, p->not_after, p->now)) != 0)
+		return rc;
+	return registry_audit(db, &a);
+}
+
+static void
+der_free(struct provision *p)
+{
+	if (p->der_stored)
+		free(p->der);
+	else
+		OPENSSL_free(p->der);
+	p->der = NULL;
+	p->der_stored = 0;
+}
+
+static int
+recorded_cert(sqlite3 *db, void *arg)
+{
+	struct provision *p = arg;
+	int rc;
+
+	der_free(p);
+	if ((rc = registry_cert_der(db, p->dev.serial, &p->der, &p->derlen)) ==
+	    REG_OK)
+		p->der_stored = 1;
+	return rc;
+}
+
+static char *
+der_to_pem(const unsigned char *der, size_t len)
+{
+	const unsigned char *q = der;
+	X509 *cert = d2i_X509(NULL, &q, (long)len);
+	char *pem;
+	size_t pemlen;
+
+	if (cert == NULL)
+		return NULL;
+	pem = ca_certs_pem(&cert, 1, &pemlen);
+	X509_free(cert);
+	return pem;
+}
+
+static void
+answer(struct http_response *resp, struct provision *p)
+{
+	char *pem = der_to_pem(p->der, p->derlen);
+
+	if (pem == NULL) {
+		http_respond_error(resp, 500, "internal", "internal error");
+		return;
+	}
+	http_respond_json(resp, p->again ? 200 : 201, json_pack(
+	    "{s:s, s:s, s:s, s:I, s:s, s:s}", "device", p->device, "group",
+	    p->g.name, "serial", p->again ? p->dev.serial : p->serial,
+	    "not_after", (json_int_t)(p->again ? p->dev.not_after : p->not_after),
+	    "certificate", pem, "ca_chain", p->d->chain_pem));
+	free(pem);
+}
+
+/* Issue (or find) and record; -1 after answering. */
+static int
+issue(struct http_response *resp, struct provision *p, struct ca_csr *csr)
+{
+	char err[256];
+	int rc;
+
+	if (p->dev.state == REG_DEVICE_PROVISIONED) {
+		p->again = 1;
+		rc = store_read(p->d->store, recorded_cert, p, err, sizeof(err));
+	} else if (sign(p, csr) == -1) {
+		log_msg(p->d, CONF_LOG_ERROR, "signing: %s", ca_errstr());
+		http_respond_error(resp, 500, "internal", "internal error");
+		return -1;
+	} else if ((rc = api_write(p->d, resp, record, p, "provision")) ==
+	    0 && p->again)
+		rc = store_read(p->d->store, recorded_cert, p, err, sizeof(err));
+	if (rc == REG_STATE)
+		refuse(resp, p, 409, "conflict", "the device changed state; "
+		    "try again");
+	else if (rc != 0 && rc != STORE_ERROR)
+		http_respond_error(resp, 500, "internal", "internal error");
+	return rc == 0 ? 0 : -1;
+}
+
+static int
+read_body(struct http_request *req, struct http_response *resp,
+    struct provision *p, json_t **body)
+{
+	char why[JSON_WHYLEN];
+
+	if ((*body = http_request_json(req, why, sizeof(why))) == NULL) {
+		http_respond_error(resp, 400, "bad_request", "%s", why);
+		return -1;
+	}
+	p->device = json_string_value(json_object_get(*body, "device"));
+	p->group = json_string_value(json_object_get(*body, "group"));
+	p->csr_pem = json_string_value(json_object_get(*body, "csr"));
+	if (api_check_name(resp, "device", p->device) == -1 ||
+	    api_check_name(resp, "group", p->group) == -1)
+		return -1;
+	if (p->csr_pem == NULL) {
+		http_respond_error(resp, 400, "bad_request",
+		    "csr must be a PEM certification request");
+		return -1;
+	}
+	return 0;
+}
+
+void
+handle_provision(struct http_request *req, struct http_response *resp)
+{
+	struct provision p = { .d = http_request_arg(req), .now = time(NULL),
+	    .client = http_request_client(req) };
+	struct ca_csr *csr = NULL;
+	json_t *body = NULL;
+
+	if (read_body(req, resp, &p, &body) == -1 ||
+	    authorize(req, resp, &p) == -1)
+		goto out;
+	if ((csr = ca_csr_parse((const unsigned char *)p.csr_pem,
+	    strlen(p.csr_pem))) == NULL) {
+		refuse(resp, &p, 400, "csr_rejected", ca_errstr());
+		goto out;
+	}
+	if (hash_spki(ca_csr_pubkey(csr), p.key_hash) == -1 ||
+	    admissible(resp, &p) == -1 || issue(resp, &p, csr) == -1)
+		goto out;
+	answer(resp, &p);
+	log_msg(p.d, CONF_LOG_INFO, "provisioned %s/%s/%s serial %s%s",
+	    p.tenant, p.g.name, p.device, p.again ? p.dev.serial : p.serial,
+	    p.again ? " (again)" : "");
+out:
+	OPENSSL_cleanse(p.secret_hash, sizeof(p.secret_hash));
+	der_free(&p);
+	ca_csr_free(csr);
+	json_decref(body);
+}

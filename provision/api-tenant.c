@@ -1,0 +1,61 @@
+/* POST /v1/tenants: the admin makes a tenant and its operator token. */
+#include <openssl/crypto.h>
+#include <time.h>
+
+#include "iotad.h"
+#include "json.h"
+#include "secret.h"
+
+struct tenant_job {
+	const char	*name;
+	unsigned char	 hash[SECRET_HASH_LEN];
+	struct reg_audit audit;
+};
+
+static int
+tenant_create(sqlite3 *db, void *arg)
+{
+	struct tenant_job *j = arg;
+	int64_t id;
+	int rc;
+
+	if ((rc = registry_tenant_create(db, j->name, j->audit.at, &id)) != 0 ||
+	    (rc = registry_token_add(db, j->hash, id, j->audit.at)) != 0)
+		return rc;
+	j->audit.tenant_id = id;
+	return registry_audit(db, &j->audit);
+}
+
+void
+handle_tenant_create(struct http_request *req, struct http_response *resp)
+{
+	struct iotad *d = http_request_arg(req);
+	struct tenant_job j = { .audit = { .at = time(NULL), .actor = "admin",
+	    .action = "tenant.create", .outcome = "ok",
+	    .client = http_request_client(req) } };
+	char token[SECRET_TEXT_MAX], why[JSON_WHYLEN];
+	json_t *body;
+	int rc;
+
+	if (api_admin(req, resp) == -1)
+		return;
+	if ((body = http_request_json(req, why, sizeof(why))) == NULL) {
+		http_respond_error(resp, 400, "bad_request", "%s", why);
+		return;
+	}
+	j.name = json_string_value(json_object_get(body, "name"));
+	j.audit.target = j.name;
+	if (api_check_name(resp, "the tenant name", j.name) == -1 ||
+	    secret_token_new(TOKEN_PREFIX_OPERATOR, token, sizeof(token)) == -1)
+		goto out;
+	secret_hash(token, j.hash);
+	if ((rc = api_write(d, resp, tenant_create, &j, "tenant")) == 0) {
+		audit_line(d, &j.audit);
+		http_respond_json(resp, 201, json_pack("{s:s, s:s}", "tenant",
+		    j.name, "token", token));
+	} else if (rc != STORE_ERROR)
+		api_registry_error(resp, rc, "tenant");
+out:
+	OPENSSL_cleanse(token, sizeof(token));
+	json_decref(body);
+}

@@ -1,0 +1,270 @@
+/* The route table, credentials, and what every handler shares. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "iotad.h"
+#include "json.h"
+#include "router.h"
+#include "secret.h"
+
+const struct route iotad_routes[] = {
+	{ "GET", "/v1/health", handle_health },
+	{ "POST", "/v1/tenants", handle_tenant_create },
+	{ "GET", "/v1/groups", handle_group_list },
+	{ "POST", "/v1/groups", handle_group_create },
+	{ "GET", "/v1/groups/{group}", handle_group_show },
+	{ "PATCH", "/v1/groups/{group}", handle_group_patch },
+	{ "DELETE", "/v1/groups/{group}", handle_group_delete },
+	{ "POST", "/v1/groups/{group}/rotate-secret", handle_group_rotate },
+	{ "POST", "/v1/groups/{group}/devices", handle_device_add },
+	{ "GET", "/v1/groups/{group}/devices", handle_device_list },
+	{ "GET", "/v1/groups/{group}/devices/{device}", handle_device_show },
+	{ "POST", "/v1/groups/{group}/devices/{device}/revoke",
+	    handle_device_revoke },
+	{ "POST", "/v1/groups/{group}/devices/{device}/enable",
+	    handle_device_enable },
+	{ "POST", "/v1/provision", handle_provision },
+};
+const size_t iotad_nroutes = sizeof(iotad_routes) / sizeof(iotad_routes[0]);
+
+void
+handle_health(struct http_request *req, struct http_response *resp)
+{
+	http_respond_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+/* Too many failures from this address: 429 with Retry-After. */
+static int
+client_locked(struct iotad *d, struct http_request *req,
+    struct http_response *resp)
+{
+	char key[80], after[24];
+	long wait;
+
+	snprintf(key, sizeof(key), "c:%s", http_request_client(req));
+	if ((wait = ratelimit_wait(d->failures, key, time(NULL))) == 0)
+		return 0;
+	snprintf(after, sizeof(after), "%ld", wait);
+	http_respond_header(resp, "Retry-After", after);
+	http_respond_error(resp, 429, "rate_limited",
+	    "too many failed attempts; retry in %ld seconds", wait);
+	return 1;
+}
+
+static void
+client_failed(struct iotad *d, struct http_request *req)
+{
+	char key[80];
+
+	snprintf(key, sizeof(key), "c:%s", http_request_client(req));
+	ratelimit_fail(d->failures, key, time(NULL));
+}
+
+struct token_job {
+	unsigned char	 hash[SECRET_HASH_LEN];
+	int64_t		 tenant_id;
+	int		 admin;
+};
+
+static int
+token_lookup(sqlite3 *db, void *arg)
+{
+	struct token_job *j = arg;
+
+	return registry_token_lookup(db, j->hash, &j->tenant_id, &j->admin);
+}
+
+/* Who is calling: 0 and *c, or -1 after answering. */
+static int
+authenticate(struct http_request *req, struct http_response *resp,
+    struct caller *c)
+{
+	struct iotad *d = http_request_arg(req);
+	const char *token = secret_bearer(http_request_header(req,
+	    "Authorization"));
+	struct token_job j;
+	char err[256];
+	int rc;
+
+	if (client_locked(d, req, resp))
+		return -1;
+	if (token == NULL || (!secret_token_well_formed(token,
+	    TOKEN_PREFIX_OPERATOR) && !secret_token_well_formed(token,
+	    TOKEN_PREFIX_ADMIN))) {
+		client_failed(d, req);
+		http_respond_error(resp, 401, "unauthorized",
+		    "a valid bearer token is required");
+		return -1;
+	}
+	secret_hash(token, j.hash);
+	if ((rc = store_read(d->store, token_lookup, &j, err, sizeof(err))) != 0) {
+		if (rc != REG_NOT_FOUND) {
+			log_msg(d, CONF_LOG_ERROR, "token lookup: %s", err);
+			http_respond_error(resp, 500, "internal", "internal error");
+			return -1;
+		}
+		client_failed(d, req);
+		http_respond_error(resp, 401, "unauthorized",
+		    "a valid bearer token is required");
+		return -1;
+	}
+	c->admin = j.admin;
+	c->tenant_id = j.tenant_id;
+	return 0;
+}
+
+int
+api_operator(struct http_request *req, struct http_response *resp,
+    struct caller *c)
+{
+	if (authenticate(req, resp, c) == -1)
+		return -1;
+	if (c->admin) {
+		http_respond_error(resp, 403, "forbidden", "the admin token "
+		    "manages tenants; use a tenant's operator token");
+		return -1;
+	}
+	return 0;
+}
+
+int
+api_admin(struct http_request *req, struct http_response *resp)
+{
+	struct caller c;
+
+	if (authenticate(req, resp, &c) == -1)
+		return -1;
+	if (!c.admin) {
+		http_respond_error(resp, 403, "forbidden",
+		    "this needs the admin token");
+		return -1;
+	}
+	return 0;
+}
+
+int
+api_check_name(struct http_response *resp, const char *what,
+    const char *name)
+{
+	if (name != NULL && ca_name_is_safe(name))
+		return 0;
+	http_respond_error(resp, 400, "bad_request", "%s must be 1 to 64 "
+	    "letters, digits, '-' or '_', starting with a letter or digit",
+	    what);
+	return -1;
+}
+
+void
+api_registry_error(struct http_response *resp, int rc, const char *what)
+{
+	switch (rc) {
+	case REG_NOT_FOUND:
+		http_respond_error(resp, 404, "not_found", "no such %s", what);
+		break;
+	case REG_EXISTS:
+		http_respond_error(resp, 409, "exists", "that %s exists", what);
+		break;
+	default:
+		http_respond_error(resp, 500, "internal", "internal error");
+		break;
+	}
+}
+
+struct group_job {
+	int64_t			 tenant_id;
+	const char		*name;
+	struct reg_group	*group;
+};
+
+static int
+group_find(sqlite3 *db, void *arg)
+{
+	struct group_job *j = arg;
+
+	return registry_group_find(db, j->tenant_id, j->name, j->group);
+}
+
+/* Another tenant's group answers exactly as a missing one: 404. */
+int
+api_find_group(struct http_request *req, struct http_response *resp,
+    const struct caller *c, struct reg_group *g)
+{
+	struct iotad *d = http_request_arg(req);
+	struct group_job j = { c->tenant_id, http_request_param(req, "group"),
+	    g };
+	char err[256];
+	int rc;
+
+	if (api_check_name(resp, "the group name", j.name) == -1)
+		return -1;
+	if ((rc = store_read(d->store, group_find, &j, err, sizeof(err))) != 0) {
+		if (rc != REG_NOT_FOUND)
+			log_msg(d, CONF_LOG_ERROR, "group lookup: %s", err);
+		api_registry_error(resp, rc, "group");
+		return -1;
+	}
+	return 0;
+}
+
+static json_t *
+opt_int(int64_t v)
+{
+	return v == REG_NONE ? json_null() : json_integer(v);
+}
+
+json_t *
+api_group_json(const struct reg_group *g)
+{
+	return json_pack("{s:s, s:I, s:I, s:o, s:o, s:I}", "name", g->name,
+	    "devices", (json_int_t)g->devices, "provisioned",
+	    (json_int_t)g->provisioned, "quota", opt_int(g->quota),
+	    "secret_expires", opt_int(g->secret_expires), "created",
+	    (json_int_t)g->created);
+}
+
+json_t *
+api_device_json(const struct reg_device *dev, const char *group)
+{
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "name", dev->name,
+	    "group", group, "state", registry_device_state_name(dev->state),
+	    "serial", dev->serial[0] != '\0' ? json_string(dev->serial) :
+	    json_null(), "not_after", opt_int(dev->not_after),
+	    "provisioned_at", opt_int(dev->provisioned_at));
+}
+
+static int
+audit_job(sqlite3 *db, void *arg)
+{
+	return registry_audit(db, arg);
+}
+
+void
+api_audit_alone(struct iotad *d, const struct reg_audit *a)
+{
+	char err[256];
+
+	if (store_write(d->store, audit_job, (void *)a, err, sizeof(err)) != 0)
+		log_msg(d, CONF_LOG_ERROR, "audit: %s", err);
+	audit_line(d, a);
+}
+
+/*
+ * A job's own refusals (REG_EXISTS, ...) come back to the caller to map;
+ * a failure of the store itself is answered here.
+ */
+int
+api_write(struct iotad *d, struct http_response *resp, store_job job,
+    void *arg, const char *what)
+{
+	char err[256];
+	int rc;
+
+	if ((rc = store_write(d->store, job, arg, err, sizeof(err))) ==
+	    STORE_ERROR || rc == REG_ERROR) {
+		log_msg(d, CONF_LOG_ERROR, "%s: %s", what, err);
+		http_respond_error(resp, 500, "internal", "internal error");
+		return STORE_ERROR;
+	}
+	return rc;
+}

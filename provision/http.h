@@ -1,0 +1,92 @@
+/*
+ * iotad's HTTPS front end on libmicrohttpd: the server, the life of a
+ * request, and what a handler may read and answer.
+ *
+ * A request reaches its handler only once it is routed and its whole body
+ * (at most max_body bytes) has arrived; anything else (unknown path, wrong
+ * method, malformed target, oversized body) is answered here with a JSON
+ * error and never reaches a handler.  A handler runs on the connection's
+ * own thread, may block (a database sync, a call to the broker), and
+ * answers only through the http_respond_* calls; a handler that answers
+ * nothing gets 500 {"error":"internal"}.  Request pointers and the strings
+ * the accessors return are valid until the handler returns.
+ *
+ * Conventions: http_start() fails with NULL after writing one line into
+ * the caller's buffer.  Nothing here logs a header or a body: bearer
+ * tokens and provisioning secrets travel in both.
+ */
+#ifndef IOTA_HTTP_H
+#define IOTA_HTTP_H
+
+#include <stddef.h>
+
+#define HTTP_ERRLEN		256	/* enough for any message we write */
+#define HTTP_PER_IP_LIMIT	64	/* connections from one address */
+
+struct http_server;
+struct http_request;
+struct http_response;
+struct router;
+
+typedef void (*http_handler)(struct http_request *, struct http_response *);
+
+struct http_config {
+	const char	*address;	/* IPv4 or IPv6 literal */
+	int		 port;		/* 0: any free one, see http_port() */
+	const char	*cert_pem;	/* leaf first, then its chain */
+	const char	*key_pem;
+	const char	*key_password;	/* NULL for a plain key */
+	size_t		 max_body;	/* bytes, > 0 */
+	unsigned int	 max_connections;
+	unsigned int	 timeout_seconds;	/* idle connections, > 0 */
+	/*
+	 * Optional.  Called once per request, after it ends, with
+	 * "client method path status bytes ms": the path without its query,
+	 * the bytes of the response body, status 0 when we sent no answer
+	 * (the client went away, or MHD answered a protocol error itself).
+	 * Also called with libmicrohttpd's own messages, prefixed "mhd: ".
+	 * Called from many threads at once.
+	 */
+	void		(*log)(void *, const char *);
+	void		*log_arg;
+};
+
+/*
+ * Starts serving on threads of its own.  The PEM strings are copied; the
+ * router (see router.h) must outlive the server.
+ */
+struct http_server *http_start(const struct http_config *,
+		    const struct router *, char *, size_t);
+/* Closes every connection, waits for running handlers, frees; NULL is ok. */
+void		 http_stop(struct http_server *);
+int		 http_port(const struct http_server *);
+
+/* The request, for handlers. */
+const char	*http_request_method(const struct http_request *);
+const char	*http_request_path(const struct http_request *);  /* raw */
+/* A capture of the route's pattern ("group" for "{group}"), decoded. */
+const char	*http_request_param(const struct http_request *, const char *);
+/* The first query pair of that name, decoded; "" for a bare name. */
+const char	*http_request_query(const struct http_request *, const char *);
+/* A request header by name, any case; NULL when absent. */
+const char	*http_request_header(const struct http_request *, const char *);
+/* The whole body, NUL-terminated for convenience (it may hold NULs). */
+const char	*http_request_body(const struct http_request *, size_t *);
+/* The peer's address as text ("192.0.2.1", "2001:db8::1"). */
+const char	*http_request_client(const struct http_request *);
+/* The router's arg: the daemon's state. */
+void		*http_request_arg(const struct http_request *);
+
+/*
+ * The response.  The last status and body set win; headers add up.
+ * Statuses outside 200..599 turn into 500.  JSON helpers: json.h.
+ */
+void		 http_respond_body(struct http_response *, unsigned int,
+		    const char *, const void *, size_t);
+/* A status without a body: 204, or 201 with a Location header. */
+void		 http_respond_empty(struct http_response *, unsigned int);
+/* -1 (and nothing added) for a name or value that could split headers. */
+int		 http_respond_header(struct http_response *, const char *,
+		    const char *);
+
+#endif

@@ -1,0 +1,309 @@
+/*
+ * iotad: provisioning over HTTPS.  Loads its configuration, unlocks the
+ * online intermediate, opens the registry and serves until SIGINT or
+ * SIGTERM.  -n checks all of that and exits; -T prints the effective
+ * configuration; --init makes the state directory, its key and the first
+ * admin token.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "cadir.h"
+#include "iotad.h"
+#include "router.h"
+#include "secret.h"
+
+#define DB_NAME		"registry.db"
+#define TOKEN_NAME	"admin.token"
+#define PEM_MAX		(256 * 1024)
+
+enum { OPT_INIT = 256, OPT_ADMIN_TOKEN_FILE };
+
+struct options {
+	const char	*config;
+	int		 check, print, init;
+	const char	*admin_token_file;
+};
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp, "usage: iotad -c FILE [-n | -T | --init "
+	    "[--admin-token-file PATH]]\n"
+	    "  -c FILE    the configuration (see iotad.yaml(5))\n"
+	    "  -n         check the configuration and what it names, then exit\n"
+	    "  -T         print the effective configuration, then exit\n"
+	    "  --init     create the state directory, its key and an admin token\n"
+	    "  --admin-token-file PATH  where --init writes the admin token\n"
+	    "             (default STATE/admin.token, mode 0600)\n"
+	    "  -V         print the version\n");
+}
+
+static void
+fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+parse(int argc, char **argv, struct options *o)
+{
+	static const struct option opts[] = {
+		{ "init", no_argument, NULL, OPT_INIT },
+		{ "admin-token-file", required_argument, NULL,
+		    OPT_ADMIN_TOKEN_FILE },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "c:nThV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': o->config = optarg; break;
+		case 'n': o->check = 1; break;
+		case 'T': o->print = 1; break;
+		case OPT_INIT: o->init = 1; break;
+		case OPT_ADMIN_TOKEN_FILE: o->admin_token_file = optarg; break;
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf("iotad %s\n", IOTA_VERSION); exit(0);
+		default:
+			fprintf(stderr, "iotad: bad or incomplete option %s "
+			    "(see 'iotad -h')\n", argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (o->config == NULL || optind != argc ||
+	    o->check + o->print + o->init > 1 ||
+	    (o->admin_token_file != NULL && !o->init)) {
+		fprintf(stderr, "iotad: %s (see 'iotad -h')\n", o->config == NULL ?
+		    "-c FILE is required" : "bad combination of arguments");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("iotad: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+/* A file's first line, for passphrases; wiped by the caller. */
+static char *
+first_line(const char *path, size_t *len)
+{
+	unsigned char *data;
+	size_t size;
+
+	if ((data = ca_file_read(path, 4096, &size)) == NULL)
+		fatal("%s", ca_errstr());
+	*len = strcspn((char *)data, "\r\n");
+	data[*len] = '\0';
+	return (char *)data;
+}
+
+static char *
+read_pem(const char *path)
+{
+	unsigned char *data;
+	size_t len;
+
+	if ((data = ca_file_read(path, PEM_MAX, &len)) == NULL)
+		fatal("%s", ca_errstr());
+	return (char *)data;
+}
+
+static void
+load_ca(struct iotad *d)
+{
+	struct cadir *cd;
+	char *pass;
+	size_t len;
+
+	if ((cd = cadir_open(d->conf.ca.dir, 0)) == NULL)
+		fatal("ca.dir: %s", ca_errstr());
+	pass = first_line(d->conf.ca.passphrase_file, &len);
+	d->signer = cadir_intermediate_signer(cd, pass, len);
+	OPENSSL_clear_free(pass, len);
+	if (d->signer == NULL)
+		fatal("the online intermediate: %s", ca_errstr());
+	d->chain_pem = read_pem(cadir_file(cd, CADIR_CHAIN));
+	cadir_close(cd);
+}
+
+static void
+db_path(const struct iotad *d, char *buf, size_t len)
+{
+	if ((size_t)snprintf(buf, len, "%s/%s", d->conf.state.dir, DB_NAME) >= len)
+		fatal("state.dir: path too long");
+}
+
+static void
+open_store(struct iotad *d)
+{
+	unsigned char key[STORE_KEY_LEN];
+	char path[4096], err[512];
+
+	if (store_key_read(d->conf.state.key_file, key, err, sizeof(err)) == -1)
+		fatal("%s", err);
+	db_path(d, path, sizeof(path));
+	d->store = store_open(path, key, err, sizeof(err));
+	OPENSSL_cleanse(key, sizeof(key));
+	if (d->store == NULL)
+		fatal("%s", err);
+}
+
+static int
+token_add(sqlite3 *db, void *arg)
+{
+	return registry_token_add(db, arg, REG_NONE, time(NULL));
+}
+
+/* --init: state directory, database key, database, first admin token. */
+static void
+init_state(struct iotad *d, const char *token_file)
+{
+	char path[4096], token[SECRET_TEXT_MAX], err[512];
+	unsigned char hash[SECRET_HASH_LEN];
+
+	if (token_file == NULL) {
+		snprintf(path, sizeof(path), "%s/%s", d->conf.state.dir,
+		    TOKEN_NAME);
+		token_file = path;
+	}
+	if (access(token_file, F_OK) == 0)
+		fatal("%s exists: iotad is initialized already", token_file);
+	if (mkdir(d->conf.state.dir, 0700) == -1 && errno != EEXIST)
+		fatal("cannot create %s: %s", d->conf.state.dir, strerror(errno));
+	if (access(d->conf.state.key_file, F_OK) == -1 &&
+	    store_key_create(d->conf.state.key_file, err, sizeof(err)) == -1)
+		fatal("%s", err);
+	open_store(d);
+	if (secret_token_new(TOKEN_PREFIX_ADMIN, token, sizeof(token)) == -1)
+		fatal("cannot make a token");
+	secret_hash(token, hash);
+	strcat(token, "\n");
+	if (ca_file_write_new(token_file, token, strlen(token), 0600) == -1 ||
+	    store_write(d->store, token_add, hash, err, sizeof(err)) != 0) {
+		unlink(token_file);
+		fatal("%s", ca_errstr());
+	}
+	OPENSSL_cleanse(token, sizeof(token));
+	printf("initialized %s; admin token in %s\n", d->conf.state.dir,
+	    token_file);
+}
+
+static struct http_server *
+start_http(struct iotad *d, const struct router *router)
+{
+	struct http_config cfg = {
+		.address = d->conf.listen.address, .port = d->conf.listen.port,
+		.max_body = d->conf.limits.max_body,
+		.max_connections = (unsigned int)d->conf.limits.max_connections,
+		.timeout_seconds = (unsigned int)d->conf.limits.connection_timeout,
+		.log = log_http, .log_arg = d,
+	};
+	struct http_server *http;
+	char *keypass = NULL, err[HTTP_ERRLEN];
+	size_t len = 0;
+
+	cfg.cert_pem = read_pem(d->conf.tls.certificate);
+	cfg.key_pem = read_pem(d->conf.tls.key);
+	if (d->conf.tls.key_passphrase_file != NULL)
+		cfg.key_password = keypass = first_line(
+		    d->conf.tls.key_passphrase_file, &len);
+	http = http_start(&cfg, router, err, sizeof(err));
+	OPENSSL_clear_free((void *)cfg.key_pem, strlen(cfg.key_pem));
+	free((void *)cfg.cert_pem);
+	if (keypass != NULL)
+		OPENSSL_clear_free(keypass, len);
+	if (http == NULL)
+		fatal("%s", err);
+	return http;
+}
+
+static void
+serve(struct iotad *d)
+{
+	struct router router = { iotad_routes, iotad_nroutes, d };
+	struct http_server *http;
+	sigset_t set;
+	char err[256];
+	int sig;
+
+	if (router_check(&router, err, sizeof(err)) == -1)
+		fatal("routes: %s", err);
+	/* Threads started from here on leave these signals to sigwait. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	http = start_http(d, &router);
+	log_msg(d, CONF_LOG_INFO, "listening on https://%s%s%s:%d",
+	    strchr(d->conf.listen.address, ':') ? "[" : "",
+	    d->conf.listen.address, strchr(d->conf.listen.address, ':') ?
+	    "]" : "", http_port(http));
+	sigwait(&set, &sig);
+	log_msg(d, CONF_LOG_INFO, "stopping on signal %d", sig);
+	http_stop(http);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct options o = { NULL, 0, 0, 0, NULL };
+	struct iotad d;
+	char err[1024];
+
+	memset(&d, 0, sizeof(d));
+	if (parse(argc, argv, &o) == -1)
+		return 2;
+	if (conf_load(o.config, &d.conf, err, sizeof(err)) == -1)
+		fatal("%s", err);
+	if (o.print) {
+		conf_print(stdout, &d.conf);
+		return 0;
+	}
+	if (o.init) {
+		init_state(&d, o.admin_token_file);
+		store_close(d.store);
+		return 0;
+	}
+	if (conf_check_files(&d.conf, err, sizeof(err)) == -1)
+		fatal("%s", err);
+	load_ca(&d);
+	open_store(&d);
+	if (o.check) {
+		printf("%s: configuration OK\n", o.config);
+		return 0;
+	}
+	log_open(&d);
+	if ((d.failures = ratelimit_new(d.conf.ratelimit.failures_per_minute,
+	    (long)d.conf.ratelimit.lockout)) == NULL)
+		fatal("out of memory");
+	serve(&d);
+	store_close(d.store);
+	ca_signer_free(d.signer);
+	ratelimit_free(d.failures);
+	free(d.chain_pem);
+	conf_free(&d.conf);
+	return 0;
+}

@@ -1,0 +1,85 @@
+/*
+ * iotad: the provisioning daemon.  One struct holds what every handler
+ * needs; handlers get it from http_request_arg().
+ */
+#ifndef IOTA_IOTAD_H
+#define IOTA_IOTAD_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ca.h"
+#include "conf.h"
+#include "http.h"
+#include "ratelimit.h"
+#include "router.h"
+#include "registry.h"
+#include "store.h"
+
+#include <jansson.h>
+
+struct iotad {
+	struct iotad_conf	 conf;
+	struct store		*store;
+	struct ca_signer	*signer;	/* the online intermediate */
+	char			*chain_pem;	/* intermediate then root */
+	struct ratelimit	*failures;	/* keys "g:<group>", "c:<addr>" */
+	FILE			*log;
+	FILE			*audit;
+	pthread_mutex_t		 loglock;
+};
+
+/* log.c: one line per event, never a secret. */
+void	log_open(struct iotad *);
+void	log_msg(struct iotad *, int, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	log_http(void *, const char *);
+/* Also into audit.file when set (the registry keeps every row anyway). */
+void	audit_line(struct iotad *, const struct reg_audit *);
+
+/* api.c: the route table and what handlers share. */
+extern const struct route iotad_routes[];
+extern const size_t iotad_nroutes;
+
+struct caller {
+	int		 admin;
+	int64_t		 tenant_id;	/* REG_NONE for the admin */
+};
+
+/* 0 with *c filled, or -1 after answering 401/403/429. */
+int	api_operator(struct http_request *, struct http_response *,
+	    struct caller *);
+int	api_admin(struct http_request *, struct http_response *);
+/* 0 if `name` is a safe name; otherwise answers 400 and returns -1. */
+int	api_check_name(struct http_response *, const char *, const char *);
+/* A registry code as an HTTP answer (404, 409, 500). */
+void	api_registry_error(struct http_response *, int, const char *);
+/* The group named in the path, in the caller's tenant; -1 after 404. */
+int	api_find_group(struct http_request *, struct http_response *,
+	    const struct caller *, struct reg_group *);
+/* An audit row in a transaction of its own, for refusals; and the line. */
+void	api_audit_alone(struct iotad *, const struct reg_audit *);
+/* Runs a write job; on a store failure logs it and answers 500. */
+int	api_write(struct iotad *, struct http_response *, store_job, void *,
+	    const char *);
+json_t	*api_group_json(const struct reg_group *);
+json_t	*api_device_json(const struct reg_device *, const char *);
+
+/* The handlers, one file per object of the API. */
+void	handle_health(struct http_request *, struct http_response *);
+void	handle_tenant_create(struct http_request *, struct http_response *);
+void	handle_group_list(struct http_request *, struct http_response *);
+void	handle_group_create(struct http_request *, struct http_response *);
+void	handle_group_show(struct http_request *, struct http_response *);
+void	handle_group_patch(struct http_request *, struct http_response *);
+void	handle_group_delete(struct http_request *, struct http_response *);
+void	handle_group_rotate(struct http_request *, struct http_response *);
+void	handle_device_add(struct http_request *, struct http_response *);
+void	handle_device_list(struct http_request *, struct http_response *);
+void	handle_device_show(struct http_request *, struct http_response *);
+void	handle_device_revoke(struct http_request *, struct http_response *);
+void	handle_device_enable(struct http_request *, struct http_response *);
+void	handle_provision(struct http_request *, struct http_response *);
+
+#endif
