@@ -33,8 +33,8 @@ static const char *const log_levels[] = {
 
 static const struct conf_key iotad_keys[] = {
 	{ STRING(listen.address), .def = "127.0.0.1",
-	  .help = "IP address or host name to accept HTTPS connections "
-	    "on." },
+	  .help = "IPv4 or IPv6 address (a literal, not a name) to accept "
+	    "HTTPS connections on." },
 	{ INT(listen.port), .min = 0, .max = 65535, .def = "8443",
 	  .help = "TCP port to accept HTTPS connections on; 0 takes any free port and logs it." },
 
@@ -75,8 +75,6 @@ static const struct conf_key iotad_keys[] = {
 	{ DURATION(limits.connection_timeout), .min = 1, .max = HOUR,
 	  .def = "30s",
 	  .help = "An idle connection is closed after this long." },
-	{ INT(limits.threads), .min = 1, .max = 64, .def = "2",
-	  .help = "Threads serving requests." },
 
 	{ INT(provisioning.certificate_days), .min = 1, .max = 3650,
 	  .def = "365",

@@ -55,7 +55,6 @@ struct iotad_conf {
 		size_t		 max_body;		/* bytes */
 		int		 max_connections;
 		long long	 connection_timeout;	/* seconds */
-		int		 threads;
 	} limits;
 	struct {
 		int		 certificate_days;

@@ -296,7 +296,6 @@ test_defaults(void)
 	    "default limits.max_connections 256");
 	ok(c.limits.connection_timeout == 30,
 	    "default limits.connection_timeout 30s");
-	ok(c.limits.threads == 2, "default limits.threads 2");
 	ok(c.provisioning.certificate_days == 365,
 	    "default provisioning.certificate_days 365");
 	ok(c.provisioning.secret_overlap == 24 * 3600,
@@ -376,8 +375,8 @@ static const struct {
 	  "listen:\n  port: https\n" REQ,
 	  "2:9: listen.port: \"https\" is not an integer" },
 	{ "fraction for an integer",
-	  "limits:\n  threads: 2.5\n" REQ,
-	  "2:12: limits.threads: \"2.5\" is not an integer" },
+	  "limits:\n  max_connections: 2.5\n" REQ,
+	  "2:20: limits.max_connections: \"2.5\" is not an integer" },
 	{ "sequence for an integer",
 	  "listen:\n  port: [1, 2]\n" REQ,
 	  "2:9: listen.port: expected an integer, found a sequence" },
@@ -539,10 +538,6 @@ static const struct {
 	{ "limits.connection_timeout", "1h", 3600 },
 	{ "limits.connection_timeout", "0s", -1 },
 	{ "limits.connection_timeout", "3601", -1 },
-	{ "limits.threads", "1", 1 },
-	{ "limits.threads", "64", 64 },
-	{ "limits.threads", "0", -1 },
-	{ "limits.threads", "65", -1 },
 	{ "provisioning.certificate_days", "1", 1 },
 	{ "provisioning.certificate_days", "3650", 3650 },
 	{ "provisioning.certificate_days", "0", -1 },
@@ -714,7 +709,6 @@ test_round_trip(void)
 	    "  max_body: 1500\n"
 	    "  max_connections: 65536\n"
 	    "  connection_timeout: 1h\n"
-	    "  threads: 64\n"
 	    "provisioning:\n"
 	    "  certificate_days: 3650\n"
 	    "  secret_overlap: 0s\n"
