@@ -446,7 +446,7 @@ answer_too_large(struct http_request *req)
 
 	snprintf(msg, sizeof(msg), "request body larger than %zu bytes",
 	    req->srv->max_body);
-	return answer_error(req, 413, "body_too_large", msg);
+	return answer_error(req, 413, "too_large", msg);
 }
 
 /* Content-Length, strictly: digits only, no sign, no overflow. */

@@ -879,7 +879,7 @@ test_body_limits(void)
 	rq.bodylen = MAX_BODY + 1;
 	fetch(&rq, &r);
 	is_int(r.status, 413, "body: Content-Length over max_body: 413");
-	is_str(jstr(&r, "error"), "body_too_large", "body: 413 code");
+	is_str(jstr(&r, "error"), "too_large", "body: 413 code");
 	reply_free(&r);
 	rq.no_expect = 1;
 	fetch(&rq, &r);
@@ -907,7 +907,7 @@ test_body_limits(void)
 	rq.chunked = MAX_BODY + 100000;
 	fetch(&rq, &r);
 	is_int(r.status, 413, "body: chunked over max_body: 413 (%s)", r.err);
-	is_str(jstr(&r, "error"), "body_too_large", "body: chunked 413 code");
+	is_str(jstr(&r, "error"), "too_large", "body: chunked 413 code");
 	reply_free(&r);
 	/* ... unless it goes on for more than a bound: then it is cut. */
 	rq.supplied = 0;
