@@ -89,4 +89,14 @@ int	cmd_ca(int, char **);
 extern const struct cli_cmd cmd_ca_init, cmd_ca_issue, cmd_ca_sign,
 	    cmd_ca_revoke, cmd_ca_crl, cmd_ca_show, cmd_ca_rotate;
 
+/* The remote verbs (remote.h): operators and devices talking to iotad. */
+int	cmd_tenant(int, char **);
+int	cmd_add(int, char **);
+int	cmd_list(int, char **);
+int	cmd_show(int, char **);
+int	cmd_revoke(int, char **);
+int	cmd_enable(int, char **);
+int	cmd_group(int, char **);
+int	cmd_provision(int, char **);
+
 #endif

@@ -1,0 +1,240 @@
+/* iotactl list groups | list devices -g GROUP: tables, or JSON for scripts. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "remote.h"
+
+#define PAGE	1000	/* devices per request, the API's maximum */
+
+static int exec_list_groups(const struct cli_cmd *, int, char **);
+static int exec_list_devices(const struct cli_cmd *, int, char **);
+
+static const struct cli_cmd cmd_list_groups = {
+	"list groups",
+	"list the groups",
+	"[-o table|json] [remote options]",
+	"List the tenant's groups: devices registered and provisioned, quota,\n"
+	"expiry of the provisioning secret, creation time.  With -o json, one\n"
+	"JSON object {\"groups\": [...]}, as the API gives it.",
+	"  -o, --output FORMAT   table (the default) or json\n"
+	REMOTE_HELP,
+	exec_list_groups,
+};
+
+static const struct cli_cmd cmd_list_devices = {
+	"list devices",
+	"list the devices of a group",
+	"-g GROUP [-o table|json] [remote options]",
+	"List every device of the group (fetched in pages of 1000): state,\n"
+	"certificate serial and expiry, time of provisioning.  With -o json,\n"
+	"one JSON object {\"devices\": [...]} holding all of them.",
+	"  -g, --group GROUP     the group\n"
+	"  -o, --output FORMAT   table (the default) or json\n"
+	REMOTE_HELP,
+	exec_list_devices,
+};
+
+int
+cmd_list(int argc, char **argv)
+{
+	static const struct cli_cmd *const verbs[] = {
+		&cmd_list_groups, &cmd_list_devices,
+	};
+
+	return remote_dispatch("list", verbs, 2, argc, argv);
+}
+
+struct list_args {
+	struct remote_opts	 ro;
+	const char		*group;
+	enum output_format	 format;
+};
+
+static int
+parse(const struct cli_cmd *cmd, int argc, char **argv, struct list_args *a,
+    int with_group)
+{
+	static const struct option opts[] = {
+		{ "group", required_argument, NULL, 'g' },
+		REMOTE_LONGOPTS,
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	/* Without -g, the table starts after --group. */
+	while ((ch = getopt_long(argc, argv, with_group ? "g:o:h" : "o:h",
+	    with_group ? opts : opts + 1, NULL)) != -1) {
+		if (remote_option(ch, optarg, &a->ro))
+			continue;
+		if (ch == 'g' && with_group)
+			a->group = optarg;
+		else if (ch == 'o') {
+			if (remote_parse_output(cmd, optarg, &a->format) != 0)
+				return EXIT_USAGE;
+		} else if (ch == OPT_HELP) {
+			remote_help(cmd, stdout);
+			return -1;
+		} else
+			return remote_bad_option(cmd, argc, argv);
+	}
+	if (optind != argc)
+		return remote_usage_error(cmd, "unexpected argument");
+	if (!with_group)
+		return 0;
+	if (a->group == NULL)
+		return remote_usage_error(cmd, "-g GROUP is required");
+	return remote_check_name(cmd, "group", a->group);
+}
+
+static int
+print_table(struct table *t, int bad)
+{
+	if (!bad)
+		table_print(t, stdout);
+	else
+		cli_error("out of memory");
+	table_free(t);
+	return bad ? EXIT_FAIL : 0;
+}
+
+static int
+print_groups(const json_t *groups)
+{
+	static const char *const header[] = { "NAME", "DEVICES",
+	    "PROVISIONED", "QUOTA", "SECRET-EXPIRES", "CREATED" };
+	struct table *t;
+	const json_t *g;
+	size_t i;
+	int bad = 0;
+
+	if ((t = table_new(6, header)) == NULL)
+		return print_table(NULL, 1);
+	json_array_foreach(groups, i, g) {
+		bad |= table_cell(t, out_value(json_object_get(g, "name"))) ||
+		    table_cell(t, out_value(json_object_get(g, "devices"))) ||
+		    table_cell(t, out_value(json_object_get(g, "provisioned"))) ||
+		    table_cell(t, out_value(json_object_get(g, "quota"))) ||
+		    table_cell(t, out_time(json_object_get(g, "secret_expires"))) ||
+		    table_cell(t, out_time(json_object_get(g, "created")));
+		if (bad)
+			break;
+	}
+	return print_table(t, bad);
+}
+
+static int
+exec_list_groups(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	struct list_args a = { .format = OUTPUT_TABLE };
+	struct remote *r = NULL;
+	json_t *answer = NULL, *groups;
+	int rc;
+
+	if ((rc = parse(cmd, argc, argv, &a, 0)) != 0)
+		return rc == -1 ? 0 : rc;
+	if ((rc = remote_connect(cmd, &a.ro, NULL, &r)) != 0)
+		return rc;
+	if ((rc = remote_call(r, "GET", "/v1/groups", NULL, &answer)) != 0)
+		goto out;
+	if (!json_is_array(groups = json_object_get(answer, "groups"))) {
+		cli_error("the server's answer has no \"groups\"");
+		rc = EXIT_UNREACHABLE;
+	} else if (a.format == OUTPUT_JSON)
+		rc = out_json(answer);
+	else
+		rc = print_groups(groups);
+out:
+	json_decref(answer);
+	remote_free(r);
+	return rc;
+}
+
+/* Every page, until the server has no more: offset/limit as in the API. */
+static int
+fetch_devices(struct remote *r, const char *group, json_t *all)
+{
+	json_t *answer = NULL, *page, *total;
+	char path[256];
+	size_t offset = 0;
+	int rc;
+
+	for (;;) {
+		snprintf(path, sizeof(path),
+		    "/v1/groups/%s/devices?offset=%zu&limit=%d", group, offset,
+		    PAGE);
+		if ((rc = remote_call(r, "GET", path, NULL, &answer)) != 0)
+			return rc;
+		if (!json_is_array(page = json_object_get(answer, "devices"))) {
+			cli_error("the server's answer has no \"devices\"");
+			json_decref(answer);
+			return EXIT_UNREACHABLE;
+		}
+		offset += json_array_size(page);
+		total = json_object_get(answer, "total");
+		if (json_array_extend(all, page) != 0) {
+			cli_error("out of memory");
+			json_decref(answer);
+			return EXIT_FAIL;
+		}
+		/* A short page is the last, whatever "total" says. */
+		if (json_array_size(page) < PAGE || (json_is_integer(total) &&
+		    (json_int_t)offset >= json_integer_value(total))) {
+			json_decref(answer);
+			return 0;
+		}
+		json_decref(answer);
+		answer = NULL;
+	}
+}
+
+static int
+print_devices(const json_t *devices)
+{
+	static const char *const header[] = { "NAME", "STATE", "SERIAL",
+	    "NOT-AFTER", "PROVISIONED-AT" };
+	struct table *t;
+	const json_t *d;
+	size_t i;
+	int bad = 0;
+
+	if ((t = table_new(5, header)) == NULL)
+		return print_table(NULL, 1);
+	json_array_foreach(devices, i, d) {
+		bad |= table_cell(t, out_value(json_object_get(d, "name"))) ||
+		    table_cell(t, out_value(json_object_get(d, "state"))) ||
+		    table_cell(t, out_value(json_object_get(d, "serial"))) ||
+		    table_cell(t, out_time(json_object_get(d, "not_after"))) ||
+		    table_cell(t, out_time(json_object_get(d, "provisioned_at")));
+		if (bad)
+			break;
+	}
+	return print_table(t, bad);
+}
+
+static int
+exec_list_devices(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	struct list_args a = { .format = OUTPUT_TABLE };
+	struct remote *r = NULL;
+	json_t *all = NULL, *doc = NULL;
+	int rc;
+
+	if ((rc = parse(cmd, argc, argv, &a, 1)) != 0)
+		return rc == -1 ? 0 : rc;
+	if ((rc = remote_connect(cmd, &a.ro, NULL, &r)) != 0)
+		return rc;
+	if ((all = json_array()) == NULL ||
+	    (doc = json_pack("{s:O}", "devices", all)) == NULL) {
+		cli_error("out of memory");
+		rc = EXIT_FAIL;
+	} else if ((rc = fetch_devices(r, a.group, all)) == 0)
+		rc = a.format == OUTPUT_JSON ? out_json(doc) :
+		    print_devices(all);
+	json_decref(doc);
+	json_decref(all);
+	remote_free(r);
+	return rc;
+}
