@@ -266,6 +266,16 @@ serve(struct iotad *d)
 	http_stop(http);
 }
 
+static void
+cleanup(struct iotad *d)
+{
+	store_close(d->store);
+	ca_signer_free(d->signer);
+	ratelimit_free(d->failures);
+	free(d->chain_pem);
+	conf_free(&d->conf);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -278,32 +288,26 @@ main(int argc, char *argv[])
 		return 2;
 	if (conf_load(o.config, &d.conf, err, sizeof(err)) == -1)
 		fatal("%s", err);
-	if (o.print) {
+	if (o.print)
 		conf_print(stdout, &d.conf);
-		return 0;
-	}
-	if (o.init) {
+	else if (o.init)
 		init_state(&d, o.admin_token_file);
-		store_close(d.store);
-		return 0;
+	else {
+		if (conf_check_files(&d.conf, err, sizeof(err)) == -1)
+			fatal("%s", err);
+		load_ca(&d);
+		open_store(&d);
+		if (o.check)
+			printf("%s: configuration OK\n", o.config);
+		else {
+			log_open(&d);
+			if ((d.failures = ratelimit_new(
+			    d.conf.ratelimit.failures_per_minute,
+			    (long)d.conf.ratelimit.lockout)) == NULL)
+				fatal("out of memory");
+			serve(&d);
+		}
 	}
-	if (conf_check_files(&d.conf, err, sizeof(err)) == -1)
-		fatal("%s", err);
-	load_ca(&d);
-	open_store(&d);
-	if (o.check) {
-		printf("%s: configuration OK\n", o.config);
-		return 0;
-	}
-	log_open(&d);
-	if ((d.failures = ratelimit_new(d.conf.ratelimit.failures_per_minute,
-	    (long)d.conf.ratelimit.lockout)) == NULL)
-		fatal("out of memory");
-	serve(&d);
-	store_close(d.store);
-	ca_signer_free(d.signer);
-	ratelimit_free(d.failures);
-	free(d.chain_pem);
-	conf_free(&d.conf);
+	cleanup(&d);
 	return 0;
 }
