@@ -95,7 +95,7 @@ main(int argc, char *argv[])
 	if (writes < 64 || mkdtemp(dir) == NULL)
 		return 2;
 	snprintf(path, sizeof(path), "%s/registry.db", dir);
-	if ((st = store_open(path, key, err, sizeof(err))) == NULL) {
+	if ((st = store_open(path, key, &schema_registry, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "commit-bench: %s\n", err);
 		return 1;
 	}

@@ -164,7 +164,7 @@ open_store(struct iotad *d)
 	if (store_key_read(d->conf.state.key_file, key, err, sizeof(err)) == -1)
 		fatal("%s", err);
 	db_path(d, path, sizeof(path));
-	d->store = store_open(path, key, err, sizeof(err));
+	d->store = store_open(path, key, &schema_registry, err, sizeof(err));
 	OPENSSL_cleanse(key, sizeof(key));
 	if (d->store == NULL)
 		fatal("%s", err);

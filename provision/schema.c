@@ -11,7 +11,7 @@
 
 #include "store.h"
 
-static const char *migrations[] = {
+static const char *const registry_steps[] = {
 	/*
 	 * 1: tenants, operator tokens, groups, devices, certificates, audit.
 	 * Ids are AUTOINCREMENT: a job that looked a group up earlier must
@@ -86,12 +86,35 @@ static const char *migrations[] = {
 	");"
 	"CREATE INDEX audit_tenant ON audit (tenant_id, at);",
 };
-#define NMIGRATIONS	((int)(sizeof(migrations) / sizeof(migrations[0])))
+const struct store_schema schema_registry = {
+	registry_steps, (int)(sizeof(registry_steps) / sizeof(registry_steps[0]))
+};
+
+/*
+ * The broker database, apart from the registry with a key of its own: the
+ * credentials iotad made for each device at the broker.  The password is
+ * kept because a retry after a lost answer must return the same one.
+ */
+static const char *const broker_steps[] = {
+	/* 1: one row per device that has (or is getting) broker credentials. */
+	"CREATE TABLE credentials ("
+	"  device_id INTEGER PRIMARY KEY,"	/* the registry's devices.id */
+	"  username TEXT NOT NULL UNIQUE,"
+	"  password TEXT NOT NULL,"		/* '' with certificate login */
+	"  vhost TEXT NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('pending', 'active')),"
+	"  created INTEGER NOT NULL"
+	");",
+};
+
+const struct store_schema schema_broker = {
+	broker_steps, (int)(sizeof(broker_steps) / sizeof(broker_steps[0]))
+};
 
 int
-schema_latest(void)
+schema_latest(const struct store_schema *schema)
 {
-	return NMIGRATIONS;
+	return schema->n;
 }
 
 static int
@@ -132,12 +155,13 @@ foreign_keys_broken(sqlite3 *db)
 
 /* From version v to v + 1; the caller holds the write lock. */
 static int
-apply(sqlite3 *db, int v, const char *name, char *err, size_t errlen)
+apply(sqlite3 *db, const struct store_schema *schema, int v, const char *name,
+    char *err, size_t errlen)
 {
 	char sql[64];
 
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
-	if (exec(db, migrations[v]) != SQLITE_OK ||
+	if (exec(db, schema->steps[v]) != SQLITE_OK ||
 	    exec(db, sql) != SQLITE_OK) {
 		store_seterr(err, errlen, "%s: cannot migrate to schema "
 		    "version %d: %s", name, v + 1, sqlite3_errmsg(db));
@@ -156,7 +180,8 @@ apply(sqlite3 *db, int v, const char *name, char *err, size_t errlen)
  * write lock: another process may have migrated in the meantime.
  */
 static int
-step(sqlite3 *db, int *version, const char *name, char *err, size_t errlen)
+step(sqlite3 *db, const struct store_schema *schema, int *version,
+    const char *name, char *err, size_t errlen)
 {
 	int v;
 
@@ -170,8 +195,8 @@ step(sqlite3 *db, int *version, const char *name, char *err, size_t errlen)
 		    "version: %s", name, sqlite3_errmsg(db));
 		goto fail;
 	}
-	if (v >= 0 && v < NMIGRATIONS &&
-	    apply(db, v++, name, err, errlen) == -1)
+	if (v >= 0 && v < schema->n &&
+	    apply(db, schema, v++, name, err, errlen) == -1)
 		goto fail;
 	if (exec(db, "COMMIT") != SQLITE_OK) {
 		store_seterr(err, errlen, "%s: cannot commit schema version "
@@ -186,7 +211,8 @@ fail:
 }
 
 int
-schema_migrate(sqlite3 *db, const char *name, char *err, size_t errlen)
+schema_migrate(sqlite3 *db, const struct store_schema *schema,
+    const char *name, char *err, size_t errlen)
 {
 	int v;
 
@@ -195,13 +221,13 @@ schema_migrate(sqlite3 *db, const char *name, char *err, size_t errlen)
 		    "version: %s", name, sqlite3_errmsg(db));
 		return -1;
 	}
-	while (v >= 0 && v < NMIGRATIONS)
-		if (step(db, &v, name, err, errlen) == -1)
+	while (v >= 0 && v < schema->n)
+		if (step(db, schema, &v, name, err, errlen) == -1)
 			return -1;
-	if (v > NMIGRATIONS) {
+	if (v > schema->n) {
 		store_seterr(err, errlen, "%s: schema version %d is newer than "
 		    "this iotad knows (%d): run a newer iotad", name, v,
-		    NMIGRATIONS);
+		    schema->n);
 		return -1;
 	}
 	if (v < 0) {

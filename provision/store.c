@@ -723,7 +723,7 @@ store_free(struct store *st)
 
 struct store *
 store_open(const char *path, const unsigned char key[STORE_KEY_LEN],
-    char *err, size_t errlen)
+    const struct store_schema *schema, char *err, size_t errlen)
 {
 	struct store *st;
 
@@ -737,10 +737,10 @@ store_open(const char *path, const unsigned char key[STORE_KEY_LEN],
 	    (st->wdb = db_open(path, key, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE, err, errlen)) == NULL ||
 	    writer_setup(st->wdb, path, err, errlen) == -1 ||
-	    schema_migrate(st->wdb, path, err, errlen) == -1 ||
+	    schema_migrate(st->wdb, schema, path, err, errlen) == -1 ||
 	    writer_foreign_keys(st->wdb, path, err, errlen) == -1)
 		goto fail;
-	st->version = schema_latest();
+	st->version = schema_latest(schema);
 	if (writer_start(st, err, errlen) == -1)
 		goto fail;
 	return st;

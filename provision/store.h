@@ -48,8 +48,9 @@ int		 store_key_read(const char *, unsigned char [STORE_KEY_LEN],
  * the writer thread.  A wrong key, a file that is not an iota database and
  * a schema newer than this code are refused.  The key is copied.
  */
+struct store_schema;
 struct store	*store_open(const char *, const unsigned char [STORE_KEY_LEN],
-		    char *, size_t);
+		    const struct store_schema *, char *, size_t);
 /*
  * Runs every queued job, stops the writer, closes; NULL is a no-op.  No
  * store_write() or store_read() may be running or start.
@@ -76,10 +77,16 @@ int		 store_schema_version(struct store *);
 uint64_t	 store_commits(struct store *);
 size_t		 store_pending(struct store *);
 
-/* schema.c, for store.c */
-int		 schema_latest(void);
+/* schema.c: each database's ordered migrations. */
+struct store_schema {
+	const char *const	*steps;	/* step i: version i -> i + 1 */
+	int			 n;
+};
+extern const struct store_schema schema_registry, schema_broker;
+int		 schema_latest(const struct store_schema *);
 /* Runs with foreign keys off: a step may rebuild a table. */
-int		 schema_migrate(sqlite3 *, const char *, char *, size_t);
+int		 schema_migrate(sqlite3 *, const struct store_schema *,
+		    const char *, char *, size_t);
 void		 store_seterr(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 

@@ -261,17 +261,17 @@ test_open(const unsigned char key[STORE_KEY_LEN])
 	struct text t = { "PRAGMA journal_mode", "" };
 	struct stat sb;
 
-	fx.st = store_open(path("iota.db"), key, err, sizeof(err));
+	fx.st = store_open(path("iota.db"), key, &schema_registry, err, sizeof(err));
 	if (!ok(fx.st != NULL, "a new database opens"))
 		printf("#   %s\n", err);
 	if (fx.st == NULL) {
 		remove_dir();
 		exit(tap_done());
 	}
-	is_int(store_schema_version(fx.st), schema_latest(),
+	is_int(store_schema_version(fx.st), schema_latest(&schema_registry),
 	    "it is migrated to the latest schema");
-	ok(schema_latest() >= 1, "there is a schema");
-	is_int(count("PRAGMA user_version", NULL), schema_latest(),
+	ok(schema_latest(&schema_registry) >= 1, "there is a schema");
+	is_int(count("PRAGMA user_version", NULL), schema_latest(&schema_registry),
 	    "user_version says so too");
 	ok(store_read(fx.st, job_text, &t, err, sizeof(err)) == 0,
 	    "a read job runs");
@@ -798,11 +798,11 @@ test_reopen(const unsigned char key[STORE_KEY_LEN],
 	store_close(fx.st);
 	ok(!file_contains(path("iota.db"), MARKER),
 	    "after the checkpoint, still no plaintext");
-	st = store_open(path("iota.db"), other, err, sizeof(err));
+	st = store_open(path("iota.db"), other, &schema_registry, err, sizeof(err));
 	ok(st == NULL, "the wrong key is refused");
 	like(err, "wrong key", "  with a clear error");
 	store_close(st);
-	fx.st = store_open(path("iota.db"), key, err, sizeof(err));
+	fx.st = store_open(path("iota.db"), key, &schema_registry, err, sizeof(err));
 	if (!ok(fx.st != NULL, "reopened with its key"))
 		printf("#   %s\n", err);
 	if (fx.st == NULL) {
@@ -814,14 +814,14 @@ test_reopen(const unsigned char key[STORE_KEY_LEN],
 	ok(count("SELECT count(*) FROM audit", NULL) == 2, "  all of it");
 
 	write_file("text.db", "not a database\n", 15, 0600);
-	ok(store_open(path("text.db"), key, err, sizeof(err)) == NULL,
+	ok(store_open(path("text.db"), key, &schema_registry, err, sizeof(err)) == NULL,
 	    "a file that is not a database is refused");
 	like(err, "not an iota database", "  with a clear error");
 	text = read_file(path("text.db"), &len);
 	ok(text != NULL && len == 15 && memcmp(text, "not a", 5) == 0,
 	    "  and left as it was");
 	free(text);
-	ok(store_open(path("nodir/x.db"), key, err, sizeof(err)) == NULL,
+	ok(store_open(path("nodir/x.db"), key, &schema_registry, err, sizeof(err)) == NULL,
 	    "a database in a missing directory is refused");
 	like(err, "cannot create", "  with a clear error");
 	like(err, "nodir/x.db", "  naming the file");
@@ -834,7 +834,7 @@ test_newer_schema(const unsigned char key[STORE_KEY_LEN])
 	struct store *st;
 	sqlite3 *db = NULL;
 
-	st = store_open(path("new.db"), key, err, sizeof(err));
+	st = store_open(path("new.db"), key, &schema_registry, err, sizeof(err));
 	ok(st != NULL, "a second database");
 	store_close(st);
 
@@ -844,14 +844,14 @@ test_newer_schema(const unsigned char key[STORE_KEY_LEN])
 		snprintf(pragma + 2 + 2 * i, 3, "%02x", key[i]);
 	strcat(pragma, "'");
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
-	    schema_latest() + 1);
+	    schema_latest(&schema_registry) + 1);
 	sqlite3_open_v2(path("new.db"), &db, SQLITE_OPEN_READWRITE, NULL);
 	ok(sqlite3_key(db, pragma, (int)strlen(pragma)) == SQLITE_OK &&
 	    sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK,
 	    "its schema version set past the latest");
 	sqlite3_close(db);
 
-	st = store_open(path("new.db"), key, err, sizeof(err));
+	st = store_open(path("new.db"), key, &schema_registry, err, sizeof(err));
 	ok(st == NULL, "a database newer than the code is refused");
 	like(err, "newer than this iotad", "  with a clear error");
 	store_close(st);
