@@ -31,6 +31,14 @@ static const char *const log_levels[] = {
 	"error", "warn", "info", "debug", NULL
 };
 
+/* In the order of enum conf_broker_mode and enum conf_broker_login. */
+static const char *const broker_modes[] = {
+	"none", "management", "auth-backend", NULL
+};
+static const char *const broker_logins[] = {
+	"password", "certificate", NULL
+};
+
 static const struct conf_key iotad_keys[] = {
 	{ STRING(listen.address), .def = "127.0.0.1",
 	  .help = "IPv4 or IPv6 address (a literal, not a name) to accept "
@@ -92,6 +100,47 @@ static const struct conf_key iotad_keys[] = {
 	{ DURATION(ratelimit.lockout), .min = 1, .max = DAY, .def = "5m",
 	  .help = "How long a locked out group or address gets 429 with "
 	    "Retry-After." },
+
+	{ ENUM(broker.mode, broker_modes), .def = "none",
+	  .help = "How devices get broker credentials: management (iotad "
+	    "creates them through RabbitMQ's management API), "
+	    "auth-backend (RabbitMQ asks iotad), or none (no broker: "
+	    "provisioning returns the certificate only)." },
+	{ ENUM(broker.login, broker_logins), .def = "password",
+	  .help = "What identifies a device at the broker: password (its "
+	    "username and password over mutual TLS) or certificate (its "
+	    "certificate alone; RabbitMQ's ssl_cert_login)." },
+	{ STRING(broker.mqtt_url),
+	  .help = "Where devices reach the broker, mqtts://HOST:PORT; "
+	    "sent to each device with its credentials.  Required unless "
+	    "broker.mode is none." },
+	{ STRING(broker.management_url),
+	  .help = "RabbitMQ's management API, http(s)://HOST:PORT.  "
+	    "Required with broker.mode management." },
+	{ PATH(broker.management_credentials_file), .check = CONF_CHECK_SECRET,
+	  .help = "File holding user:password of the RabbitMQ "
+	    "administrator iotad acts as; no access for group or others.  "
+	    "Required unless broker.mode is none." },
+	{ PATH(broker.management_ca_file), .check = CONF_CHECK_FILE,
+	  .help = "CA certificates that authenticate an https "
+	    "broker.management_url.  Not set: the system's." },
+	{ STRING(broker.amqp_host), .def = "127.0.0.1",
+	  .help = "Where iotad publishes lifecycle events over AMQP." },
+	{ INT(broker.amqp_port), .min = 1, .max = 65535, .def = "5672",
+	  .help = "The AMQP port of broker.amqp_host." },
+	{ STRING(broker.events_exchange), .def = "iota.events",
+	  .help = "Durable topic exchange that device.provisioned and "
+	    "device.revoked events are published to." },
+	{ PATH(broker.key_file), .check = CONF_CHECK_HEXKEY,
+	  .help = "File holding the raw 256-bit key of the broker "
+	    "database (credentials apart from the registry) as 64 "
+	    "hexadecimal digits; mode 0600.  Required unless broker.mode "
+	    "is none; `iotad --init` creates it." },
+	{ DURATION(broker.timeout), .min = 1, .max = MINUTE, .def = "10s",
+	  .help = "How long iotad waits for the broker before it answers "
+	    "503." },
+	{ DURATION(broker.retry_after), .min = 1, .max = HOUR, .def = "30s",
+	  .help = "The Retry-After of a 503 when the broker is down." },
 
 	{ ENUM(log.level, log_levels), .def = "info",
 	  .help = "Least severe messages logged: error, warn, info or "

@@ -21,6 +21,17 @@
 #define CONF_FILE_MAX	(1024 * 1024)	/* larger files are refused */
 #define CONF_NAME_MAX	64		/* longest dotted key name */
 
+enum conf_broker_mode {		/* same order as the table's names */
+	CONF_BROKER_NONE,
+	CONF_BROKER_MANAGEMENT,
+	CONF_BROKER_AUTH_BACKEND,
+};
+
+enum conf_broker_login {
+	CONF_LOGIN_PASSWORD,
+	CONF_LOGIN_CERTIFICATE,
+};
+
 enum conf_log_level {			/* same order as the table's names */
 	CONF_LOG_ERROR,
 	CONF_LOG_WARN,
@@ -64,6 +75,20 @@ struct iotad_conf {
 		int		 failures_per_minute;
 		long long	 lockout;		/* seconds */
 	} ratelimit;
+	struct {
+		int		 mode;			/* enum conf_broker_mode */
+		int		 login;			/* enum conf_broker_login */
+		char		*mqtt_url;
+		char		*management_url;
+		char		*management_credentials_file;
+		char		*management_ca_file;
+		char		*amqp_host;
+		int		 amqp_port;
+		char		*events_exchange;
+		char		*key_file;
+		long long	 timeout;		/* seconds */
+		long long	 retry_after;		/* seconds */
+	} broker;
 	struct {
 		int		 level;			/* enum conf_log_level */
 		char		*file;			/* NULL: standard error */
