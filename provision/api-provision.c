@@ -147,8 +147,8 @@ authorize(struct http_request *req, struct http_response *resp,
 		    "the device is not registered in this group");
 		return -1;
 	}
-	if (p->g.secret_expires != REG_NONE && p->now >= p->g.secret_expires &&
-	    secret_hash_equal(p->secret_hash, p->g.secret_hash)) {
+	/* The group's expiry ends its secrets, a rotated-out one too. */
+	if (p->g.secret_expires != REG_NONE && p->now >= p->g.secret_expires) {
 		refuse(resp, p, 401, "secret_expired",
 		    "the provisioning secret has expired");
 		return -1;
