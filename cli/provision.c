@@ -80,6 +80,7 @@ struct prov_files {
 	char	newkey[PATH_MAX];
 	char	crt[PATH_MAX];
 	char	chain[PATH_MAX];
+	char	broker[PATH_MAX];
 	char	*pending;	/* key or newkey: the key being provisioned */
 };
 
@@ -196,7 +197,9 @@ file_paths(const char *dir, const char *device, struct prov_files *f)
 	    (size_t)snprintf(f->crt, sizeof(f->crt), "%s/%s.crt", dir,
 	    device) >= sizeof(f->crt) ||
 	    (size_t)snprintf(f->chain, sizeof(f->chain), "%s/ca-chain.pem",
-	    dir) >= sizeof(f->chain)) {
+	    dir) >= sizeof(f->chain) ||
+	    (size_t)snprintf(f->broker, sizeof(f->broker), "%s/broker.json",
+	    dir) >= sizeof(f->broker)) {
 		cli_error("--out: the path is too long");
 		return -1;
 	}
@@ -265,6 +268,28 @@ write_certs(const char *dir, const char *path, X509 *const *certs, size_t n)
 	if (temp_path(dir, path, tmp, sizeof(tmp)) == -1)
 		return -1;
 	if (ca_certs_write_new(tmp, certs, n, 0644) == -1) {
+		cli_error("%s", ca_errstr());
+		return -1;
+	}
+	return commit(dir, tmp, path);
+}
+
+/* The broker credentials, 0600: they hold the device's password. */
+static int
+write_broker(const char *dir, const char *path, const json_t *broker)
+{
+	char tmp[PATH_MAX], *text;
+	int rc;
+
+	if (temp_path(dir, path, tmp, sizeof(tmp)) == -1)
+		return -1;
+	if ((text = json_dumps(broker, JSON_INDENT(2))) == NULL) {
+		cli_error("out of memory");
+		return -1;
+	}
+	rc = ca_file_write_new(tmp, text, strlen(text), 0600);
+	OPENSSL_clear_free(text, strlen(text));
+	if (rc == -1) {
 		cli_error("%s", ca_errstr());
 		return -1;
 	}
@@ -407,10 +432,13 @@ take_answer(const json_t *answer, EVP_PKEY *key, struct issued *is)
 	return 0;
 }
 
-/* The pending key becomes DEVICE.key, then the chain, DEVICE.crt last. */
+/*
+ * The pending key becomes DEVICE.key, then the chain and the broker
+ * credentials, DEVICE.crt last: its presence says provisioning finished.
+ */
 static int
 install(const struct prov_args *a, const struct prov_files *f,
-    struct issued *is)
+    struct issued *is, const json_t *broker)
 {
 	if (f->pending == f->newkey) {
 		if (unlink(f->crt) == -1 && errno != ENOENT) {
@@ -423,6 +451,8 @@ install(const struct prov_args *a, const struct prov_files *f,
 			return -1;
 	}
 	if (write_certs(a->out, f->chain, is->chain, is->nchain) == -1 ||
+	    (json_is_object(broker) &&
+	    write_broker(a->out, f->broker, broker) == -1) ||
 	    write_certs(a->out, f->crt, &is->cert, 1) == -1)
 		return -1;
 	return 0;
@@ -449,7 +479,8 @@ provision(struct remote *r, const struct prov_args *a, struct prov_files *f)
 	if ((rc = remote_call(r, "POST", "/v1/provision", body, &answer)) != 0 ||
 	    (rc = take_answer(answer, key, &is)) != 0)
 		goto out;
-	rc = install(a, f, &is) == -1 ? EXIT_FAIL : 0;
+	rc = install(a, f, &is, json_object_get(answer, "broker")) == -1 ?
+	    EXIT_FAIL : 0;
 	if (rc == 0) {
 		out_kv("device", a->device);
 		out_kv("group", a->group);
@@ -459,6 +490,8 @@ provision(struct remote *r, const struct prov_args *a, struct prov_files *f)
 		out_kv("key", f->key);
 		out_kv("certificate", f->crt);
 		out_kv("chain", f->chain);
+		if (json_is_object(json_object_get(answer, "broker")))
+			out_kv("broker", f->broker);
 	}
 out:
 	issued_free(&is);
