@@ -181,6 +181,18 @@ is_status 200 "set alpha's secret to have expired a minute ago"
 prov_refused 401 secret_expired "an expired secret" "$SA" alpha dev-2 "$T/dev-2.csr"
 api PATCH /v1/groups/alpha "$OPA" '{"secret_expires":null}'
 is "$STATUS $(jf .secret_expires)" "200 null" "the expiry lifted again"
+# The group's expiry ends a rotated-out secret still in its overlap too.
+group_add "$OPA" expiring SE || bail_out "group expiring"
+devices_add "$OPA" expiring e-1 || bail_out "expiring devices"
+api POST /v1/groups/expiring/rotate-secret "$OPA"
+SE2=$(jf .provisioning_secret)
+api PATCH /v1/groups/expiring "$OPA" "{\"secret_expires\":$(($(date +%s) - 60))}"
+provision "$SE" expiring e-1 "$T/dev-3.csr"
+is_error 401 secret_expired "an expired group's previous secret, within its overlap"
+provision "$SE2" expiring e-1 "$T/dev-3.csr"
+is_error 401 secret_expired "an expired group's current secret"
+api GET /v1/groups/expiring/devices/e-1 "$OPA"
+is "$(jf '[.state, .serial] | @json')" '["registered",null]' "e-1 is still only registered"
 
 # --- provisioning: the device's state ------------------------------------------------
 prov_refused 403 quota_exhausted "the group's quota (1) is used up" "$SQ" quota1 q-2 "$T/q-2.csr"
