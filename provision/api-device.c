@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "credentials.h"
+#include "events.h"
 #include "iotad.h"
 #include "json.h"
 
@@ -196,8 +198,9 @@ handle_device_list(struct http_request *req, struct http_response *resp)
 /* One device of the caller's group; -1 after answering. */
 
 struct device_job {
-	int64_t			 group_id;
+	int64_t			 group_id, tenant_id;
 	const char		*name;
+	char			 tenant[REG_NAME_MAX + 1];
 	struct reg_device	 dev;
 	int			 action;	/* 0 show, 1 revoke, 2 enable */
 	struct reg_audit	 audit;
@@ -209,15 +212,49 @@ device_act(sqlite3 *db, void *arg)
 	struct device_job *j = arg;
 	int rc;
 
-	if ((rc = registry_device_find(db, j->group_id, j->name, &j->dev)) != 0)
+	if ((rc = registry_device_find(db, j->group_id, j->name, &j->dev)) != 0 ||
+	    (rc = registry_tenant_name(db, j->tenant_id, j->tenant)) != 0)
 		return rc;
 	if (j->action == 0)
 		return 0;
-	rc = j->action == 1 ? registry_device_revoke(db, j->dev.id, j->audit.at) :
-	    registry_device_enable(db, j->dev.id);
+	/* Enabling a provisioned device ends its certificate first. */
+	if (j->action == 1 || j->dev.state == REG_DEVICE_PROVISIONED)
+		rc = registry_device_revoke(db, j->dev.id, j->audit.at);
+	if (rc == 0 && j->action == 2)
+		rc = registry_device_enable(db, j->dev.id);
 	if (rc == 0)
 		rc = registry_device_find(db, j->group_id, j->name, &j->dev);
 	return rc != 0 ? rc : registry_audit(db, &j->audit);
+}
+
+/*
+ * The broker first: a revoked (or re-enabled) device loses its user and
+ * its live connections before the registry changes.  If the broker is down,
+ * 503 and nothing changes; the operator's retry finishes the job.
+ */
+static int
+revoke_at_broker(struct iotad *d, struct http_response *resp,
+    struct device_job *j)
+{
+	char err[256];
+	int rc, action = j->action;
+
+	if (d->broker == NULL)
+		return 0;
+	j->action = 0;
+	rc = store_read(d->store, device_act, j, err, sizeof(err));
+	j->action = action;
+	if (rc != 0) {
+		api_registry_error(resp, rc, "device");
+		return -1;
+	}
+	if ((rc = creds_revoke(d, j->dev.id)) == BROKER_OK)
+		return 0;
+	if (rc == BROKER_UNAVAILABLE)
+		api_unavailable(d, resp);
+	else
+		http_respond_error(resp, 500, "internal", "internal error");
+	return -1;
 }
 
 static void
@@ -240,14 +277,19 @@ device_request(struct http_request *req, struct http_response *resp,
 	if (api_check_name(resp, "the device name", j.name) == -1)
 		return;
 	j.group_id = g.id;
-	j.audit.tenant_id = c.tenant_id;
+	j.tenant_id = j.audit.tenant_id = c.tenant_id;
 	snprintf(target, sizeof(target), "%s/%s", g.name, j.name);
 	j.audit.target = target;
+	if (action != 0 && revoke_at_broker(d, resp, &j) == -1)
+		return;
 	rc = action == 0 ? store_read(d->store, device_act, &j, err,
 	    sizeof(err)) : api_write(d, resp, device_act, &j, "device");
 	if (rc == 0) {
 		if (action != 0)
 			audit_line(d, &j.audit);
+		if (action == 1)
+			api_event(d, EVENT_DEVICE_REVOKED, j.tenant, g.name,
+			    j.name, j.dev.serial[0] != '\0' ? j.dev.serial : NULL);
 		http_respond_json(resp, 200, api_device_json(&j.dev, g.name));
 	} else if (rc != STORE_ERROR)
 		api_registry_error(resp, rc, "device");

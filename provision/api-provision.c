@@ -12,7 +12,9 @@
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 
+#include "credentials.h"
 #include "iotad.h"
+#include "events.h"
 #include "json.h"
 #include "secret.h"
 
@@ -34,6 +36,8 @@ struct provision {
 	char			 serial[REG_SERIAL_MAX + 1];
 	int64_t			 not_after;
 	int			 again;		/* a retry with the same key */
+	int			 broker;	/* creds below are set */
+	struct creds		 creds;
 };
 
 static void
@@ -306,21 +310,70 @@ der_to_pem(const unsigned char *der, size_t len)
 	return pem;
 }
 
+/* {url, vhost, username, password (none with certificate login), ...} */
+static json_t *
+broker_json(const struct provision *p)
+{
+	const struct iotad_conf *conf = &p->d->conf;
+	json_t *b;
+
+	if (!p->broker)
+		return NULL;
+	/* The MQTT client id must be the username: permissions rely on it. */
+	b = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "url",
+	    conf->broker.mqtt_url, "vhost", p->creds.vhost, "username",
+	    p->creds.username, "client_id", p->creds.username, "login",
+	    conf->broker.login == CONF_LOGIN_PASSWORD ? "password" :
+	    "certificate", "ca_chain", p->d->chain_pem);
+	if (b != NULL && p->creds.password[0] != '\0')
+		json_object_set_new(b, "password", json_string(p->creds.password));
+	return b;
+}
+
 static void
 answer(struct http_response *resp, struct provision *p)
 {
 	char *pem = der_to_pem(p->der, p->derlen);
+	json_t *a;
 
 	if (pem == NULL) {
 		http_respond_error(resp, 500, "internal", "internal error");
 		return;
 	}
-	http_respond_json(resp, p->again ? 200 : 201, json_pack(
-	    "{s:s, s:s, s:s, s:I, s:s, s:s}", "device", p->device, "group",
-	    p->g.name, "serial", p->again ? p->dev.serial : p->serial,
+	a = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "device", p->device,
+	    "group", p->g.name, "serial", p->again ? p->dev.serial : p->serial,
 	    "not_after", (json_int_t)(p->again ? p->dev.not_after : p->not_after),
-	    "certificate", pem, "ca_chain", p->d->chain_pem));
+	    "certificate", pem, "ca_chain", p->d->chain_pem);
+	if (a != NULL && p->broker)
+		json_object_set_new(a, "broker", broker_json(p));
+	http_respond_json(resp, p->again ? 200 : 201, a);
 	free(pem);
+}
+
+/*
+ * Broker credentials before the certificate is recorded: a device must
+ * never hold a certificate without them.  -1 after answering (503 when
+ * the broker is down: nothing was recorded in the registry, and the
+ * device's retry finishes the job).
+ */
+static int
+broker_credentials(struct http_response *resp, struct provision *p)
+{
+	int rc;
+
+	if (p->d->conf.broker.mode != CONF_BROKER_MANAGEMENT)
+		return 0;
+	rc = creds_ensure(p->d, p->dev.id, p->tenant, p->g.name, p->device,
+	    &p->creds);
+	if (rc == BROKER_OK) {
+		p->broker = 1;
+		return 0;
+	}
+	if (rc == BROKER_UNAVAILABLE)
+		api_unavailable(p->d, resp);
+	else
+		http_respond_error(resp, 500, "internal", "internal error");
+	return -1;
 }
 
 /* Issue (or find) and record; -1 after answering. */
@@ -389,14 +442,19 @@ handle_provision(struct http_request *req, struct http_response *resp)
 		goto out;
 	}
 	if (hash_spki(ca_csr_pubkey(csr), p.key_hash) == -1 ||
-	    admissible(resp, &p) == -1 || issue(resp, &p, csr) == -1)
+	    admissible(resp, &p) == -1 || broker_credentials(resp, &p) == -1 ||
+	    issue(resp, &p, csr) == -1)
 		goto out;
 	answer(resp, &p);
+	if (!p.again)
+		api_event(p.d, EVENT_DEVICE_PROVISIONED, p.tenant, p.g.name,
+		    p.device, p.serial);
 	log_msg(p.d, CONF_LOG_INFO, "provisioned %s/%s/%s serial %s%s",
 	    p.tenant, p.g.name, p.device, p.again ? p.dev.serial : p.serial,
 	    p.again ? " (again)" : "");
 out:
 	OPENSSL_cleanse(p.secret_hash, sizeof(p.secret_hash));
+	creds_clear(&p.creds);
 	der_free(&p);
 	ca_csr_free(csr);
 	json_decref(body);

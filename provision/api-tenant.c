@@ -2,6 +2,7 @@
 #include <openssl/crypto.h>
 #include <time.h>
 
+#include "credentials.h"
 #include "iotad.h"
 #include "json.h"
 #include "secret.h"
@@ -49,6 +50,11 @@ handle_tenant_create(struct http_request *req, struct http_response *resp)
 	    secret_token_new(TOKEN_PREFIX_OPERATOR, token, sizeof(token)) == -1)
 		goto out;
 	secret_hash(token, j.hash);
+	/* The tenant's vhost first: a tenant the broker cannot serve is not made. */
+	if (d->broker != NULL && creds_vhost(d, j.name) != BROKER_OK) {
+		api_unavailable(d, resp);
+		goto out;
+	}
 	if ((rc = api_write(d, resp, tenant_create, &j, "tenant")) == 0) {
 		audit_line(d, &j.audit);
 		http_respond_json(resp, 201, json_pack("{s:s, s:s}", "tenant",

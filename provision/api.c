@@ -1,8 +1,10 @@
 /* The route table, credentials, and what every handler shares. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "events.h"
 #include "iotad.h"
 #include "json.h"
 #include "router.h"
@@ -267,4 +269,37 @@ api_write(struct iotad *d, struct http_response *resp, store_job job,
 		return STORE_ERROR;
 	}
 	return rc;
+}
+
+void
+api_unavailable(struct iotad *d, struct http_response *resp)
+{
+	char after[24];
+
+	snprintf(after, sizeof(after), "%lld", d->conf.broker.retry_after);
+	http_respond_header(resp, "Retry-After", after);
+	http_respond_error(resp, 503, "unavailable", "the broker is "
+	    "unavailable; retry in %lld seconds", d->conf.broker.retry_after);
+}
+
+void
+api_event(struct iotad *d, const char *event, const char *tenant,
+    const char *group, const char *device, const char *serial)
+{
+	char err[256], *body;
+	json_t *j;
+
+	if (d->events == NULL)
+		return;
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:I}", "event", event,
+	    "tenant", tenant, "group", group, "device", device, "serial",
+	    serial, "at", (json_int_t)time(NULL));
+	body = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (body == NULL)
+		return;
+	if (events_publish(d->events, event, body, err, sizeof(err)) != 0)
+		log_msg(d, CONF_LOG_WARN, "event %s for %s/%s/%s not "
+		    "published: %s", event, tenant, group, device, err);
+	free(body);
 }

@@ -19,12 +19,15 @@
 
 #include <openssl/crypto.h>
 
+#include "broker.h"
 #include "cadir.h"
+#include "events.h"
 #include "iotad.h"
 #include "router.h"
 #include "secret.h"
 
 #define DB_NAME		"registry.db"
+#define BROKER_DB_NAME	"broker.db"
 #define TOKEN_NAME	"admin.token"
 #define PEM_MAX		(256 * 1024)
 
@@ -148,26 +151,94 @@ load_ca(struct iotad *d)
 	cadir_close(cd);
 }
 
-static void
-db_path(const struct iotad *d, char *buf, size_t len)
+static struct store *
+open_db(struct iotad *d, const char *name, const char *key_file,
+    const struct store_schema *schema)
 {
-	if ((size_t)snprintf(buf, len, "%s/%s", d->conf.state.dir, DB_NAME) >= len)
+	unsigned char key[STORE_KEY_LEN];
+	char path[4096], err[512];
+	struct store *st;
+
+	if (store_key_read(key_file, key, err, sizeof(err)) == -1)
+		fatal("%s", err);
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", d->conf.state.dir,
+	    name) >= sizeof(path))
 		fatal("state.dir: path too long");
+	st = store_open(path, key, schema, err, sizeof(err));
+	OPENSSL_cleanse(key, sizeof(key));
+	if (st == NULL)
+		fatal("%s", err);
+	return st;
 }
 
 static void
 open_store(struct iotad *d)
 {
-	unsigned char key[STORE_KEY_LEN];
-	char path[4096], err[512];
+	d->store = open_db(d, DB_NAME, d->conf.state.key_file, &schema_registry);
+	if (d->conf.broker.mode != CONF_BROKER_NONE)
+		d->broker_store = open_db(d, BROKER_DB_NAME,
+		    d->conf.broker.key_file, &schema_broker);
+}
 
-	if (store_key_read(d->conf.state.key_file, key, err, sizeof(err)) == -1)
-		fatal("%s", err);
-	db_path(d, path, sizeof(path));
-	d->store = store_open(path, key, &schema_registry, err, sizeof(err));
-	OPENSSL_cleanse(key, sizeof(key));
-	if (d->store == NULL)
-		fatal("%s", err);
+/* The keys a broker mode needs but the table cannot require alone. */
+static void
+check_broker_conf(const struct iotad_conf *c)
+{
+	if (c->broker.mode == CONF_BROKER_NONE)
+		return;
+	if (c->broker.mqtt_url == NULL || c->broker.key_file == NULL ||
+	    c->broker.management_credentials_file == NULL)
+		fatal("broker.mode %s needs broker.mqtt_url, broker.key_file "
+		    "and broker.management_credentials_file",
+		    c->broker.mode == CONF_BROKER_MANAGEMENT ? "management" :
+		    "auth-backend");
+	if (c->broker.mode == CONF_BROKER_MANAGEMENT &&
+	    c->broker.management_url == NULL)
+		fatal("broker.mode management needs broker.management_url");
+	if (c->broker.mode == CONF_BROKER_AUTH_BACKEND)
+		fatal("broker.mode auth-backend is not available yet");
+}
+
+/* "user:password" on the first line of the credentials file. */
+static char *
+broker_account(const struct iotad *d, char **password)
+{
+	size_t len;
+	char *line = first_line(d->conf.broker.management_credentials_file,
+	    &len), *colon;
+
+	if ((colon = strchr(line, ':')) == NULL || colon == line ||
+	    colon[1] == '\0')
+		fatal("%s: expected user:password on its first line",
+		    d->conf.broker.management_credentials_file);
+	*colon = '\0';
+	*password = colon + 1;
+	return line;
+}
+
+static void
+open_broker(struct iotad *d)
+{
+	struct broker_config bc = { .mgmt_url = d->conf.broker.management_url,
+	    .ca_file = d->conf.broker.management_ca_file,
+	    .timeout_ms = d->conf.broker.timeout * 1000 };
+	struct events_config ec = { .host = d->conf.broker.amqp_host,
+	    .port = d->conf.broker.amqp_port,
+	    .exchange = d->conf.broker.events_exchange,
+	    .timeout = (int)d->conf.broker.timeout, .defer_connect = 1 };
+	char *account, *password, err[512];
+
+	if (d->conf.broker.mode == CONF_BROKER_NONE)
+		return;
+	account = broker_account(d, &password);
+	bc.user = ec.user = account;
+	bc.password = ec.password = password;
+	d->broker = broker_new(&bc, err, sizeof(err));
+	if (d->broker != NULL)
+		d->events = events_open(&ec, err, sizeof(err));
+	OPENSSL_clear_free(account, strlen(account) + strlen(password) + 1);
+	if (d->broker == NULL || d->events == NULL)
+		fatal("broker: %s", err);
 }
 
 static int
@@ -194,6 +265,10 @@ init_state(struct iotad *d, const char *token_file)
 		fatal("cannot create %s: %s", d->conf.state.dir, strerror(errno));
 	if (access(d->conf.state.key_file, F_OK) == -1 &&
 	    store_key_create(d->conf.state.key_file, err, sizeof(err)) == -1)
+		fatal("%s", err);
+	if (d->conf.broker.mode != CONF_BROKER_NONE &&
+	    access(d->conf.broker.key_file, F_OK) == -1 &&
+	    store_key_create(d->conf.broker.key_file, err, sizeof(err)) == -1)
 		fatal("%s", err);
 	open_store(d);
 	if (secret_token_new(TOKEN_PREFIX_ADMIN, token, sizeof(token)) == -1)
@@ -269,6 +344,9 @@ serve(struct iotad *d)
 static void
 cleanup(struct iotad *d)
 {
+	events_close(d->events);
+	broker_free(d->broker);
+	store_close(d->broker_store);
 	store_close(d->store);
 	ca_signer_free(d->signer);
 	ratelimit_free(d->failures);
@@ -288,6 +366,7 @@ main(int argc, char *argv[])
 		return 2;
 	if (conf_load(o.config, &d.conf, err, sizeof(err)) == -1)
 		fatal("%s", err);
+	check_broker_conf(&d.conf);
 	if (o.print)
 		conf_print(stdout, &d.conf);
 	else if (o.init)
@@ -297,6 +376,7 @@ main(int argc, char *argv[])
 			fatal("%s", err);
 		load_ca(&d);
 		open_store(&d);
+		open_broker(&d);
 		if (o.check)
 			printf("%s: configuration OK\n", o.config);
 		else {

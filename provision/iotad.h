@@ -19,9 +19,16 @@
 
 #include <jansson.h>
 
+struct broker;
+struct events;
+
 struct iotad {
 	struct iotad_conf	 conf;
 	struct store		*store;
+	/* broker.mode other than none: */
+	struct store		*broker_store;	/* credentials, own key */
+	struct broker		*broker;	/* management API */
+	struct events		*events;	/* lifecycle events */
 	struct ca_signer	*signer;	/* the online intermediate */
 	char			*chain_pem;	/* intermediate then root */
 	struct ratelimit	*failures;	/* keys "g:<group>", "c:<addr>" */
@@ -60,6 +67,11 @@ int	api_find_group(struct http_request *, struct http_response *,
 	    const struct caller *, struct reg_group *);
 /* An audit row in a transaction of its own, for refusals; and the line. */
 void	api_audit_alone(struct iotad *, const struct reg_audit *);
+/* 503 with the configured Retry-After: the broker is down. */
+void	api_unavailable(struct iotad *, struct http_response *);
+/* A lifecycle event, when events are on; a failure is logged only. */
+void	api_event(struct iotad *, const char *, const char *, const char *,
+	    const char *, const char *);
 /* Runs a write job; on a store failure logs it and answers 500. */
 int	api_write(struct iotad *, struct http_response *, store_job, void *,
 	    const char *);

@@ -1,0 +1,223 @@
+/* Broker credentials: the broker database, then RabbitMQ, in that order. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "credentials.h"
+#include "iotad.h"
+
+int
+creds_username(const char *tenant, const char *group, const char *device,
+    char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s.%s.%s", tenant, group, device);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+void
+creds_clear(struct creds *c)
+{
+	OPENSSL_cleanse(c, sizeof(*c));
+}
+
+struct creds_job {
+	int64_t		 device_id;
+	struct creds	*c;
+	int		 active;
+	time_t		 now;
+};
+
+static int
+column_copy(sqlite3_stmt *st, int col, char *out, size_t len)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+	int n = sqlite3_column_bytes(st, col);
+
+	if (s == NULL || n < 0 || (size_t)n >= len)
+		return -1;
+	memcpy(out, s, (size_t)n);
+	out[n] = '\0';
+	return 0;
+}
+
+static int
+creds_find(sqlite3 *db, void *arg)
+{
+	struct creds_job *j = arg;
+	sqlite3_stmt *st;
+	int rc = REG_NOT_FOUND;
+
+	if (sqlite3_prepare_v2(db, "SELECT username, password, vhost, state "
+	    "FROM credentials WHERE device_id = ?", -1, &st, NULL) != SQLITE_OK)
+		return REG_ERROR;
+	sqlite3_bind_int64(st, 1, j->device_id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		rc = column_copy(st, 0, j->c->username, sizeof(j->c->username)) ||
+		    column_copy(st, 1, j->c->password, sizeof(j->c->password)) ||
+		    column_copy(st, 2, j->c->vhost, sizeof(j->c->vhost)) ?
+		    REG_ERROR : REG_OK;
+		j->active = strcmp((const char *)sqlite3_column_text(st, 3),
+		    "active") == 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+exec_bound(sqlite3 *db, const char *sql, const struct creds_job *j)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return REG_ERROR;
+	sqlite3_bind_int64(st, 1, j->device_id);
+	if (sqlite3_bind_parameter_count(st) > 1) {
+		sqlite3_bind_text(st, 2, j->c->username, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, j->c->password, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, j->c->vhost, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)j->now);
+	}
+	rc = sqlite3_step(st) == SQLITE_DONE ? REG_OK : REG_ERROR;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+creds_insert(sqlite3 *db, void *arg)
+{
+	return exec_bound(db, "INSERT INTO credentials (device_id, username, "
+	    "password, vhost, state, created) VALUES (?, ?, ?, ?, 'pending', ?)",
+	    arg);
+}
+
+static int
+creds_activate(sqlite3 *db, void *arg)
+{
+	return exec_bound(db, "UPDATE credentials SET state = 'active' "
+	    "WHERE device_id = ?", arg);
+}
+
+static int
+creds_delete(sqlite3 *db, void *arg)
+{
+	return exec_bound(db, "DELETE FROM credentials WHERE device_id = ?",
+	    arg);
+}
+
+/* New credentials, recorded as pending before the broker hears of them. */
+static int
+record_new(struct iotad *d, struct creds_job *j, const char *tenant,
+    const char *group, const char *device)
+{
+	char err[256];
+
+	if (creds_username(tenant, group, device, j->c->username,
+	    sizeof(j->c->username)) == -1 ||
+	    snprintf(j->c->vhost, sizeof(j->c->vhost), "%s", tenant) < 0)
+		return BROKER_ERROR;
+	j->c->password[0] = '\0';
+	if (d->conf.broker.login == CONF_LOGIN_PASSWORD &&
+	    broker_random_password(j->c->password,
+	    sizeof(j->c->password)) != BROKER_OK)
+		return BROKER_ERROR;
+	if (store_write(d->broker_store, creds_insert, j, err, sizeof(err)) != 0) {
+		log_msg(d, CONF_LOG_ERROR, "broker database: %s", err);
+		return BROKER_ERROR;
+	}
+	return BROKER_OK;
+}
+
+static int
+make_at_broker(struct iotad *d, const struct creds *c, const char *group,
+    const char *device)
+{
+	struct broker_device bd = { c->vhost, c->username, "", group, device };
+	char hash[BROKER_HASH_LEN + 1] = "", err[256];
+	int rc;
+
+	if (c->password[0] != '\0' &&
+	    broker_password_hash(c->password, hash, sizeof(hash)) != BROKER_OK)
+		return BROKER_ERROR;
+	bd.password_hash = hash;
+	if ((rc = broker_vhost_ensure(d->broker, c->vhost, err,
+	    sizeof(err))) == BROKER_OK)
+		rc = broker_device_put(d->broker, &bd, err, sizeof(err));
+	if (rc != BROKER_OK)
+		log_msg(d, rc == BROKER_UNAVAILABLE ? CONF_LOG_WARN :
+		    CONF_LOG_ERROR, "broker: %s", err);
+	return rc;
+}
+
+int
+creds_ensure(struct iotad *d, int64_t device_id, const char *tenant,
+    const char *group, const char *device, struct creds *c)
+{
+	struct creds_job j = { device_id, c, 0, time(NULL) };
+	char err[256];
+	int rc;
+
+	rc = store_read(d->broker_store, creds_find, &j, err, sizeof(err));
+	if (rc == REG_NOT_FOUND)
+		rc = record_new(d, &j, tenant, group, device);
+	else if (rc != REG_OK) {
+		log_msg(d, CONF_LOG_ERROR, "broker database: %s", err);
+		return BROKER_ERROR;
+	}
+	if (rc != BROKER_OK || j.active)
+		return rc;
+	if ((rc = make_at_broker(d, c, group, device)) != BROKER_OK)
+		return rc;
+	if (store_write(d->broker_store, creds_activate, &j, err,
+	    sizeof(err)) != 0) {
+		log_msg(d, CONF_LOG_ERROR, "broker database: %s", err);
+		return BROKER_ERROR;
+	}
+	return BROKER_OK;
+}
+
+int
+creds_revoke(struct iotad *d, int64_t device_id)
+{
+	struct creds c;
+	struct creds_job j = { device_id, &c, 0, time(NULL) };
+	char err[256];
+	int rc;
+
+	rc = store_read(d->broker_store, creds_find, &j, err, sizeof(err));
+	if (rc == REG_NOT_FOUND)
+		return BROKER_OK;
+	if (rc != REG_OK) {
+		log_msg(d, CONF_LOG_ERROR, "broker database: %s", err);
+		return BROKER_ERROR;
+	}
+	if ((rc = broker_user_delete(d->broker, c.username, err,
+	    sizeof(err))) == BROKER_OK)
+		rc = broker_user_disconnect(d->broker, c.username, err,
+		    sizeof(err));
+	creds_clear(&c);
+	if (rc != BROKER_OK) {
+		log_msg(d, CONF_LOG_WARN, "broker: %s", err);
+		return rc;
+	}
+	if (store_write(d->broker_store, creds_delete, &j, err, sizeof(err)) != 0) {
+		log_msg(d, CONF_LOG_ERROR, "broker database: %s", err);
+		return BROKER_ERROR;
+	}
+	return BROKER_OK;
+}
+
+int
+creds_vhost(struct iotad *d, const char *tenant)
+{
+	char err[256];
+	int rc;
+
+	if ((rc = broker_vhost_ensure(d->broker, tenant, err, sizeof(err))) !=
+	    BROKER_OK)
+		log_msg(d, CONF_LOG_WARN, "broker: %s", err);
+	return rc;
+}
