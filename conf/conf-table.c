@@ -136,6 +136,9 @@ static const struct conf_key iotad_keys[] = {
 	    "database (credentials apart from the registry) as 64 "
 	    "hexadecimal digits; mode 0600.  Required unless broker.mode "
 	    "is none; `iotad --init` creates it." },
+	{ STRING(broker.auth_clients), .def = "127.0.0.1,::1",
+	  .help = "Addresses (comma-separated IP literals) from which the "
+	    "broker may ask iotad's auth backend; others get 403." },
 	{ DURATION(broker.timeout), .min = 1, .max = MINUTE, .def = "10s",
 	  .help = "How long iotad waits for the broker before it answers "
 	    "503." },

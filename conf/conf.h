@@ -86,6 +86,7 @@ struct iotad_conf {
 		int		 amqp_port;
 		char		*events_exchange;
 		char		*key_file;
+		char		*auth_clients;		/* IP literals, commas */
 		long long	 timeout;		/* seconds */
 		long long	 retry_after;		/* seconds */
 	} broker;

@@ -239,7 +239,7 @@ revoke_at_broker(struct iotad *d, struct http_response *resp,
 	char err[256];
 	int rc, action = j->action;
 
-	if (d->broker == NULL)
+	if (d->conf.broker.mode == CONF_BROKER_NONE)
 		return 0;
 	j->action = 0;
 	rc = store_read(d->store, device_act, j, err, sizeof(err));

@@ -361,7 +361,7 @@ broker_credentials(struct http_response *resp, struct provision *p)
 {
 	int rc;
 
-	if (p->d->conf.broker.mode != CONF_BROKER_MANAGEMENT)
+	if (p->d->conf.broker.mode == CONF_BROKER_NONE)
 		return 0;
 	rc = creds_ensure(p->d, p->dev.id, p->tenant, p->g.name, p->device,
 	    &p->creds);

@@ -6,6 +6,7 @@
 
 #include "events.h"
 #include "iotad.h"
+#include "outbox.h"
 #include "json.h"
 #include "router.h"
 #include "secret.h"
@@ -27,6 +28,10 @@ const struct route iotad_routes[] = {
 	{ "POST", "/v1/groups/{group}/devices/{device}/enable",
 	    handle_device_enable },
 	{ "POST", "/v1/provision", handle_provision },
+	{ "POST", "/auth/user", handle_auth_user },
+	{ "POST", "/auth/vhost", handle_auth_vhost },
+	{ "POST", "/auth/resource", handle_auth_resource },
+	{ "POST", "/auth/topic", handle_auth_topic },
 };
 const size_t iotad_nroutes = sizeof(iotad_routes) / sizeof(iotad_routes[0]);
 
@@ -286,10 +291,10 @@ void
 api_event(struct iotad *d, const char *event, const char *tenant,
     const char *group, const char *device, const char *serial)
 {
-	char err[256], *body;
+	char *body;
 	json_t *j;
 
-	if (d->events == NULL)
+	if (d->outbox == NULL)
 		return;
 	j = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:I}", "event", event,
 	    "tenant", tenant, "group", group, "device", device, "serial",
@@ -298,8 +303,6 @@ api_event(struct iotad *d, const char *event, const char *tenant,
 	json_decref(j);
 	if (body == NULL)
 		return;
-	if (events_publish(d->events, event, body, err, sizeof(err)) != 0)
-		log_msg(d, CONF_LOG_WARN, "event %s for %s/%s/%s not "
-		    "published: %s", event, tenant, group, device, err);
+	outbox_put(d->outbox, event, body);
 	free(body);
 }

@@ -169,7 +169,9 @@ creds_ensure(struct iotad *d, int64_t device_id, const char *tenant,
 	}
 	if (rc != BROKER_OK || j.active)
 		return rc;
-	if ((rc = make_at_broker(d, c, group, device)) != BROKER_OK)
+	/* With the auth backend, the record is all the broker will ask. */
+	if (d->broker != NULL &&
+	    (rc = make_at_broker(d, c, group, device)) != BROKER_OK)
 		return rc;
 	if (store_write(d->broker_store, creds_activate, &j, err,
 	    sizeof(err)) != 0) {
@@ -194,7 +196,9 @@ creds_revoke(struct iotad *d, int64_t device_id)
 		log_msg(d, CONF_LOG_ERROR, "broker database: %s", err);
 		return BROKER_ERROR;
 	}
-	if ((rc = broker_user_delete(d->broker, c.username, err,
+	rc = BROKER_OK;
+	if (d->broker != NULL &&
+	    (rc = broker_user_delete(d->broker, c.username, err,
 	    sizeof(err))) == BROKER_OK)
 		rc = broker_user_disconnect(d->broker, c.username, err,
 		    sizeof(err));
@@ -220,4 +224,51 @@ creds_vhost(struct iotad *d, const char *tenant)
 	    BROKER_OK)
 		log_msg(d, CONF_LOG_WARN, "broker: %s", err);
 	return rc;
+}
+
+struct login_job {
+	const char	*username;
+	struct creds	*c;
+	int		 found, active;
+};
+
+static int
+creds_by_username(sqlite3 *db, void *arg)
+{
+	struct login_job *j = arg;
+	sqlite3_stmt *st;
+	int rc = REG_OK;
+
+	if (sqlite3_prepare_v2(db, "SELECT password, vhost, state FROM "
+	    "credentials WHERE username = ?", -1, &st, NULL) != SQLITE_OK)
+		return REG_ERROR;
+	sqlite3_bind_text(st, 1, j->username, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		j->found = 1;
+		if (column_copy(st, 0, j->c->password, sizeof(j->c->password)) ||
+		    column_copy(st, 1, j->c->vhost, sizeof(j->c->vhost)))
+			rc = REG_ERROR;
+		j->active = strcmp((const char *)sqlite3_column_text(st, 2),
+		    "active") == 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+creds_lookup(struct iotad *d, const char *username, struct creds *c)
+{
+	struct login_job j = { username, c, 0, 0 };
+	char err[256];
+
+	memset(c, 0, sizeof(*c));
+	if (store_read(d->broker_store, creds_by_username, &j, err,
+	    sizeof(err)) != 0) {
+		log_msg(d, CONF_LOG_ERROR, "broker database: %s", err);
+		return -1;
+	}
+	if (!j.found || !j.active)
+		return -1;
+	snprintf(c->username, sizeof(c->username), "%s", username);
+	return 0;
 }

@@ -34,5 +34,7 @@ int	creds_revoke(struct iotad *, int64_t);
 /* The tenant's vhost at the broker, when a tenant is made. */
 int	creds_vhost(struct iotad *, const char *);
 void	creds_clear(struct creds *);
+/* The active credentials of a broker username: 0, or -1 for none. */
+int	creds_lookup(struct iotad *, const char *, struct creds *);
 
 #endif

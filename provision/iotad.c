@@ -23,6 +23,7 @@
 #include "cadir.h"
 #include "events.h"
 #include "iotad.h"
+#include "outbox.h"
 #include "router.h"
 #include "secret.h"
 
@@ -195,8 +196,6 @@ check_broker_conf(const struct iotad_conf *c)
 	if (c->broker.mode == CONF_BROKER_MANAGEMENT &&
 	    c->broker.management_url == NULL)
 		fatal("broker.mode management needs broker.management_url");
-	if (c->broker.mode == CONF_BROKER_AUTH_BACKEND)
-		fatal("broker.mode auth-backend is not available yet");
 }
 
 /* "user:password" on the first line of the credentials file. */
@@ -233,12 +232,14 @@ open_broker(struct iotad *d)
 	account = broker_account(d, &password);
 	bc.user = ec.user = account;
 	bc.password = ec.password = password;
-	d->broker = broker_new(&bc, err, sizeof(err));
-	if (d->broker != NULL)
-		d->events = events_open(&ec, err, sizeof(err));
-	OPENSSL_clear_free(account, strlen(account) + strlen(password) + 1);
-	if (d->broker == NULL || d->events == NULL)
+	/* The auth backend needs no management API: RabbitMQ asks iotad. */
+	if (d->conf.broker.mode == CONF_BROKER_MANAGEMENT &&
+	    (d->broker = broker_new(&bc, err, sizeof(err))) == NULL)
 		fatal("broker: %s", err);
+	d->events = events_open(&ec, err, sizeof(err));
+	OPENSSL_clear_free(account, strlen(account) + strlen(password) + 1);
+	if (d->events == NULL)
+		fatal("broker events: %s", err);
 }
 
 static int
@@ -344,6 +345,7 @@ serve(struct iotad *d)
 static void
 cleanup(struct iotad *d)
 {
+	outbox_stop(d->outbox);
 	events_close(d->events);
 	broker_free(d->broker);
 	store_close(d->broker_store);
@@ -383,7 +385,9 @@ main(int argc, char *argv[])
 			log_open(&d);
 			if ((d.failures = ratelimit_new(
 			    d.conf.ratelimit.failures_per_minute,
-			    (long)d.conf.ratelimit.lockout)) == NULL)
+			    (long)d.conf.ratelimit.lockout)) == NULL ||
+			    (d.events != NULL &&
+			    (d.outbox = outbox_start(&d)) == NULL))
 				fatal("out of memory");
 			serve(&d);
 		}

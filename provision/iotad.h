@@ -21,6 +21,7 @@
 
 struct broker;
 struct events;
+struct outbox;
 
 struct iotad {
 	struct iotad_conf	 conf;
@@ -29,6 +30,7 @@ struct iotad {
 	struct store		*broker_store;	/* credentials, own key */
 	struct broker		*broker;	/* management API */
 	struct events		*events;	/* lifecycle events */
+	struct outbox		*outbox;	/* ... published from here */
 	struct ca_signer	*signer;	/* the online intermediate */
 	char			*chain_pem;	/* intermediate then root */
 	struct ratelimit	*failures;	/* keys "g:<group>", "c:<addr>" */
@@ -93,5 +95,10 @@ void	handle_device_show(struct http_request *, struct http_response *);
 void	handle_device_revoke(struct http_request *, struct http_response *);
 void	handle_device_enable(struct http_request *, struct http_response *);
 void	handle_provision(struct http_request *, struct http_response *);
+/* api-auth.c: RabbitMQ's HTTP auth backend */
+void	handle_auth_user(struct http_request *, struct http_response *);
+void	handle_auth_vhost(struct http_request *, struct http_response *);
+void	handle_auth_resource(struct http_request *, struct http_response *);
+void	handle_auth_topic(struct http_request *, struct http_response *);
 
 #endif
