@@ -93,6 +93,33 @@ ca_ip_check(const char *ip)
 	return -1;
 }
 
+/*
+ * A device's subject name: a safe name, or safe names joined by dots (the
+ * tenant.group.device a broker logs a certificate in as).
+ */
+static int
+device_cn_is_safe(const char *cn)
+{
+	char label[NAME_MAX_LEN + 1];
+	const char *dot;
+	size_t len;
+
+	if (strlen(cn) > NAME_MAX_LEN * 3 + 2)
+		return 0;
+	for (;; cn = dot + 1) {
+		dot = strchr(cn, '.');
+		len = dot != NULL ? (size_t)(dot - cn) : strlen(cn);
+		if (len == 0 || len > NAME_MAX_LEN)
+			return 0;
+		memcpy(label, cn, len);
+		label[len] = '\0';
+		if (!ca_name_is_safe(label))
+			return 0;
+		if (dot == NULL)
+			return 1;
+	}
+}
+
 static int
 printable(const char *s)
 {
@@ -109,7 +136,8 @@ printable(const char *s)
 static int
 check_names(const struct ca_request *req)
 {
-	if (req->common_name == NULL || !printable(req->common_name)) {
+	if (req->common_name == NULL || (!printable(req->common_name) &&
+	    req->profile != CA_PROFILE_DEVICE)) {
 		ca_seterr("the subject name must be 1 to %d printable "
 		    "characters", NAME_MAX_LEN);
 		return -1;
@@ -121,10 +149,11 @@ check_names(const struct ca_request *req)
 		return -1;
 	}
 	if (req->profile == CA_PROFILE_DEVICE &&
-	    !ca_name_is_safe(req->common_name)) {
+	    !device_cn_is_safe(req->common_name)) {
 		ca_seterr("device name \"%s\" is not allowed: use 1 to %d "
 		    "letters, digits, '-' or '_', starting with a letter or "
-		    "digit", req->common_name, NAME_MAX_LEN);
+		    "digit (or such names joined by dots)", req->common_name,
+		    NAME_MAX_LEN);
 		return -1;
 	}
 	return 0;

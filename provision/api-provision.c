@@ -214,6 +214,9 @@ sign(struct provision *p, const struct ca_csr *csr)
 
 	snprintf(uri, sizeof(uri), "urn:iota:device:%s:%s:%s", p->tenant,
 	    p->g.name, p->device);
+	/* Certificate login: the broker takes the CN as the username. */
+	if (p->broker && p->d->conf.broker.login == CONF_LOGIN_CERTIFICATE)
+		req.common_name = p->creds.username;
 	if ((cert = ca_issue(p->d->signer, ca_csr_pubkey(csr), &req,
 	    p->now)) == NULL)
 		return -1;
