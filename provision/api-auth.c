@@ -88,19 +88,30 @@ known(struct iotad *d, const struct router_query *q, struct creds *c)
 	return user == NULL || creds_lookup(d, user, c) == -1 ? -1 : 0;
 }
 
+/* Another device's client id would knock that device offline. */
+static int
+client_id_matches(const struct router_query *q)
+{
+	const char *user = router_query_get(q, "username");
+	const char *client = router_query_get(q, "client_id");
+
+	return user != NULL && (client == NULL || *client == '\0' ||
+	    strcmp(client, user) == 0);
+}
+
 void
 handle_auth_user(struct http_request *req, struct http_response *resp)
 {
 	struct iotad *d = http_request_arg(req);
 	struct router_query q = { 0 };
 	const char *password;
-	struct creds c;
+	struct creds c = { "", "", "" };
 	int allow = 0;
 
 	if (form(req, resp, &q) == -1)
 		return;
 	password = router_query_get(&q, "password");
-	if (known(d, &q, &c) == 0) {
+	if (client_id_matches(&q) && known(d, &q, &c) == 0) {
 		/* Certificate login sends no password; its TLS proved it. */
 		if (d->conf.broker.login == CONF_LOGIN_CERTIFICATE)
 			allow = password == NULL || *password == '\0';

@@ -250,7 +250,7 @@ revoke_at_broker(struct iotad *d, struct http_response *resp,
 	}
 	if ((rc = creds_revoke(d, j->dev.id)) == BROKER_OK)
 		return 0;
-	if (rc == BROKER_UNAVAILABLE)
+	if (rc == BROKER_UNAVAILABLE || rc == BROKER_REFUSED)
 		api_unavailable(d, resp);
 	else
 		http_respond_error(resp, 500, "internal", "internal error");

@@ -323,9 +323,15 @@ broker_json(const struct provision *p)
 	if (!p->broker)
 		return NULL;
 	/* The MQTT client id must be the username: permissions rely on it. */
-	b = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "url",
+	char login[2 * BROKER_NAME_MAX + 2];
+
+	/* RabbitMQ's MQTT plugin takes the vhost from "vhost:user". */
+	snprintf(login, sizeof(login), "%s:%s", p->creds.vhost,
+	    p->creds.username);
+	b = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "url",
 	    conf->broker.mqtt_url, "vhost", p->creds.vhost, "username",
-	    p->creds.username, "client_id", p->creds.username, "login",
+	    p->creds.username, "mqtt_username", login, "client_id",
+	    p->creds.username, "login",
 	    conf->broker.login == CONF_LOGIN_PASSWORD ? "password" :
 	    "certificate", "ca_chain", p->d->chain_pem);
 	if (b != NULL && p->creds.password[0] != '\0')
@@ -372,7 +378,8 @@ broker_credentials(struct http_response *resp, struct provision *p)
 		p->broker = 1;
 		return 0;
 	}
-	if (rc == BROKER_UNAVAILABLE)
+	/* Unreachable or refusing: either way the device retries later. */
+	if (rc == BROKER_UNAVAILABLE || rc == BROKER_REFUSED)
 		api_unavailable(p->d, resp);
 	else
 		http_respond_error(resp, 500, "internal", "internal error");

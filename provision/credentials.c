@@ -5,6 +5,7 @@
 
 #include <openssl/crypto.h>
 
+#include "broker-batch.h"
 #include "credentials.h"
 #include "iotad.h"
 
@@ -131,6 +132,46 @@ record_new(struct iotad *d, struct creds_job *j, const char *tenant,
 	return BROKER_OK;
 }
 
+/* A tenant's vhost is made once per process, not once per device. */
+static int
+vhost_known(struct iotad *d, const char *vhost, int add)
+{
+	size_t i, n = sizeof(d->vhosts) / sizeof(d->vhosts[0]);
+	int known = 0;
+
+	pthread_mutex_lock(&d->vhostlock);
+	for (i = 0; i < n && d->vhosts[i] != NULL && !known; i++)
+		known = strcmp(d->vhosts[i], vhost) == 0;
+	if (!known && add && i < n)
+		d->vhosts[i] = strdup(vhost);
+	pthread_mutex_unlock(&d->vhostlock);
+	return known;
+}
+
+/* A refusal may mean the vhost went away: ask for it again next time. */
+static void
+vhost_forget(struct iotad *d)
+{
+	pthread_mutex_lock(&d->vhostlock);
+	for (size_t i = 0; i < sizeof(d->vhosts) / sizeof(d->vhosts[0]); i++) {
+		free(d->vhosts[i]);
+		d->vhosts[i] = NULL;
+	}
+	pthread_mutex_unlock(&d->vhostlock);
+}
+
+static int
+vhost_ensure(struct iotad *d, const char *vhost, char *err, size_t len)
+{
+	int rc;
+
+	if (vhost_known(d, vhost, 0))
+		return BROKER_OK;
+	if ((rc = broker_vhost_ensure(d->broker, vhost, err, len)) == BROKER_OK)
+		vhost_known(d, vhost, 1);
+	return rc;
+}
+
 static int
 make_at_broker(struct iotad *d, const struct creds *c, const char *group,
     const char *device)
@@ -143,9 +184,10 @@ make_at_broker(struct iotad *d, const struct creds *c, const char *group,
 	    broker_password_hash(c->password, hash, sizeof(hash)) != BROKER_OK)
 		return BROKER_ERROR;
 	bd.password_hash = hash;
-	if ((rc = broker_vhost_ensure(d->broker, c->vhost, err,
-	    sizeof(err))) == BROKER_OK)
-		rc = broker_device_put(d->broker, &bd, err, sizeof(err));
+	if ((rc = vhost_ensure(d, c->vhost, err, sizeof(err))) == BROKER_OK &&
+	    (rc = broker_batch_put(d->batch, &bd, err, sizeof(err))) ==
+	    BROKER_REFUSED)
+		vhost_forget(d);
 	if (rc != BROKER_OK)
 		log_msg(d, rc == BROKER_UNAVAILABLE ? CONF_LOG_WARN :
 		    CONF_LOG_ERROR, "broker: %s", err);
@@ -220,8 +262,7 @@ creds_vhost(struct iotad *d, const char *tenant)
 	char err[256];
 	int rc;
 
-	if ((rc = broker_vhost_ensure(d->broker, tenant, err, sizeof(err))) !=
-	    BROKER_OK)
+	if ((rc = vhost_ensure(d, tenant, err, sizeof(err))) != BROKER_OK)
 		log_msg(d, CONF_LOG_WARN, "broker: %s", err);
 	return rc;
 }

@@ -20,6 +20,7 @@
 #include <openssl/crypto.h>
 
 #include "broker.h"
+#include "broker-batch.h"
 #include "cadir.h"
 #include "events.h"
 #include "iotad.h"
@@ -233,6 +234,7 @@ open_broker(struct iotad *d)
 	bc.user = ec.user = account;
 	bc.password = ec.password = password;
 	/* The auth backend needs no management API: RabbitMQ asks iotad. */
+	pthread_mutex_init(&d->vhostlock, NULL);
 	if (d->conf.broker.mode == CONF_BROKER_MANAGEMENT &&
 	    (d->broker = broker_new(&bc, err, sizeof(err))) == NULL)
 		fatal("broker: %s", err);
@@ -346,6 +348,9 @@ static void
 cleanup(struct iotad *d)
 {
 	outbox_stop(d->outbox);
+	broker_batch_stop(d->batch);
+	for (size_t i = 0; i < sizeof(d->vhosts) / sizeof(d->vhosts[0]); i++)
+		free(d->vhosts[i]);
 	events_close(d->events);
 	broker_free(d->broker);
 	store_close(d->broker_store);
@@ -387,7 +392,9 @@ main(int argc, char *argv[])
 			    d.conf.ratelimit.failures_per_minute,
 			    (long)d.conf.ratelimit.lockout)) == NULL ||
 			    (d.events != NULL &&
-			    (d.outbox = outbox_start(&d)) == NULL))
+			    (d.outbox = outbox_start(&d)) == NULL) ||
+			    (d.broker != NULL &&
+			    (d.batch = broker_batch_start(d.broker)) == NULL))
 				fatal("out of memory");
 			serve(&d);
 		}

@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 struct broker;
+struct broker_batch;
 struct events;
 struct outbox;
 
@@ -29,6 +30,9 @@ struct iotad {
 	/* broker.mode other than none: */
 	struct store		*broker_store;	/* credentials, own key */
 	struct broker		*broker;	/* management API */
+	struct broker_batch	*batch;		/* ... device users in batches */
+	pthread_mutex_t		 vhostlock;
+	char			*vhosts[64];	/* known to exist at the broker */
 	struct events		*events;	/* lifecycle events */
 	struct outbox		*outbox;	/* ... published from here */
 	struct ca_signer	*signer;	/* the online intermediate */

@@ -46,7 +46,8 @@
 #                               DIR/mgmt.credentials, 0600, "user:password")
 #                               and deletes guest.  A start that loses a
 #                               port to another process is retried on new
-#                               ports (twice at most)
+#                               ports (twice at most): read the RABBIT_*
+#                               ports after rabbit_start
 #     rabbit_stop               `rabbitmqctl shutdown`, then `epmd -kill`;
 #                               rabbit_start starts it again on the same
 #                               ports, with its users and permissions
@@ -57,7 +58,7 @@
 #                               address as "::" whatever it is bound to)
 # Exported once started: RABBIT_AMQP_PORT RABBIT_MGMT_PORT RABBIT_MQTTS_PORT
 # RABBIT_MGMT_URL (http://127.0.0.1:PORT) RABBIT_MGMT_CREDS (the file);
-# also RABBIT_NODE, RABBIT_DIR.
+# also RABBIT_DIST_PORT (Erlang distribution), RABBIT_NODE, RABBIT_DIR.
 # The node is always killed when the test exits (tap.sh's EXIT trap): its
 # data is deleted with T_TMP, so no graceful shutdown is waited for there.
 #
@@ -81,6 +82,7 @@ RABBIT_PID=		# the rabbitmq-server script, our child
 RABBIT_STARTED=0	# the management user exists
 RABBIT_WAITER=		# rabbitmqctl wait, while it runs
 RABBIT_ENV=()
+RABBIT_NODE=
 
 rabbit_need() {
 	local c
@@ -95,15 +97,17 @@ rabbit_ctl() {
 	env "${RABBIT_ENV[@]}" timeout 150 "$RABBIT_BIN/rabbitmqctl" "$@"
 }
 
-# _rabbit_ports: a new block of ports; the node's name and environment
-# follow from it.
+# _rabbit_ports: a new block of ports and the environment that names
+# them.  The node keeps the name it got from its first block (its data
+# directory is named after it).
 _rabbit_ports() {
 	local d=$RABBIT_DIR b
 	b=$(port_block 20) || return 1
 	RABBIT_AMQP_PORT=$b
 	RABBIT_MGMT_PORT=$((b + 3))
 	RABBIT_MQTTS_PORT=$((b + 4))
-	RABBIT_NODE=t$b@localhost
+	RABBIT_DIST_PORT=$((b + 1))
+	: "${RABBIT_NODE:=t$b@localhost}"
 	RABBIT_MGMT_URL=http://127.0.0.1:$RABBIT_MGMT_PORT
 	RABBIT_ENV=(
 	    HOME="$d"
@@ -117,14 +121,14 @@ _rabbit_ports() {
 	    RABBITMQ_PID_FILE="$d/rabbit.pid"
 	    RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
 	    RABBITMQ_NODE_PORT="$b"
-	    RABBITMQ_DIST_PORT=$((b + 1))
+	    RABBITMQ_DIST_PORT="$RABBIT_DIST_PORT"
 	    ERL_EPMD_PORT=$((b + 2))
 	    ERL_EPMD_ADDRESS=127.0.0.1
 	    RABBITMQ_CTL_DIST_PORT_MIN=$((b + 10))
 	    RABBITMQ_CTL_DIST_PORT_MAX=$((b + 19))
 	    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
 	)
-	export RABBIT_AMQP_PORT RABBIT_MGMT_PORT RABBIT_MQTTS_PORT \
+	export RABBIT_AMQP_PORT RABBIT_MGMT_PORT RABBIT_MQTTS_PORT RABBIT_DIST_PORT \
 	    RABBIT_MGMT_URL RABBIT_MGMT_CREDS RABBIT_NODE RABBIT_DIR
 }
 
@@ -250,7 +254,6 @@ _rabbit_mgmt_user() {
 }
 
 rabbit_stop() {
-	local i
 	[ -n "$RABBIT_PID" ] || return 0
 	rabbit_ctl -q shutdown --timeout 60 >>"$RABBIT_DIR/log/ctl.out" 2>&1 ||
 	    diag "rabbitmqctl shutdown failed: $(tail -n 3 "$RABBIT_DIR/log/ctl.out")"
@@ -311,10 +314,11 @@ rabbit_listening() {
 # --- management API ---------------------------------------------------------------
 
 rabbit_password_hash() {
-	local salt=$T_TMP/.rabbit.salt
+	local salt=$T_TMP/.rabbit.salt.$BASHPID
 	head -c 4 /dev/urandom >"$salt"
 	{ cat "$salt"; { cat "$salt"; printf %s "$1"; } |
 	    "$OPENSSL" dgst -sha256 -binary; } | base64 -w0
+	rm -f "$salt"
 }
 
 # _rabbit_curl USER:PASSWORD METHOD PATH [JSON]: the credentials go to curl
