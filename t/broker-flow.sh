@@ -492,6 +492,31 @@ is "$(EV=("$(cat "$T/events2.out")"); ev 0)" \
 consumer_stop c3
 consumer_stop events2
 
+# --- many devices at once: the broker work goes in batches, none is lost -----------
+
+names=()
+for ((i = 1; i <= 24; i++)); do names+=("m$i"); done
+run "$I" add -g g1 --from <(printf '%s\n' "${names[@]}")
+is "$RC" 0 "24 more devices registered in g1"
+mkdir -p "$T/many"
+pids=()
+for n in "${names[@]}"; do
+	"$I" provision "$n" -g g1 --out "$T/many/$n" \
+	    --provision-secret-file "$T/g1.secret" >"$T/many.$n.out" 2>&1 &
+	pids+=($!)
+done
+failed=0
+for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
+is "$failed" 0 "24 devices provisioned at once: every iotactl exits 0"
+missing=
+for n in "${names[@]}"; do
+	[ -s "$T/many/$n/broker.json" ] || { missing+=" $n(json)"; continue; }
+	rabbit_api GET "/api/topic-permissions/acme/acme.g1.$n"
+	[ "$MGMT_STATUS" = 200 ] && [[ $MGMT_BODY == *"devices\\\\.g1\\\\.$n("* ]] ||
+	    missing+=" $n"
+done
+is "$missing" "" "each of them has broker.json and its own user and topic permissions at the broker"
+
 # --- secrets at rest ------------------------------------------------------------------
 
 ok "test -s '$IOTAD_STATE/broker.db'" "state/broker.db exists"
