@@ -1,7 +1,5 @@
 /* iotactl enable: a revoked or provisioned device may provision again,
  * with a new key. */
-#include <string.h>
-
 #include "remote.h"
 
 static int exec_enable(const struct cli_cmd *, int, char **);
@@ -29,19 +27,5 @@ cmd_enable(int argc, char **argv)
 static int
 exec_enable(const struct cli_cmd *cmd, int argc, char **argv)
 {
-	struct device_args a = { .format = OUTPUT_TABLE };
-	struct remote *r = NULL;
-	json_t *answer = NULL;
-	int rc;
-
-	if ((rc = remote_parse_device(cmd, argc, argv, &a, 1)) != 0)
-		return rc == -1 ? 0 : rc;
-	if ((rc = remote_connect(cmd, &a.ro, NULL, &r)) != 0)
-		return rc;
-	strncat(a.path, "/enable", sizeof(a.path) - strlen(a.path) - 1);
-	if ((rc = remote_call(r, "POST", a.path, NULL, &answer)) == 0)
-		rc = out_device(answer, a.format);
-	json_decref(answer);
-	remote_free(r);
-	return rc;
+	return remote_device_verb(cmd, argc, argv, "POST", "/enable");
 }

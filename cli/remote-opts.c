@@ -473,3 +473,28 @@ remote_parse_device(const struct cli_cmd *cmd, int argc, char **argv,
 	    a->group, a->device);
 	return 0;
 }
+
+/*
+ * The verbs on one device (show, revoke, enable): DEVICE -g GROUP, one
+ * call to the device's path plus `suffix`, the device printed.
+ */
+int
+remote_device_verb(const struct cli_cmd *cmd, int argc, char **argv,
+    const char *method, const char *suffix)
+{
+	struct device_args a = { .format = OUTPUT_TABLE };
+	struct remote *r = NULL;
+	json_t *answer = NULL;
+	int rc;
+
+	if ((rc = remote_parse_device(cmd, argc, argv, &a, 1)) != 0)
+		return rc == -1 ? 0 : rc;
+	if ((rc = remote_connect(cmd, &a.ro, NULL, &r)) != 0)
+		return rc;
+	strncat(a.path, suffix, sizeof(a.path) - strlen(a.path) - 1);
+	if ((rc = remote_call(r, method, a.path, NULL, &answer)) == 0)
+		rc = out_device(answer, a.format);
+	json_decref(answer);
+	remote_free(r);
+	return rc;
+}

@@ -143,6 +143,9 @@ struct device_args {
 };
 int		 remote_parse_device(const struct cli_cmd *, int, char **,
 		    struct device_args *, int);
+/* show, revoke, enable: the device's path plus a suffix, the device out. */
+int	remote_device_verb(const struct cli_cmd *, int, char **, const char *,
+	    const char *);
 /* Prints a DEVICE object of the API in the chosen format. */
 int		 out_device(const json_t *, enum output_format);
 int		 remote_parse_output(const struct cli_cmd *, const char *,

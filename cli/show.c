@@ -25,18 +25,5 @@ cmd_show(int argc, char **argv)
 static int
 exec_show(const struct cli_cmd *cmd, int argc, char **argv)
 {
-	struct device_args a = { .format = OUTPUT_TABLE };
-	struct remote *r = NULL;
-	json_t *answer = NULL;
-	int rc;
-
-	if ((rc = remote_parse_device(cmd, argc, argv, &a, 1)) != 0)
-		return rc == -1 ? 0 : rc;
-	if ((rc = remote_connect(cmd, &a.ro, NULL, &r)) != 0)
-		return rc;
-	if ((rc = remote_call(r, "GET", a.path, NULL, &answer)) == 0)
-		rc = out_device(answer, a.format);
-	json_decref(answer);
-	remote_free(r);
-	return rc;
+	return remote_device_verb(cmd, argc, argv, "GET", "");
 }
