@@ -21,6 +21,7 @@
 
 #define POOL_MAX	16		/* idle curl handles kept */
 #define ANSWER_MAX	(64 * 1024)	/* kept of an answer; the rest dropped */
+#define MAP_ANSWER_MAX	(64 * 1024 * 1024)	/* the whole map, or an error */
 #define DETAIL_MAX	80		/* of RabbitMQ's error, in a message */
 #define PATH_MAX_LEN	2048
 #define PATTERN_MAX	(2 * 2 * BROKER_NAME_MAX + 64)
@@ -28,6 +29,18 @@
 #define HASHING		"rabbit_password_hashing_sha256"
 #define EXCHANGE	"amq.topic"
 #define DISCONNECT_WHY	"X-Reason: iota: device credentials revoked"
+#define VHOSTS_PARAM	"mqtt_default_vhosts"
+#define VHOSTS_PATH	"/api/global-parameters/" VHOSTS_PARAM
+
+/* A change to the map waiting for the thread that writes it. */
+struct vhost_op {
+	struct vhost_op	*next;
+	const char	*user;
+	const char	*vhost;		/* NULL: remove */
+	char		*err;
+	size_t		 errlen;
+	int		 rc, done;
+};
 
 struct broker {
 	char		*base;		/* no trailing '/' */
@@ -39,11 +52,26 @@ struct broker {
 	pthread_mutex_t	 lock;		/* the pool */
 	CURL		*idle[POOL_MAX];
 	size_t		 nidle;
+	/*
+	 * mqtt_default_vhosts: one read-modify-write at a time (the
+	 * management API has no compare-and-set); the changes that arrive
+	 * meanwhile queue up and go together in the next one.
+	 */
+	pthread_mutex_t	 vlock;
+	pthread_cond_t	 vdone;
+	struct vhost_op	*vqueue, **vtail;
+	int		 vbusy;
 };
 
+/*
+ * What RabbitMQ answered: up to max bytes kept (data is NUL-terminated,
+ * never NULL after answer_init()); beyond that the rest is dropped, or,
+ * when strict, the transfer is stopped and the call fails.
+ */
 struct answer {
-	char	 data[ANSWER_MAX + 1];
-	size_t	 len;
+	char	*data;
+	size_t	 len, cap, max;
+	int	 strict, overflow;
 };
 
 /* One HTTP exchange with the management API. */
@@ -357,6 +385,9 @@ broker_new(const struct broker_config *cf, char *err, size_t errlen)
 		return NULL;
 	}
 	pthread_mutex_init(&b->lock, NULL);
+	pthread_mutex_init(&b->vlock, NULL);
+	pthread_cond_init(&b->vdone, NULL);
+	b->vtail = &b->vqueue;
 	b->https = https;
 	b->timeout_ms = cf->timeout_ms > 0 ? cf->timeout_ms : TIMEOUT_DEFAULT;
 	b->base = strdup_or_null(cf->mgmt_url, &failed);
@@ -382,6 +413,8 @@ broker_free(struct broker *b)
 	for (size_t i = 0; i < b->nidle; i++)
 		curl_easy_cleanup(b->idle[i]);
 	pthread_mutex_destroy(&b->lock);
+	pthread_mutex_destroy(&b->vlock);
+	pthread_cond_destroy(&b->vdone);
 	free(b->base);
 	free(b->user);
 	if (b->password != NULL)
@@ -420,13 +453,59 @@ pool_give(struct broker *b, CURL *c, int healthy)
 
 /* HTTP. */
 
+static void
+answer_init(struct answer *a, size_t max, int strict)
+{
+	static char empty[1];
+
+	a->data = empty;
+	a->len = a->cap = 0;
+	a->max = max;
+	a->strict = strict;
+	a->overflow = 0;
+}
+
+static void
+answer_free(struct answer *a)
+{
+	if (a->cap > 0)
+		free(a->data);
+	answer_init(a, a->max, a->strict);
+}
+
+/* Empty again, for another call (the shared empty string is never written). */
+static void
+answer_reset(struct answer *a)
+{
+	a->len = 0;
+	if (a->cap > 0)
+		a->data[0] = '\0';
+	a->overflow = 0;
+}
+
+/* A short count (0) stops the transfer: no memory, or strict and too big. */
 static size_t
 answer_write(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct answer *a = arg;
-	size_t n = size * nmemb, keep;
+	size_t n = size * nmemb, keep, cap;
+	char *p;
 
-	keep = n < ANSWER_MAX - a->len ? n : ANSWER_MAX - a->len;
+	keep = n < a->max - a->len ? n : a->max - a->len;
+	if (keep < n && a->strict) {
+		a->overflow = 1;
+		return 0;
+	}
+	if (a->len + keep + 1 > a->cap) {
+		for (cap = a->cap > 0 ? a->cap : 4096; cap < a->len + keep + 1;)
+			cap *= 2;
+		if ((p = realloc(a->cap > 0 ? a->data : NULL, cap)) == NULL)
+			return 0;
+		if (a->cap == 0)
+			p[0] = '\0';
+		a->data = p;
+		a->cap = cap;
+	}
 	memcpy(a->data + a->len, ptr, keep);
 	a->len += keep;
 	a->data[a->len] = '\0';
@@ -590,8 +669,7 @@ call(struct broker *b, struct call *cl, char *err, size_t errlen)
 	CURLcode crc;
 	int rc = BROKER_ERROR;
 
-	cl->answer->len = 0;
-	cl->answer->data[0] = '\0';
+	answer_reset(cl->answer);
 	if ((c = pool_take(b)) == NULL || (headers = make_headers(cl)) == NULL) {
 		seterr(err, errlen, "%s: out of memory", cl->what);
 		goto out;
@@ -603,7 +681,12 @@ call(struct broker *b, struct call *cl, char *err, size_t errlen)
 		    cl->what);
 		goto out;
 	}
-	if ((crc = curl_easy_perform(c)) != CURLE_OK) {
+	if ((crc = curl_easy_perform(c)) != CURLE_OK && cl->answer->overflow) {
+		seterr(err, errlen, "%s: RabbitMQ's answer is larger than %zu "
+		    "bytes", cl->what, cl->answer->max);
+		goto out;
+	}
+	if (crc != CURLE_OK) {
 		rc = transport_failed(b, cl, crc, errbuf, err, errlen);
 		goto out;
 	}
@@ -620,17 +703,13 @@ static int
 simple_call(struct broker *b, const char *method, const char *path,
     const char *header, const char *what, char *err, size_t errlen)
 {
-	struct answer *a;
-	struct call cl = { method, path, NULL, header, what, 1, 0, NULL };
+	struct answer a;
+	struct call cl = { method, path, NULL, header, what, 1, 0, &a };
 	int rc;
 
-	if ((a = malloc(sizeof(*a))) == NULL) {
-		seterr(err, errlen, "%s: out of memory", what);
-		return BROKER_ERROR;
-	}
-	cl.answer = a;
+	answer_init(&a, ANSWER_MAX, 0);
 	rc = call(b, &cl, err, errlen);
-	free(a);
+	answer_free(&a);
 	return rc;
 }
 
@@ -639,13 +718,14 @@ static int
 json_call(struct broker *b, const char *method, const char *path,
     json_t *body, const char *what, char *err, size_t errlen)
 {
-	struct call cl = { method, path, NULL, NULL, what, 0, 0, NULL };
+	struct answer a;
+	struct call cl = { method, path, NULL, NULL, what, 0, 0, &a };
 	char *text = NULL;
 	int rc = BROKER_ERROR;
 
+	answer_init(&a, ANSWER_MAX, 0);
 	if (body == NULL ||
-	    (text = json_dumps(body, JSON_COMPACT)) == NULL ||
-	    (cl.answer = malloc(sizeof(*cl.answer))) == NULL) {
+	    (text = json_dumps(body, JSON_COMPACT)) == NULL) {
 		seterr(err, errlen, "%s: out of memory", what);
 		goto out;
 	}
@@ -654,7 +734,7 @@ json_call(struct broker *b, const char *method, const char *path,
 out:
 	if (text != NULL)
 		OPENSSL_clear_free(text, strlen(text));
-	free(cl.answer);
+	answer_free(&a);
 	json_decref(body);
 	return rc;
 }
@@ -693,15 +773,13 @@ put_at(struct broker *b, const char *prefix, const char *a, const char *bn,
 int
 broker_ping(struct broker *b, char *err, size_t errlen)
 {
+	struct answer a;
 	struct call cl = { "GET", "/api/overview?columns=rabbitmq_version",
-	    NULL, NULL, "reaching the broker", 0, 0, NULL };
+	    NULL, NULL, "reaching the broker", 0, 0, &a };
 	json_t *root = NULL;
 	int rc = BROKER_ERROR;
 
-	if ((cl.answer = malloc(sizeof(*cl.answer))) == NULL) {
-		seterr(err, errlen, "%s: out of memory", cl.what);
-		return BROKER_ERROR;
-	}
+	answer_init(&a, ANSWER_MAX, 0);
 	if ((rc = call(b, &cl, err, errlen)) != BROKER_OK)
 		goto out;
 	root = json_loadb(cl.answer->data, cl.answer->len, 0, NULL);
@@ -712,7 +790,7 @@ broker_ping(struct broker *b, char *err, size_t errlen)
 	}
 out:
 	json_decref(root);
-	free(cl.answer);
+	answer_free(&a);
 	return rc;
 }
 
@@ -905,4 +983,151 @@ broker_user_disconnect(struct broker *b, const char *user, char *err,
 	    user ? user : "");
 	return delete_at(b, "/api/connections/username", user, DISCONNECT_WHY,
 	    what, err, errlen);
+}
+
+/*
+ * mqtt_default_vhosts, the certificate login's vhost map.  RabbitMQ keeps
+ * one such map per broker, {"CN": "vhost", ...}, as a global runtime
+ * parameter: it is read whole, changed, and written whole, so changes are
+ * serialised here (one read-modify-write at a time in this process) and
+ * those that queue up meanwhile are applied together.  Entries iotad did
+ * not make are kept as they are.
+ */
+
+/*
+ * The map as RabbitMQ has it now: a new reference to an object, empty if
+ * there is none.  An empty map may come back as [] (Erlang's empty
+ * proplist); anything else that is not an object is refused, never
+ * overwritten.
+ */
+static int
+vhosts_read(struct broker *b, json_t **map, char *err, size_t errlen)
+{
+	struct answer a;
+	struct call cl = { "GET", VHOSTS_PATH, NULL, NULL,
+	    "reading " VHOSTS_PARAM, 1, 0, &a };
+	json_t *root = NULL, *value;
+	int rc;
+
+	*map = NULL;
+	answer_init(&a, MAP_ANSWER_MAX, 1);
+	if ((rc = call(b, &cl, err, errlen)) != BROKER_OK)
+		goto out;
+	rc = BROKER_ERROR;
+	if (cl.status == 404) {
+		if ((*map = json_object()) == NULL)
+			seterr(err, errlen, "%s: out of memory", cl.what);
+		else
+			rc = BROKER_OK;
+		goto out;
+	}
+	root = json_loadb(a.data, a.len, 0, NULL);
+	value = json_object_get(root, "value");
+	if (json_is_object(value))
+		*map = json_incref(value);
+	else if (json_is_array(value) && json_array_size(value) == 0)
+		*map = json_object();
+	else {
+		seterr(err, errlen, "%s: RabbitMQ's answer has no JSON object "
+		    "as its value: left as it is", cl.what);
+		goto out;
+	}
+	if (*map == NULL)
+		seterr(err, errlen, "%s: out of memory", cl.what);
+	else
+		rc = BROKER_OK;
+out:
+	json_decref(root);
+	answer_free(&a);
+	return rc;
+}
+
+/* The map written back whole; an empty one is deleted. */
+static int
+vhosts_write(struct broker *b, json_t *map, char *err, size_t errlen)
+{
+	if (json_object_size(map) == 0)
+		return simple_call(b, "DELETE", VHOSTS_PATH, NULL,
+		    "clearing " VHOSTS_PARAM, err, errlen);
+	return json_call(b, "PUT", VHOSTS_PATH, json_pack("{s:s, s:O}",
+	    "name", VHOSTS_PARAM, "value", map), "writing " VHOSTS_PARAM,
+	    err, errlen);
+}
+
+/* One read-modify-write for the queued changes, in their order. */
+static int
+vhosts_apply(struct broker *b, struct vhost_op *ops, char *err,
+    size_t errlen)
+{
+	json_t *map, *before = NULL;
+	int rc, failed = 0;
+
+	if ((rc = vhosts_read(b, &map, err, errlen)) != BROKER_OK)
+		return rc;
+	if ((before = json_deep_copy(map)) == NULL)
+		failed = 1;
+	for (struct vhost_op *o = ops; o != NULL && !failed; o = o->next)
+		if (o->vhost != NULL)
+			failed = json_object_set_new(map, o->user,
+			    json_string(o->vhost)) == -1;
+		else
+			json_object_del(map, o->user);	/* -1: not there */
+	if (failed) {
+		seterr(err, errlen, "updating " VHOSTS_PARAM ": out of memory");
+		rc = BROKER_ERROR;
+	} else if (!json_equal(map, before))
+		rc = vhosts_write(b, map, err, errlen);
+	json_decref(before);
+	json_decref(map);
+	return rc;
+}
+
+int
+broker_default_vhost_set(struct broker *b, const char *user,
+    const char *vhost, char *err, size_t errlen)
+{
+	struct vhost_op op = { NULL, user, vhost, err, errlen, BROKER_ERROR, 0 };
+	struct vhost_op *batch;
+	char msg[512];
+	int rc;
+
+	if (!name_ok(user)) {
+		seterr(err, errlen, "broker user name: 1 to %d printable ASCII "
+		    "characters, no space", BROKER_NAME_MAX);
+		return BROKER_ERROR;
+	}
+	if (vhost != NULL && !name_ok(vhost)) {
+		seterr(err, errlen, "vhost name for user %s: 1 to %d printable "
+		    "ASCII characters, no space", user, BROKER_NAME_MAX);
+		return BROKER_ERROR;
+	}
+	pthread_mutex_lock(&b->vlock);
+	*b->vtail = &op;
+	b->vtail = &op.next;
+	while (!op.done) {
+		if (b->vbusy) {
+			pthread_cond_wait(&b->vdone, &b->vlock);
+			continue;
+		}
+		/* Ours is in the queue: this thread writes for all of it. */
+		batch = b->vqueue;
+		b->vqueue = NULL;
+		b->vtail = &b->vqueue;
+		b->vbusy = 1;
+		pthread_mutex_unlock(&b->vlock);
+		msg[0] = '\0';
+		rc = vhosts_apply(b, batch, msg, sizeof(msg));
+		pthread_mutex_lock(&b->vlock);
+		for (struct vhost_op *o = batch, *next; o != NULL; o = next) {
+			next = o->next;		/* o may go once done */
+			if (rc != BROKER_OK)
+				seterr(o->err, o->errlen, "%s", msg);
+			o->rc = rc;
+			o->done = 1;
+		}
+		b->vbusy = 0;
+		pthread_cond_broadcast(&b->vdone);
+	}
+	pthread_mutex_unlock(&b->vlock);
+	return op.rc;
 }

@@ -121,4 +121,22 @@ int		 broker_user_delete(struct broker *, const char *, char *,
 int		 broker_user_disconnect(struct broker *, const char *, char *,
 		    size_t);
 
+/*
+ * Certificate login (mqtt.ssl_cert_login, ssl_cert_login_from =
+ * common_name): the client sends no username and RabbitMQ takes the
+ * vhost from the global runtime parameter mqtt_default_vhosts, one JSON
+ * map {"CN": "vhost"} for the whole broker; a CN it does not list lands
+ * in the MQTT plugin's default vhost (mqtt.vhost, "/").  This sets user's
+ * entry to vhost, or removes it when vhost is NULL, keeping every other
+ * entry: GET /api/global-parameters/mqtt_default_vhosts, the change, PUT
+ * of the whole map (DELETE when it ends empty; nothing when it is already
+ * so).  Calls from many threads are serialised, and those that wait go
+ * together in the next read-modify-write.  The management API has no
+ * compare-and-set: no other process may write the map at the same time.
+ * A map whose value is not a JSON object is refused (BROKER_ERROR) and
+ * left alone.  Idempotent.
+ */
+int		 broker_default_vhost_set(struct broker *, const char *,
+		    const char *, char *, size_t);
+
 #endif

@@ -172,6 +172,18 @@ vhost_ensure(struct iotad *d, const char *vhost, char *err, size_t len)
 	return rc;
 }
 
+/*
+ * With certificate login the device sends no username, so no "vhost:user"
+ * either: RabbitMQ finds its vhost in mqtt_default_vhosts, under the
+ * certificate's CN (the username), or puts it in vhost "/", where it has
+ * no rights.  The entry is made after the user and removed after it.
+ */
+static int
+cert_login(const struct iotad *d)
+{
+	return d->conf.broker.login == CONF_LOGIN_CERTIFICATE;
+}
+
 static int
 make_at_broker(struct iotad *d, const struct creds *c, const char *group,
     const char *device)
@@ -188,6 +200,9 @@ make_at_broker(struct iotad *d, const struct creds *c, const char *group,
 	    (rc = broker_batch_put(d->batch, &bd, err, sizeof(err))) ==
 	    BROKER_REFUSED)
 		vhost_forget(d);
+	if (rc == BROKER_OK && cert_login(d))
+		rc = broker_default_vhost_set(d->broker, c->username, c->vhost,
+		    err, sizeof(err));
 	if (rc != BROKER_OK)
 		log_msg(d, rc == BROKER_UNAVAILABLE ? CONF_LOG_WARN :
 		    CONF_LOG_ERROR, "broker: %s", err);
@@ -212,7 +227,7 @@ creds_ensure(struct iotad *d, int64_t device_id, const char *tenant,
 	if (rc != BROKER_OK || j.active)
 		return rc;
 	/* With the auth backend, the record is all the broker will ask. */
-	if (d->broker != NULL &&
+	if (d->conf.broker.mode == CONF_BROKER_MANAGEMENT &&
 	    (rc = make_at_broker(d, c, group, device)) != BROKER_OK)
 		return rc;
 	if (store_write(d->broker_store, creds_activate, &j, err,
@@ -239,10 +254,18 @@ creds_revoke(struct iotad *d, int64_t device_id)
 		return BROKER_ERROR;
 	}
 	rc = BROKER_OK;
-	if (d->broker != NULL &&
-	    (rc = broker_user_delete(d->broker, c.username, err,
-	    sizeof(err))) == BROKER_OK)
+	/*
+	 * Management mode deletes the user; both modes close its live
+	 * connections when iotad may reach the management API (the auth
+	 * backend is asked again only at the next login or topic check).
+	 */
+	if (d->conf.broker.mode == CONF_BROKER_MANAGEMENT)
+		rc = broker_user_delete(d->broker, c.username, err, sizeof(err));
+	if (rc == BROKER_OK && d->broker != NULL)
 		rc = broker_user_disconnect(d->broker, c.username, err,
+		    sizeof(err));
+	if (rc == BROKER_OK && cert_login(d))
+		rc = broker_default_vhost_set(d->broker, c.username, NULL, err,
 		    sizeof(err));
 	creds_clear(&c);
 	if (rc != BROKER_OK) {

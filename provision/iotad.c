@@ -197,6 +197,10 @@ check_broker_conf(const struct iotad_conf *c)
 	if (c->broker.mode == CONF_BROKER_MANAGEMENT &&
 	    c->broker.management_url == NULL)
 		fatal("broker.mode management needs broker.management_url");
+	/* RabbitMQ's per-CN vhost map is kept by the management mode. */
+	if (c->broker.login == CONF_LOGIN_CERTIFICATE &&
+	    c->broker.mode != CONF_BROKER_MANAGEMENT)
+		fatal("broker.login certificate needs broker.mode management");
 }
 
 /* "user:password" on the first line of the credentials file. */
@@ -233,9 +237,12 @@ open_broker(struct iotad *d)
 	account = broker_account(d, &password);
 	bc.user = ec.user = account;
 	bc.password = ec.password = password;
-	/* The auth backend needs no management API: RabbitMQ asks iotad. */
+	/*
+	 * The auth backend needs the management API only to make tenants'
+	 * vhosts and close revoked devices' connections: optional there.
+	 */
 	pthread_mutex_init(&d->vhostlock, NULL);
-	if (d->conf.broker.mode == CONF_BROKER_MANAGEMENT &&
+	if (d->conf.broker.management_url != NULL &&
 	    (d->broker = broker_new(&bc, err, sizeof(err))) == NULL)
 		fatal("broker: %s", err);
 	d->events = events_open(&ec, err, sizeof(err));
@@ -393,7 +400,7 @@ main(int argc, char *argv[])
 			    (long)d.conf.ratelimit.lockout)) == NULL ||
 			    (d.events != NULL &&
 			    (d.outbox = outbox_start(&d)) == NULL) ||
-			    (d.broker != NULL &&
+			    (d.conf.broker.mode == CONF_BROKER_MANAGEMENT &&
 			    (d.batch = broker_batch_start(d.broker)) == NULL))
 				fatal("out of memory");
 			serve(&d);

@@ -53,6 +53,16 @@ struct fake {
 	SSL_CTX		*tls;		/* HTTPS when set */
 	int		 nreq;
 	char		*reqs[REQS_KEPT];	/* the first ones, whole */
+	/*
+	 * A global parameter store instead of the fixed answer, when set:
+	 * GET of /api/global-parameters/... answers 200 with what the last
+	 * PUT sent (or 404), PUT keeps its body (or answers write_fail),
+	 * DELETE forgets it.
+	 */
+	int		 params;
+	char		*param;		/* the stored body, or NULL */
+	int		 write_fail;	/* status of PUT and DELETE; 0: 204 */
+	int		 ngets;		/* GETs of the store */
 };
 
 static struct fake fk;
@@ -110,20 +120,72 @@ read_request(struct peer *p)
 }
 
 static void
-answer(struct peer *p)
+answer_with(struct peer *p, int status, const char *body)
 {
-	char head[256], body[sizeof(fk.body)];
-	int n, status;
+	char head[256];
+	int n;
 
-	pthread_mutex_lock(&fk.mu);
-	status = fk.status;
-	memcpy(body, fk.body, sizeof(body));
-	pthread_mutex_unlock(&fk.mu);
 	n = snprintf(head, sizeof(head), "HTTP/1.1 %d Fake\r\n"
 	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
 	    "Connection: close\r\n\r\n", status, strlen(body));
 	peer_write(p, head, (size_t)n);
 	peer_write(p, body, strlen(body));
+}
+
+static void
+answer(struct peer *p)
+{
+	char body[sizeof(fk.body)];
+	int status;
+
+	pthread_mutex_lock(&fk.mu);
+	status = fk.status;
+	memcpy(body, fk.body, sizeof(body));
+	pthread_mutex_unlock(&fk.mu);
+	answer_with(p, status, body);
+}
+
+/*
+ * The store of fk.params: the request applied, the answer's status
+ * returned and its body in *body (to free).
+ */
+static int
+param_request(const char *req, char **body)
+{
+	const char *b = strstr(req, "\r\n\r\n");
+	char *keep = NULL;
+	int status;
+
+	pthread_mutex_lock(&fk.mu);
+	if (strncmp(req, "GET ", 4) == 0) {
+		fk.ngets++;
+		status = fk.param != NULL ? 200 : 404;
+		*body = strdup(fk.param != NULL ? fk.param : "{\"error\":"
+		    "\"Object Not Found\",\"reason\":\"Not Found\"}");
+	} else if ((status = fk.write_fail) != 0)
+		*body = strdup("");
+	else {
+		if (strncmp(req, "PUT ", 4) == 0 && b != NULL)
+			keep = strdup(b + 4);
+		free(fk.param);
+		fk.param = keep;
+		status = 204;
+		*body = strdup("");
+	}
+	pthread_mutex_unlock(&fk.mu);
+	return status;
+}
+
+/* The store's content, set by the test (NULL: none). */
+static void
+param_set(const char *body)
+{
+	pthread_mutex_lock(&fk.mu);
+	free(fk.param);
+	fk.param = body != NULL ? strdup(body) : NULL;
+	fk.write_fail = 0;
+	fk.ngets = 0;
+	pthread_mutex_unlock(&fk.mu);
 }
 
 static void
@@ -144,6 +206,7 @@ serve(int c)
 {
 	struct peer p = { c, NULL };
 	SSL_CTX *tls;
+	char *req;
 
 	pthread_mutex_lock(&fk.mu);
 	tls = fk.tls;
@@ -151,11 +214,22 @@ serve(int c)
 	if (tls != NULL && ((p.ssl = SSL_new(tls)) == NULL ||
 	    SSL_set_fd(p.ssl, c) != 1 || SSL_accept(p.ssl) != 1))
 		goto out;	/* the client did not trust us: nothing recorded */
-	record(read_request(&p));
+	req = read_request(&p);
+	if (__atomic_load_n(&fk.params, __ATOMIC_SEQ_CST) && req != NULL) {
+		char *body = NULL;
+		int status = param_request(req, &body);
+
+		record(req);
+		answer_with(&p, status, body != NULL ? body : "");
+		free(body);
+		goto done;
+	}
+	record(req);
 	while (__atomic_load_n(&fk.silent, __ATOMIC_SEQ_CST) &&
 	    !__atomic_load_n(&fk.stop, __ATOMIC_SEQ_CST))
 		poll(NULL, 0, 20);	/* until the test has seen its timeout */
 	answer(&p);
+done:
 	if (p.ssl != NULL)
 		SSL_shutdown(p.ssl);
 out:
@@ -702,6 +776,266 @@ test_threads(void)
 	broker_free(b);
 }
 
+/* mqtt_default_vhosts against the fake's parameter store. */
+
+#define VH_PATH	"/api/global-parameters/mqtt_default_vhosts"
+
+/* The stored map as compact JSON with sorted keys, or "(none)". */
+static char *
+stored_map(char *out, size_t outlen)
+{
+	json_t *j, *v;
+	char *t = NULL;
+
+	pthread_mutex_lock(&fk.mu);
+	j = fk.param != NULL ? json_loads(fk.param, 0, NULL) : NULL;
+	pthread_mutex_unlock(&fk.mu);
+	v = json_object_get(j, "value");
+	if (v != NULL)
+		t = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+	snprintf(out, outlen, "%s", t != NULL ? t : j != NULL ? "(no value)" :
+	    "(none)");
+	free(t);
+	json_decref(j);
+	return out;
+}
+
+static void
+test_default_vhost(void)
+{
+	char err[ERRLEN] = "", line[512], map[1024], *big;
+	struct broker *b = fake_broker(5000, err);
+	json_t *j;
+	size_t n;
+
+	__atomic_store_n(&fk.params, 1, __ATOMIC_SEQ_CST);
+	fake_reset(0, "");
+	param_set(NULL);
+	is_int(broker_default_vhost_set(b, "acme.g1.d1", "acme", err,
+	    sizeof(err)), BROKER_OK, "default vhost set with no map yet: %s",
+	    err);
+	is_int(fk.nreq, 2, "two calls");
+	is_str(req_line(0, line, sizeof(line)), "GET " VH_PATH,
+	    "the map read first");
+	is_str(req_line(1, line, sizeof(line)), "PUT " VH_PATH,
+	    "then written whole");
+	is_str(req_body(1), "{\"name\":\"mqtt_default_vhosts\",\"value\":"
+	    "{\"acme.g1.d1\":\"acme\"}}", "as {name, value: {CN: vhost}}");
+	like(fk.reqs[1], "\r\nContent-Type: application/json", "JSON declared");
+
+	fake_reset(0, "");
+	is_int(broker_default_vhost_set(b, "acme.g1.d1", "acme", err,
+	    sizeof(err)), BROKER_OK, "the same again");
+	is_int(fk.nreq, 1, "read, unchanged, not written");
+
+	param_set("{\"name\":\"mqtt_default_vhosts\",\"value\":"
+	    "{\"acme.g1.d1\":\"acme\",\"O=ops,CN=probe\":\"ops\"}}");
+	is_int(broker_default_vhost_set(b, "acme.g1.d2", "acme", err,
+	    sizeof(err)), BROKER_OK, "a second device");
+	is_int(broker_default_vhost_set(b, "beta.g1.d2", "beta", err,
+	    sizeof(err)), BROKER_OK, "a device of another tenant");
+	is_int(broker_default_vhost_set(b, "acme.g1.d1", "other", err,
+	    sizeof(err)), BROKER_OK, "an entry moved to another vhost");
+	is_str(stored_map(map, sizeof(map)), "{\"O=ops,CN=probe\":\"ops\","
+	    "\"acme.g1.d1\":\"other\",\"acme.g1.d2\":\"acme\","
+	    "\"beta.g1.d2\":\"beta\"}",
+	    "every entry kept, the operator's too, d1's replaced");
+	is_int(broker_default_vhost_set(b, "acme.g1.d1", NULL, err,
+	    sizeof(err)), BROKER_OK, "an entry removed");
+	is_str(stored_map(map, sizeof(map)), "{\"O=ops,CN=probe\":\"ops\","
+	    "\"acme.g1.d2\":\"acme\",\"beta.g1.d2\":\"beta\"}",
+	    "only that one went");
+	fake_reset(0, "");
+	is_int(broker_default_vhost_set(b, "acme.g1.d1", NULL, err,
+	    sizeof(err)), BROKER_OK, "removing it again is done");
+	is_int(fk.nreq, 1, "  read, nothing written");
+	broker_default_vhost_set(b, "acme.g1.d2", NULL, err, sizeof(err));
+	broker_default_vhost_set(b, "beta.g1.d2", NULL, err, sizeof(err));
+	fake_reset(0, "");
+	is_int(broker_default_vhost_set(b, "O=ops,CN=probe", NULL, err,
+	    sizeof(err)), BROKER_OK, "the last entry removed");
+	is_str(req_line(1, line, sizeof(line)), "DELETE " VH_PATH,
+	    "an empty map is deleted, not written");
+	is_str(stored_map(map, sizeof(map)), "(none)", "  no map left");
+
+	param_set("{\"name\":\"mqtt_default_vhosts\",\"value\":[]}");
+	is_int(broker_default_vhost_set(b, "acme.g1.d1", "acme", err,
+	    sizeof(err)), BROKER_OK, "an empty map as [] (Erlang's empty "
+	    "proplist) is an empty map");
+	is_str(stored_map(map, sizeof(map)), "{\"acme.g1.d1\":\"acme\"}",
+	    "  and gets the entry");
+
+	param_set("{\"name\":\"mqtt_default_vhosts\",\"value\":\"x\"}");
+	fake_reset(0, "");
+	err[0] = '\0';
+	is_int(broker_default_vhost_set(b, "acme.g1.d1", "acme", err,
+	    sizeof(err)), BROKER_ERROR, "a value that is not an object...");
+	is_int(fk.nreq, 1, "  ...is not overwritten");
+	ok(one_line(err) && strstr(err, "left as it is") != NULL,
+	    "  said in one line: %s", err);
+
+	/* Bigger than any other answer (64 KiB is kept of those). */
+	j = json_object();
+	for (int i = 0; i < 3000; i++) {
+		snprintf(line, sizeof(line), "t%04d.group-%04d.device-%04d", i,
+		    i, i);
+		json_object_set_new(j, line, json_string("tenant-vhost"));
+	}
+	j = json_pack("{s:s, s:o}", "name", "mqtt_default_vhosts", "value", j);
+	big = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	param_set(big);
+	ok(strlen(big) > 100000, "a map of 3000 entries, %zu bytes",
+	    strlen(big));
+	free(big);
+	is_int(broker_default_vhost_set(b, "acme.g1.d1", "acme", err,
+	    sizeof(err)), BROKER_OK, "gets one more: %s", err);
+	pthread_mutex_lock(&fk.mu);
+	j = json_loads(fk.param, 0, NULL);
+	pthread_mutex_unlock(&fk.mu);
+	n = json_object_size(json_object_get(j, "value"));
+	is_int(n, 3001, "and has all 3001: nothing lost to a short read");
+	json_decref(j);
+
+	/* More than the adapter reads: an error, never a partial write. */
+	n = 65 * 1024 * 1024;
+	if ((big = malloc(n + 128)) != NULL) {
+		int o = snprintf(big, 128, "{\"name\":\"mqtt_default_vhosts\","
+		    "\"value\":{\"a\":\"");
+		memset(big + o, 'v', n);
+		strcpy(big + o + n, "\"}}");
+		param_set(big);
+		free(big);
+	}
+	fake_reset(0, "");
+	is_int(broker_default_vhost_set(b, "acme.g1.d1", "acme", err,
+	    sizeof(err)), BROKER_ERROR, "a map larger than 64 MiB is refused");
+	is_int(fk.nreq, 1, "  and not written");
+	like(err, "larger than", "  said: %s", err);
+
+	param_set(NULL);
+	pthread_mutex_lock(&fk.mu);
+	fk.write_fail = 503;
+	pthread_mutex_unlock(&fk.mu);
+	is_int(broker_default_vhost_set(b, "acme.g1.d1", "acme", err,
+	    sizeof(err)), BROKER_UNAVAILABLE, "a failed write is unavailable");
+	is_str(err, "writing mqtt_default_vhosts: RabbitMQ answered 503",
+	    "  said in one line");
+	param_set(NULL);
+
+	fake_reset(0, "");
+	is_int(broker_default_vhost_set(b, "a b", "acme", err, sizeof(err)),
+	    BROKER_ERROR, "a user name with a space refused");
+	is_int(broker_default_vhost_set(b, "acme.g1.d1", "", err, sizeof(err)),
+	    BROKER_ERROR, "an empty vhost name refused");
+	is_int(broker_default_vhost_set(b, "", NULL, err, sizeof(err)),
+	    BROKER_ERROR, "an empty user name refused");
+	is_int(fk.nreq, 0, "  nothing was sent");
+	__atomic_store_n(&fk.params, 0, __ATOMIC_SEQ_CST);
+
+	fake_reset(500, "");
+	is_int(broker_default_vhost_set(b, "acme.g1.d1", "acme", err,
+	    sizeof(err)), BROKER_UNAVAILABLE, "a failed read is unavailable");
+	is_int(fk.nreq, 1, "  and nothing is written");
+	fake_reset(401, "{\"error\":\"not_authorized\",\"reason\":"
+	    "\"Not administrator user\"}");
+	is_int(broker_default_vhost_set(b, "acme.g1.d1", "acme", err,
+	    sizeof(err)), BROKER_REFUSED, "a management user without the "
+	    "administrator tag is refused");
+	is_str(err, "reading mqtt_default_vhosts: RabbitMQ answered 401 "
+	    "(not_authorized: Not administrator user)", "  said in one line");
+	broker_free(b);
+}
+
+struct vworker {
+	struct broker	*b;
+	int		 id, n, failed;
+	int		 remove;
+};
+
+static void *
+vworker_main(void *arg)
+{
+	struct vworker *w = arg;
+	char err[ERRLEN], user[64], vhost[16];
+
+	for (int i = 0; i < w->n; i++) {
+		snprintf(user, sizeof(user), "t%d.g%d.d%03d", w->id % 2, w->id,
+		    i);
+		snprintf(vhost, sizeof(vhost), "t%d", w->id % 2);
+		w->failed += broker_default_vhost_set(w->b, user,
+		    w->remove ? NULL : vhost, err, sizeof(err)) != BROKER_OK;
+	}
+	return NULL;
+}
+
+/* Runs 8 workers of n changes each; the failures. */
+static int
+vworkers(struct broker *b, int n, int remove)
+{
+	struct vworker w[8];
+	pthread_t t[8];
+	int failed = 0;
+
+	for (int i = 0; i < 8; i++) {
+		w[i] = (struct vworker){ b, i, n, 0, remove };
+		pthread_create(&t[i], NULL, vworker_main, &w[i]);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		failed += w[i].failed;
+	}
+	return failed;
+}
+
+/* Every entry the workers make, with its vhost: the missing ones. */
+static int
+vworkers_missing(json_t *map)
+{
+	char user[64], vhost[16];
+	int missing = 0;
+
+	for (int id = 0; id < 8; id++)
+		for (int i = 0; i < 25; i++) {
+			snprintf(user, sizeof(user), "t%d.g%d.d%03d", id % 2, id,
+			    i);
+			snprintf(vhost, sizeof(vhost), "t%d", id % 2);
+			missing += !json_is_string(json_object_get(map, user)) ||
+			    strcmp(json_string_value(json_object_get(map, user)),
+			    vhost) != 0;
+		}
+	return missing;
+}
+
+static void
+test_default_vhost_threads(void)
+{
+	char err[ERRLEN] = "", map[64];
+	struct broker *b = fake_broker(5000, err);
+	json_t *j;
+	int gets;
+
+	__atomic_store_n(&fk.params, 1, __ATOMIC_SEQ_CST);
+	fake_reset(0, "");
+	param_set(NULL);
+	is_int(vworkers(b, 25, 0), 0, "8 threads set 200 entries at once");
+	pthread_mutex_lock(&fk.mu);
+	j = json_loads(fk.param != NULL ? fk.param : "", 0, NULL);
+	gets = fk.ngets;
+	pthread_mutex_unlock(&fk.mu);
+	is_int(json_object_size(json_object_get(j, "value")), 200,
+	    "the map has 200 entries");
+	is_int(vworkers_missing(json_object_get(j, "value")), 0,
+	    "each with its vhost: no update lost");
+	json_decref(j);
+	ok(gets <= 200, "%d read-modify-writes for 200 changes", gets);
+	is_int(vworkers(b, 25, 1), 0, "8 threads remove them at once");
+	is_str(stored_map(map, sizeof(map)), "(none)", "no map left");
+	__atomic_store_n(&fk.params, 0, __ATOMIC_SEQ_CST);
+	param_set(NULL);
+	broker_free(b);
+}
+
 /* Against a real RabbitMQ. */
 
 struct real {
@@ -735,11 +1069,22 @@ collect(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+static json_t *mgmt_body(const char *, const char *, const char *, long *);
+
 /* The management API seen by the test itself: status, JSON answer. */
 static json_t *
 mgmt(const char *method, const char *path, long *status)
 {
+	return mgmt_body(method, path, NULL, status);
+}
+
+/* The same with a JSON body. */
+static json_t *
+mgmt_body(const char *method, const char *path, const char *body,
+    long *status)
+{
 	struct answer_buf a = { NULL, 0 };
+	struct curl_slist *hdr = NULL;
 	char url[1024];
 	CURL *c = curl_easy_init();
 	json_t *j = NULL;
@@ -753,11 +1098,17 @@ mgmt(const char *method, const char *path, long *status)
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	if (body != NULL) {
+		hdr = curl_slist_append(NULL, "Content-Type: application/json");
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	}
 	if (curl_easy_perform(c) == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 	if (a.d != NULL)
 		j = json_loads(a.d, 0, NULL);
 	free(a.d);
+	curl_slist_free_all(hdr);
 	curl_easy_cleanup(c);
 	return j;
 }
@@ -1109,6 +1460,70 @@ test_real_batch(void)
 	printf("# 200 users deleted in %.2f s\n", now_s() - t);
 }
 
+/* The broker's map now: a new reference to its value, or NULL (none). */
+static json_t *
+real_map(long *st)
+{
+	json_t *j = mgmt("GET", VH_PATH, st), *v;
+
+	v = json_incref(json_object_get(j, "value"));
+	json_decref(j);
+	return v;
+}
+
+static void
+test_real_default_vhost(void)
+{
+	char err[ERRLEN] = "", user[64], probe[64], body[256];
+	json_t *map;
+	long st;
+	double t;
+
+	snprintf(user, sizeof(user), "t%d.g1.c1", (int)getpid());
+	snprintf(probe, sizeof(probe), "O=ops,CN=probe-%d", (int)getpid());
+	snprintf(body, sizeof(body), "{\"name\":\"mqtt_default_vhosts\","
+	    "\"value\":{\"%s\":\"/\"}}", probe);
+	json_decref(mgmt_body("PUT", VH_PATH, body, &st));
+	ok(st == 201 || st == 204, "an operator's map entry (PUT: %ld)", st);
+	is_int(broker_default_vhost_set(rl.b, user, rl.vhost, err,
+	    sizeof(err)), BROKER_OK, "default vhost set: %s", err);
+	map = real_map(&st);
+	is_str(json_string_value(json_object_get(map, user)), rl.vhost,
+	    "RabbitMQ's mqtt_default_vhosts maps the user to its vhost");
+	is_str(json_string_value(json_object_get(map, probe)), "/",
+	    "and kept the operator's entry");
+	json_decref(map);
+
+	t = now_s();
+	is_int(vworkers(rl.b, 25, 0), 0, "8 threads set 200 entries at once");
+	printf("# 200 entries set in %.2f s\n", now_s() - t);
+	map = real_map(&st);
+	is_int(vworkers_missing(map), 0, "RabbitMQ has every one of them");
+	is_int(json_object_size(map), 202, "and the two before");
+	json_decref(map);
+	is_int(vworkers(rl.b, 25, 1), 0, "8 threads remove them at once");
+	is_int(broker_default_vhost_set(rl.b, user, NULL, err, sizeof(err)),
+	    BROKER_OK, "ours removed: %s", err);
+	map = real_map(&st);
+	ok(json_object_size(map) == 1 &&
+	    json_object_get(map, probe) != NULL,
+	    "only the operator's entry is left");
+	json_decref(map);
+
+	json_decref(mgmt_body("PUT", VH_PATH,
+	    "{\"name\":\"mqtt_default_vhosts\",\"value\":{}}", &st));
+	map = real_map(&st);
+	printf("# an empty map comes back as %s\n",
+	    json_is_array(map) ? "[]" : json_is_object(map) ? "{}" : "?");
+	json_decref(map);
+	is_int(broker_default_vhost_set(rl.b, user, rl.vhost, err,
+	    sizeof(err)), BROKER_OK, "set on an empty map: %s", err);
+	is_int(broker_default_vhost_set(rl.b, user, NULL, err, sizeof(err)),
+	    BROKER_OK, "and removed: %s", err);
+	json_decref(mgmt("GET", VH_PATH, &st));
+	is_int(st, 404, "the empty map is deleted");
+}
+
 static void
 test_real(void)
 {
@@ -1141,6 +1556,7 @@ test_real(void)
 	    "vhost / (%%2F) exists");
 	test_real_device();
 	test_real_batch();
+	test_real_default_vhost();
 	snprintf(path, sizeof(path), "/api/vhosts/%s", rl.vhost);
 	json_decref(mgmt("DELETE", path, &st));
 	is_int(st, 204, "test vhost removed");
@@ -1166,6 +1582,8 @@ main(void)
 	test_delete_disconnect();
 	test_failures();
 	test_threads();
+	test_default_vhost();
+	test_default_vhost_threads();
 	test_tls();
 	fake_stop();
 	test_real();
