@@ -28,6 +28,7 @@
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 . "${T_SRCDIR:-$(dirname "$0")}/lib/tap.sh"
 . "$T_SRCDIR/lib/iotad.sh"
+. "$T_SRCDIR/lib/broker.sh"
 . "$T_SRCDIR/lib/rabbitmq.sh"
 rabbit_need mosquitto_pub mosquitto_sub jq sqlite3 mkfifo
 need_iotad
@@ -120,43 +121,7 @@ export IOTA_SERVER=$IOTAD_URL IOTA_CA_FILE=$CACERT
 
 PASSWORDS=()
 
-# wait_for DESC CMD...: CMD succeeds within 15 s (polled); no TAP line.
-wait_for() {
-	local desc=$1 i
-	shift
-	for ((i = 0; i < 150; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	diag "waited 15 s for $desc"
-	return 1
-}
 
-# consumer_start NAME ARGS...: iota-consumer as the management user (an
-# internal user) in the background, until it is bound (--ready-file); its
-# output in $T/NAME.out, its pid in CPID[NAME].
-declare -A CPID
-consumer_start() {
-	local name=$1
-	shift
-	rm -f "$T/$name.ready"
-	timeout 120 "$IOTA_CONSUMER" --port "$RABBIT_AMQP_PORT" \
-	    --user "$ADMIN_USER" --password-file "$T/admin.pw" \
-	    --ready-file "$T/$name.ready" "$@" \
-	    >"$T/$name.out" 2>"$T/$name.err" </dev/null &
-	CPID[$name]=$!
-	at_exit "kill ${CPID[$name]}"
-	wait_for "consumer $name" test -e "$T/$name.ready" && return 0
-	diag "consumer $name: $(cat "$T/$name.err")"
-	return 1
-}
-consumer_stop() {
-	[ -n "${CPID[$1]:-}" ] || return 0
-	kill "${CPID[$1]}" 2>/dev/null
-	wait "${CPID[$1]}" 2>/dev/null
-	CPID[$1]=
-}
-has_line() { grep -qxF -- "$2" "$1" 2>/dev/null; }
 lines_at_least() { [ "$(wc -l <"$1")" -ge "$2" ]; }
 
 connections_of() {
@@ -165,12 +130,6 @@ connections_of() {
 }
 has_connections() { [ "$(connections_of "$1")" = "$2" ]; }
 
-# dead PID: exited (or a zombie).
-dead() {
-	local st
-	st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
-	[ -z "$st" ] || [ "$st" = Z ]
-}
 
 # device NAME DIR: DEV=(mosquitto arguments of the device): certificate,
 # key, broker.json's vhost:username, password, client id.
@@ -192,20 +151,7 @@ mqtt() {
 	OUT=$(cat "$T/$name.mqtt")
 }
 
-log_mark() { wc -l <"$RLOG"; }
 
-# log_wait MARK REGEX: the broker logs a line matching REGEX after line
-# MARK, within 5 s.
-log_wait() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		tail -n +"$(($1 + 1))" "$RLOG" | grep -qE "$2" && return 0
-		sleep 0.05
-	done
-	diag "  no broker log line matching /$2/; the last ones:" \
-	    "$(tail -n +"$(($1 + 1))" "$RLOG" | tail -n 5 | cut -c 1-300)"
-	return 1
-}
 
 # refused_pub NAME REGEX DESC ARGS...: a QoS 1 publish fails, is never
 # acknowledged, and the broker logs why (REGEX); three TAP lines.
@@ -349,17 +295,6 @@ tenant() {
 	[ "$MGMT_STATUS" = 404 ] || diag "  vhost $1 after tenant add: $MGMT_STATUS"
 	rabbit_api PUT "/api/vhosts/$1" '{}'
 	like "$MGMT_STATUS" '^20[14]$' "the operator makes vhost $1 at the broker"
-}
-group() {
-	local t=$1 g=$2 dev
-	shift 2
-	run "$I" add group "$g" --token-file "$T/$t.token"
-	is "$RC:$ERR" "0:" "iotactl add group $g (tenant $t): exit 0"
-	(umask 077 && printf '%s\n' "${OUT#Provisioning Secret: }" >"$T/$g.secret")
-	for dev in "$@"; do
-		run "$I" add "$dev" -g "$g" --token-file "$T/$t.token"
-		is "$RC:$ERR" "0:" "iotactl add $dev -g $g: exit 0"
-	done
 }
 
 tenant acme

@@ -17,6 +17,7 @@
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 . "${T_SRCDIR:-$(dirname "$0")}/lib/tap.sh"
 . "$T_SRCDIR/lib/iotad.sh"
+. "$T_SRCDIR/lib/broker.sh"
 . "$T_SRCDIR/lib/rabbitmq.sh"
 rabbit_need mosquitto_pub mosquitto_sub jq
 need_iotad
@@ -75,42 +76,8 @@ export IOTA_SERVER=$IOTAD_URL IOTA_CA_FILE=$CACERT
 
 # --- helpers ------------------------------------------------------------------------
 
-# wait_for DESC CMD...: CMD succeeds within 15 s (polled); no TAP line.
-wait_for() {
-	local desc=$1 i
-	shift
-	for ((i = 0; i < 150; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	diag "waited 15 s for $desc"
-	return 1
-}
 
-# consumer_start NAME ARGS...: iota-consumer as the management user in the
-# background, until it is bound; its output in $T/NAME.out.
-declare -A CPID
-consumer_start() {
-	local name=$1
-	shift
-	rm -f "$T/$name.ready"
-	timeout 120 "$IOTA_CONSUMER" --port "$RABBIT_AMQP_PORT" \
-	    --user "$ADMIN_USER" --password-file "$T/admin.pw" \
-	    --ready-file "$T/$name.ready" "$@" \
-	    >"$T/$name.out" 2>"$T/$name.err" </dev/null &
-	CPID[$name]=$!
-	at_exit "kill ${CPID[$name]}"
-	wait_for "consumer $name" test -e "$T/$name.ready" && return 0
-	diag "consumer $name: $(cat "$T/$name.err")"
-	return 1
-}
-has_line() { grep -qxF -- "$2" "$1" 2>/dev/null; }
 
-bound() {
-	rabbit_api GET "/api/exchanges/$1/amq.topic/bindings/source"
-	[ "$(jq --arg k "$2" '[.[] | select(.routing_key == $k)] | length' \
-	    <<<"$MGMT_BODY" 2>/dev/null)" -gt 0 ] 2>/dev/null
-}
 
 # conns USER: the broker's connections of USER, "vhost client_id" a line.
 conns() {
@@ -120,11 +87,6 @@ conns() {
 }
 has_conns() { [ "$(conns "$1" | grep -c .)" = "$2" ]; }
 
-dead() {
-	local st
-	st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
-	[ -z "$st" ] || [ "$st" = Z ]
-}
 
 # vhost_map: RabbitMQ's mqtt_default_vhosts, sorted compact JSON ({} for none).
 vhost_map() {
@@ -153,17 +115,6 @@ mqtt() {
 	OUT=$(cat "$T/$name.mqtt")
 }
 
-log_mark() { wc -l <"$RLOG"; }
-log_wait() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		tail -n +"$(($1 + 1))" "$RLOG" | grep -qE "$2" && return 0
-		sleep 0.05
-	done
-	diag "  no broker log line matching /$2/; the last ones:" \
-	    "$(tail -n +"$(($1 + 1))" "$RLOG" | tail -n 5 | cut -c 1-300)"
-	return 1
-}
 
 # refused_pub NAME REGEX DESC ARGS...: a QoS 1 publish fails, is never
 # acknowledged, and the broker logs why (REGEX); three TAP lines.
@@ -187,17 +138,6 @@ tenant() {
 	rabbit_api GET "/api/permissions/$1/$ADMIN_USER"
 	[ "$MGMT_STATUS" = 200 ] ||
 	    rabbit_ctl set_permissions -p "$1" "$ADMIN_USER" '.*' '.*' '.*' >/dev/null
-}
-group() {
-	local t=$1 g=$2 dev
-	shift 2
-	run "$I" add group "$g" --token-file "$T/$t.token"
-	is "$RC:$ERR" "0:" "iotactl add group $g (tenant $t): exit 0"
-	(umask 077 && printf '%s\n' "${OUT#Provisioning Secret: }" >"$T/$g.secret")
-	for dev in "$@"; do
-		run "$I" add "$dev" -g "$g" --token-file "$T/$t.token"
-		is "$RC:$ERR" "0:" "iotactl add $dev -g $g: exit 0"
-	done
 }
 
 # provisioned NAME GROUP TENANT: iotactl provision, then what certificate
