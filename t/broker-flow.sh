@@ -20,6 +20,7 @@
 . "${T_SRCDIR:-$(dirname "$0")}/lib/tap.sh"
 . "$T_SRCDIR/lib/iotad.sh"
 . "$T_SRCDIR/lib/broker.sh"
+. "$T_SRCDIR/lib/nginx.sh"
 . "$T_SRCDIR/lib/rabbitmq.sh"
 rabbit_need mosquitto_pub mosquitto_sub jq sqlite3
 need_iotad
@@ -316,6 +317,29 @@ GOOD2="topic=devices/g1/d1/status group=g1 device=d1 payload=last"
 wait_for "d1's second message" has_line "$T/c1.out" "$GOOD2"
 is "$(cat "$T/c1.out")" "$GOOD1"$'\n'"$GOOD2" \
     "the consumer got d1's two messages and nothing refused (no devices/g1/d2/x)"
+
+# --- the seed's other path: d1 calls an HTTPS service through an ingress -------------
+
+run "$I" ca issue --dir "$D/ca" --passphrase-file "$D/pass" \
+    --server-name localhost --ip 127.0.0.1 --out "$T/ingress"
+is "$RC" 0 "iotactl ca issue: the ingress's server certificate"
+nginx_setup "$T/nginx" "$T/d1/ca-chain.pem" "$T/ingress.crt" "$T/ingress.key"
+nginx_start || bail_out "cannot start nginx"
+# ingress ARGS...: GET /whoami with curl ARGS; STATUS and $T/ingress.body.
+ingress() {
+	STATUS=$(curl -sS --max-time 20 --cacert "$D/ca/root.crt" \
+	    -o "$T/ingress.body" -w '%{http_code}' "$@" "$NGINX_URL/whoami" \
+	    2>/dev/null)
+}
+ingress --cert "$T/d1/d1.crt" --key "$T/d1/d1.key"
+is "$STATUS" 200 "d1 with its provisioned certificate gets through the ingress (nginx, ssl_verify_client on, the iota chain)"
+like "$(cat "$T/ingress.body")" 'subject=<CN=d1,OU=g1,O=acme>' "  the service sees d1's subject, from the registry"
+like "$(cat "$T/ingress.body")" 'verify=<SUCCESS>' "  verified"
+ingress
+is "$STATUS" 400 "no client certificate: the ingress refuses (400)"
+ingress --cert "$T/d1-foreign.crt" --key "$T/d1/d1.key"
+is "$STATUS" 400 "a foreign root's certificate: the ingress refuses (400)"
+nginx_stop
 
 # --- revoking d2: user gone, live connection closed, no reconnection --------------------
 
