@@ -124,67 +124,13 @@ PASSWORDS=()
 
 lines_at_least() { [ "$(wc -l <"$1")" -ge "$2" ]; }
 
-connections_of() {
-	rabbit_api GET /api/connections
-	jq --arg u "$1" '[.[] | select(.user == $u)] | length' <<<"$MGMT_BODY"
-}
-has_connections() { [ "$(connections_of "$1")" = "$2" ]; }
-
-
-# device NAME DIR: DEV=(mosquitto arguments of the device): certificate,
-# key, broker.json's vhost:username, password, client id.
-device() {
-	local b=$2/broker.json
-	DEV=(--cert "$2/$1.crt" --key "$2/$1.key"
-	    -u "$(jq -r '.mqtt_username' "$b")"
-	    -P "$(jq -r .password "$b")" -i "$(jq -r .client_id "$b")")
-}
-
-# mqtt NAME CMD ARGS...: mosquitto_pub or _sub to the TLS listener (MQTT
-# 3.1.1, the iota chain, -d's packet trace, 20 s at most); RC, OUT.
-mqtt() {
-	local name=$1 cmd=$2
-	shift 2
-	timeout 20 "$cmd" -h 127.0.0.1 -p "$RABBIT_MQTTS_PORT" -V mqttv311 \
-	    --cafile "$D/ca/ca-chain.pem" -d "$@" >"$T/$name.mqtt" 2>&1 </dev/null
-	RC=$?
-	OUT=$(cat "$T/$name.mqtt")
-}
 
 
 
-# refused_pub NAME REGEX DESC ARGS...: a QoS 1 publish fails, is never
-# acknowledged, and the broker logs why (REGEX); three TAP lines.
-refused_pub() {
-	local name=$1 re=$2 desc=$3 m
-	shift 3
-	m=$(log_mark)
-	mqtt "$name" mosquitto_pub -q 1 -m "refused-$name" "$@"
-	isnt "$RC" 0 "$desc: mosquitto_pub fails"
-	unlike "$OUT" 'received PUBACK' "$desc: no PUBACK"
-	log_wait "$m" "$re"
-	_t_result $? "$desc: the broker says why"
-}
 
-# refused_sub NAME TOPIC REGEX DESC ARGS...: the subscription is refused
-# (RabbitMQ 3.10 closes the connection); four TAP lines.
-refused_sub() {
-	local name=$1 topic=$2 re=$3 desc=$4 m pid
-	shift 4
-	m=$(log_mark)
-	timeout 20 mosquitto_sub -h 127.0.0.1 -p "$RABBIT_MQTTS_PORT" \
-	    -V mqttv311 --cafile "$D/ca/ca-chain.pem" -d "$@" -q 1 -t "$topic" \
-	    -C 1 >"$T/$name.mqtt" 2>&1 </dev/null &
-	pid=$!
-	log_wait "$m" "$re"
-	_t_result $? "$desc: the broker says why"
-	kill "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	OUT=$(cat "$T/$name.mqtt")
-	like "$OUT" 'sending SUBSCRIBE' "$desc: connected and asked"
-	unlike "$OUT" 'received SUBACK' "$desc: no SUBACK"
-	unlike "$OUT" 'received PUBLISH' "$desc: nothing received"
-}
+
+
+
 
 # auth_ask PATH FORM [CURL-ARGS...]: POST FORM to iotad's /auth/PATH as
 # RabbitMQ would; AUTH_STATUS, AUTH_BODY.

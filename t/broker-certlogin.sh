@@ -106,28 +106,8 @@ cert_only() {
 	    -i "$(jq -r .client_id "$b")")
 }
 
-mqtt() {
-	local name=$1 cmd=$2
-	shift 2
-	timeout 20 "$cmd" -h 127.0.0.1 -p "$RABBIT_MQTTS_PORT" -V mqttv311 \
-	    --cafile "$D/ca/ca-chain.pem" -d "$@" >"$T/$name.mqtt" 2>&1 </dev/null
-	RC=$?
-	OUT=$(cat "$T/$name.mqtt")
-}
 
 
-# refused_pub NAME REGEX DESC ARGS...: a QoS 1 publish fails, is never
-# acknowledged, and the broker logs why (REGEX); three TAP lines.
-refused_pub() {
-	local name=$1 re=$2 desc=$3 m
-	shift 3
-	m=$(log_mark)
-	mqtt "$name" mosquitto_pub -q 1 -m "refused-$name" "$@"
-	isnt "$RC" 0 "$desc: mosquitto_pub fails"
-	unlike "$OUT" 'received PUBACK' "$desc: no PUBACK"
-	log_wait "$m" "$re"
-	_t_result $? "$desc: the broker says why"
-}
 
 # --- tenants, groups, devices ----------------------------------------------------------
 
