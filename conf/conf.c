@@ -23,6 +23,7 @@
 #include <yaml.h>
 
 #include "conf.h"
+#include "errbuf.h"
 
 #define SHOW_MAX	40	/* bytes of a bad value quoted in a message */
 #define HEXKEY_LEN	64	/* state.key_file: 256 bits in hex */
@@ -66,10 +67,6 @@ struct loader {
 	size_t			 errlen;
 };
 
-static void	 vseterr(char *, size_t, const char *, va_list)
-		    __attribute__((format(printf, 3, 0)));
-static void	 seterr(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
 static int	 ld_error(struct loader *, yaml_mark_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static int	 ld_why(struct loader *, const char *, ...)
@@ -82,30 +79,6 @@ static int	 walk_mapping(struct loader *, yaml_node_t *, const char *);
  * Errors.
  */
 
-/* One line, whatever the path or a value held: control bytes become '?'. */
-static void
-vseterr(char *err, size_t errlen, const char *fmt, va_list ap)
-{
-	char	*p;
-
-	if (err == NULL || errlen == 0)
-		return;
-	vsnprintf(err, errlen, fmt, ap);
-	for (p = err; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-}
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vseterr(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* "file:line:column: message", with libyaml's 0-based marks made 1-based. */
 static int
 ld_error(struct loader *ld, yaml_mark_t mark, const char *fmt, ...)
@@ -116,7 +89,7 @@ ld_error(struct loader *ld, yaml_mark_t mark, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	seterr(ld->err, ld->errlen, "%s:%zu:%zu: %s", ld->path,
+	errbuf_set(ld->err, ld->errlen, "%s:%zu:%zu: %s", ld->path,
 	    mark.line + 1, mark.column + 1, msg);
 	return -1;
 }
@@ -125,7 +98,7 @@ ld_error(struct loader *ld, yaml_mark_t mark, const char *fmt, ...)
 static int
 ld_file_error(struct loader *ld, const char *why)
 {
-	seterr(ld->err, ld->errlen, "%s: %s", ld->path, why);
+	errbuf_set(ld->err, ld->errlen, "%s: %s", ld->path, why);
 	return -1;
 }
 
@@ -1391,7 +1364,7 @@ conf_table_verify(const struct conf_table *t, char *err, size_t errlen)
 		    verify_default(t, k, buf, sizeof(buf)) == -1)
 			why = buf;
 		if (why != NULL) {
-			seterr(err, errlen, "key %zu (%s): %s", i,
+			errbuf_set(err, errlen, "key %zu (%s): %s", i,
 			    k->name ? k->name : "?", why);
 			return -1;
 		}
@@ -1570,7 +1543,7 @@ conf_table_check_files(const struct conf_table *t, const void *base,
 		    (path = *string_slot(k, base)) == NULL)
 			continue;
 		if (check_path(k->check, path, why, sizeof(why)) == -1) {
-			seterr(err, errlen, "%s: %s", k->name, why);
+			errbuf_set(err, errlen, "%s: %s", k->name, why);
 			return -1;
 		}
 	}

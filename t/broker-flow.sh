@@ -94,7 +94,7 @@ PASSWORDS=()
 
 
 # broker_json_ok DIR NAME TENANT GROUP: broker.json as iotactl(1) and
-# provision/credentials.c say; sets PW (its password).  Seven TAP lines.
+# provision/broker/credentials.c say; sets PW (its password).  Seven TAP lines.
 broker_json_ok() {
 	local b=$1/broker.json user=$3.$4.$2
 	PW=

@@ -1,5 +1,5 @@
 #!/bin/bash
-# iotad's RabbitMQ management adapter (provision/broker.c) against a real
+# iotad's RabbitMQ management adapter (provision/broker/broker.c) against a real
 # broker: the C test t/unit/broker-test with RABBIT_MGMT_URL,
 # RABBIT_MGMT_CREDS and RABBIT_AMQP_PORT set, its TAP lines relayed one by
 # one.  Without them, t/unit/broker-test runs its broker-less part only.

@@ -87,7 +87,5 @@ int		 schema_latest(const struct store_schema *);
 /* Runs with foreign keys off: a step may rebuild a table. */
 int		 schema_migrate(sqlite3 *, const struct store_schema *,
 		    const char *, char *, size_t);
-void		 store_seterr(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -9,6 +9,7 @@
  */
 #include <stdio.h>
 
+#include "errbuf.h"
 #include "store.h"
 
 static const char *const registry_steps[] = {
@@ -163,12 +164,12 @@ apply(sqlite3 *db, const struct store_schema *schema, int v, const char *name,
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
 	if (exec(db, schema->steps[v]) != SQLITE_OK ||
 	    exec(db, sql) != SQLITE_OK) {
-		store_seterr(err, errlen, "%s: cannot migrate to schema "
+		errbuf_set(err, errlen, "%s: cannot migrate to schema "
 		    "version %d: %s", name, v + 1, sqlite3_errmsg(db));
 		return -1;
 	}
 	if (foreign_keys_broken(db) != 0) {
-		store_seterr(err, errlen, "%s: schema version %d breaks a "
+		errbuf_set(err, errlen, "%s: schema version %d breaks a "
 		    "foreign key", name, v + 1);
 		return -1;
 	}
@@ -186,12 +187,12 @@ step(sqlite3 *db, const struct store_schema *schema, int *version,
 	int v;
 
 	if (exec(db, "BEGIN IMMEDIATE") != SQLITE_OK) {
-		store_seterr(err, errlen, "%s: cannot begin a migration: %s",
+		errbuf_set(err, errlen, "%s: cannot begin a migration: %s",
 		    name, sqlite3_errmsg(db));
 		return -1;
 	}
 	if (user_version(db, &v) == -1) {
-		store_seterr(err, errlen, "%s: cannot read the schema "
+		errbuf_set(err, errlen, "%s: cannot read the schema "
 		    "version: %s", name, sqlite3_errmsg(db));
 		goto fail;
 	}
@@ -199,7 +200,7 @@ step(sqlite3 *db, const struct store_schema *schema, int *version,
 	    apply(db, schema, v++, name, err, errlen) == -1)
 		goto fail;
 	if (exec(db, "COMMIT") != SQLITE_OK) {
-		store_seterr(err, errlen, "%s: cannot commit schema version "
+		errbuf_set(err, errlen, "%s: cannot commit schema version "
 		    "%d: %s", name, v, sqlite3_errmsg(db));
 		goto fail;
 	}
@@ -217,7 +218,7 @@ schema_migrate(sqlite3 *db, const struct store_schema *schema,
 	int v;
 
 	if (user_version(db, &v) == -1) {
-		store_seterr(err, errlen, "%s: cannot read the schema "
+		errbuf_set(err, errlen, "%s: cannot read the schema "
 		    "version: %s", name, sqlite3_errmsg(db));
 		return -1;
 	}
@@ -225,13 +226,13 @@ schema_migrate(sqlite3 *db, const struct store_schema *schema,
 		if (step(db, schema, &v, name, err, errlen) == -1)
 			return -1;
 	if (v > schema->n) {
-		store_seterr(err, errlen, "%s: schema version %d is newer than "
+		errbuf_set(err, errlen, "%s: schema version %d is newer than "
 		    "this iotad knows (%d): run a newer iotad", name, v,
 		    schema->n);
 		return -1;
 	}
 	if (v < 0) {
-		store_seterr(err, errlen, "%s: unknown schema version %d",
+		errbuf_set(err, errlen, "%s: unknown schema version %d",
 		    name, v);
 		return -1;
 	}

@@ -13,6 +13,7 @@
 #include <amqp_framing.h>
 #include <amqp_tcp_socket.h>
 
+#include "errbuf.h"
 #include "events.h"
 
 #define CHANNEL		1
@@ -50,19 +51,9 @@ events_strerror(int code)
 	return codes[code];
 }
 
-__attribute__((format(printf, 3, 4)))
-static int
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return EVENTS_INVALID;
-}
+/* A bad argument: says why, returns EVENTS_INVALID. */
+#define seterr(err, errlen, ...) \
+	(errbuf_set((err), (errlen), __VA_ARGS__), (int)EVENTS_INVALID)
 
 /* "broker HOST:PORT: <why>" into err; returns code. */
 __attribute__((format(printf, 5, 6)))
@@ -574,12 +565,12 @@ events_open(const struct events_config *c, char *err, size_t errlen)
 	if (check_config(c, err, errlen) != 0)
 		return NULL;
 	if ((ev = calloc(1, sizeof(*ev))) == NULL) {
-		seterr(err, errlen, "events: out of memory");
+		errbuf_set(err, errlen, "events: out of memory");
 		return NULL;
 	}
 	pthread_mutex_init(&ev->lock, NULL);
 	if (copy_config(ev, c) == -1) {
-		seterr(err, errlen, "events: out of memory");
+		errbuf_set(err, errlen, "events: out of memory");
 		events_close(ev);
 		return NULL;
 	}

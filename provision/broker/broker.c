@@ -18,6 +18,8 @@
 #include <openssl/rand.h>
 
 #include "broker.h"
+#include "encode.h"
+#include "errbuf.h"
 
 #define POOL_MAX	16		/* idle curl handles kept */
 #define ANSWER_MAX	(64 * 1024)	/* kept of an answer; the rest dropped */
@@ -98,21 +100,7 @@ struct patterns {
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
 
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
+#define seterr	errbuf_set
 
 const char *
 broker_strerror(int rc)
@@ -298,23 +286,9 @@ out:
 int
 broker_random_password(char *out, size_t outlen)
 {
-	unsigned char raw[BROKER_PASSWORD_BYTES];
-	unsigned char b64[4 * ((BROKER_PASSWORD_BYTES + 2) / 3) + 1];
-	int rc = -1;
-
-	if (outlen < BROKER_PASSWORD_LEN + 1 ||
-	    RAND_bytes(raw, sizeof(raw)) != 1)
-		goto out;
-	EVP_EncodeBlock(b64, raw, sizeof(raw));
-	for (int i = 0; i < BROKER_PASSWORD_LEN; i++)
-		out[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' :
-		    (char)b64[i];
-	out[BROKER_PASSWORD_LEN] = '\0';
-	rc = 0;
-out:
-	OPENSSL_cleanse(raw, sizeof(raw));
-	OPENSSL_cleanse(b64, sizeof(b64));
-	return rc;
+	if (outlen < BROKER_PASSWORD_LEN + 1)
+		return -1;
+	return b64url_random(BROKER_PASSWORD_BYTES, out);
 }
 
 /* The handle pool. */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "encode.h"
 #include "router.h"
 
 static int
@@ -23,18 +24,6 @@ raw_ok(int c, int query)
 	return query && (c == '/' || c == '?');
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Decodes len bytes of src into dst (at least len + 1 bytes), terminated.
  * Refuses bad escapes and, once decoded, control bytes (NUL among them)
@@ -50,8 +39,8 @@ decode(const char *src, size_t len, char *dst, int query)
 	for (i = 0; i < len; i++) {
 		c = (unsigned char)src[i];
 		if (c == '%') {
-			if (len - i < 3 || (hi = hexval(src[i + 1])) < 0 ||
-			    (lo = hexval(src[i + 2])) < 0)
+			if (len - i < 3 || (hi = hex_digit(src[i + 1])) < 0 ||
+			    (lo = hex_digit(src[i + 2])) < 0)
 				return -1;
 			c = hi << 4 | lo;
 			i += 2;

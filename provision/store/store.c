@@ -20,6 +20,8 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "encode.h"
+#include "errbuf.h"
 #include "store.h"
 
 #define KEY_HEX_LEN	(2 * STORE_KEY_LEN)
@@ -57,56 +59,7 @@ struct store {
 	size_t		 nidle, nreaders;
 };
 
-void
-store_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Key files. */
-
-static void
-hex_encode(const unsigned char *in, size_t len, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 0xf];
-	}
-}
-
-static int
-hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
-hex_decode(const char *hex, unsigned char *out, size_t len)
-{
-	int hi, lo;
-
-	for (size_t i = 0; i < len; i++) {
-		if ((hi = hex_value(hex[2 * i])) == -1 ||
-		    (lo = hex_value(hex[2 * i + 1])) == -1)
-			return -1;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return 0;
-}
 
 /* Reads until EOF or a full buffer. */
 static ssize_t
@@ -173,14 +126,14 @@ store_key_create(const char *path, char *err, size_t errlen)
 	int fd, rc = -1;
 
 	if (RAND_bytes(key, sizeof(key)) != 1) {
-		store_seterr(err, errlen, "cannot get random bytes for a key");
+		errbuf_set(err, errlen, "cannot get random bytes for a key");
 		return -1;
 	}
 	hex_encode(key, sizeof(key), hex);
 	hex[KEY_HEX_LEN] = '\n';
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0600)) == -1) {
-		store_seterr(err, errlen, "cannot create key file %s: %s",
+		errbuf_set(err, errlen, "cannot create key file %s: %s",
 		    path, strerror(errno));
 		goto out;
 	}
@@ -189,7 +142,7 @@ store_key_create(const char *path, char *err, size_t errlen)
 	if (close(fd) == -1 || (rc == 0 && sync_parent(path) == -1))
 		rc = -1;
 	if (rc == -1) {
-		store_seterr(err, errlen, "cannot write key file %s: %s",
+		errbuf_set(err, errlen, "cannot write key file %s: %s",
 		    path, strerror(errno));
 		unlink(path);	/* a retry must not meet half a key */
 	}
@@ -205,18 +158,18 @@ key_file_check(int fd, const char *path, char *err, size_t errlen)
 	struct stat sb;
 
 	if (fstat(fd, &sb) == -1) {
-		store_seterr(err, errlen, "cannot stat key file %s: %s",
+		errbuf_set(err, errlen, "cannot stat key file %s: %s",
 		    path, strerror(errno));
 		return -1;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		store_seterr(err, errlen, "key file %s is not a regular file",
+		errbuf_set(err, errlen, "key file %s is not a regular file",
 		    path);
 		return -1;
 	}
 	/* As ssh does with private keys: others may not even read it. */
 	if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		store_seterr(err, errlen, "key file %s is open to group or "
+		errbuf_set(err, errlen, "key file %s is open to group or "
 		    "others (mode %04o): it must be 0600 or 0400", path,
 		    (unsigned int)(sb.st_mode & 07777));
 		return -1;
@@ -234,21 +187,21 @@ store_key_read(const char *path, unsigned char key[STORE_KEY_LEN],
 	int fd, rc = -1;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		store_seterr(err, errlen, "cannot open key file %s: %s", path,
+		errbuf_set(err, errlen, "cannot open key file %s: %s", path,
 		    strerror(errno));
 		return -1;
 	}
 	if (key_file_check(fd, path, err, errlen) == -1)
 		goto out;
 	if ((n = read_full(fd, buf, sizeof(buf))) == -1) {
-		store_seterr(err, errlen, "cannot read key file %s: %s", path,
+		errbuf_set(err, errlen, "cannot read key file %s: %s", path,
 		    strerror(errno));
 		goto out;
 	}
 	if (n == KEY_HEX_LEN + 1 && buf[KEY_HEX_LEN] == '\n')
 		n--;
 	if (n != KEY_HEX_LEN || hex_decode(buf, tmp, sizeof(tmp)) == -1) {
-		store_seterr(err, errlen, "key file %s does not hold 64 hex "
+		errbuf_set(err, errlen, "key file %s does not hold 64 hex "
 		    "digits", path);
 		goto out;
 	}
@@ -321,12 +274,12 @@ db_prove_key(sqlite3 *db, const char *path, char *err, size_t errlen)
 
 	rc = exec(db, "SELECT count(*) FROM sqlite_master");
 	if (rc == SQLITE_NOTADB) {
-		store_seterr(err, errlen, "%s: wrong key, or not an iota "
+		errbuf_set(err, errlen, "%s: wrong key, or not an iota "
 		    "database", path);
 		return -1;
 	}
 	if (rc != SQLITE_OK) {
-		store_seterr(err, errlen, "cannot read %s: %s", path,
+		errbuf_set(err, errlen, "cannot read %s: %s", path,
 		    sqlite3_errmsg(db));
 		return -1;
 	}
@@ -345,21 +298,21 @@ db_open(const char *path, const unsigned char key[STORE_KEY_LEN], int flags,
 
 	if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_FULLMUTEX,
 	    NULL) != SQLITE_OK) {
-		store_seterr(err, errlen, "cannot open %s: %s", path,
+		errbuf_set(err, errlen, "cannot open %s: %s", path,
 		    db != NULL ? sqlite3_errmsg(db) : "out of memory");
 		goto fail;
 	}
 	/* The timeout reads nothing: the key is still the first statement. */
 	if (db_key(db, key) != SQLITE_OK ||
 	    sqlite3_busy_timeout(db, BUSY_MS) != SQLITE_OK) {
-		store_seterr(err, errlen, "cannot key %s: %s", path,
+		errbuf_set(err, errlen, "cannot key %s: %s", path,
 		    sqlite3_errmsg(db));
 		goto fail;
 	}
 	if (db_prove_key(db, path, err, errlen) == -1)
 		goto fail;
 	if (exec(db, "PRAGMA temp_store = MEMORY") != SQLITE_OK) {
-		store_seterr(err, errlen, "cannot set up %s: %s", path,
+		errbuf_set(err, errlen, "cannot set up %s: %s", path,
 		    sqlite3_errmsg(db));
 		goto fail;
 	}
@@ -380,17 +333,17 @@ writer_setup(sqlite3 *db, const char *path, char *err, size_t errlen)
 
 	if (query_text(db, "PRAGMA journal_mode = WAL", mode,
 	    sizeof(mode)) != SQLITE_OK) {
-		store_seterr(err, errlen, "cannot set up %s: %s", path,
+		errbuf_set(err, errlen, "cannot set up %s: %s", path,
 		    sqlite3_errmsg(db));
 		return -1;
 	}
 	if (strcmp(mode, "wal") != 0) {
-		store_seterr(err, errlen, "%s: the file system does not allow "
+		errbuf_set(err, errlen, "%s: the file system does not allow "
 		    "write-ahead logging (journal mode %s)", path, mode);
 		return -1;
 	}
 	if (exec(db, "PRAGMA synchronous = FULL") != SQLITE_OK) {
-		store_seterr(err, errlen, "cannot set up %s: %s", path,
+		errbuf_set(err, errlen, "cannot set up %s: %s", path,
 		    sqlite3_errmsg(db));
 		return -1;
 	}
@@ -406,7 +359,7 @@ writer_foreign_keys(sqlite3 *db, const char *path, char *err, size_t errlen)
 	if (exec(db, "PRAGMA foreign_keys = ON") != SQLITE_OK ||
 	    query_text(db, "PRAGMA foreign_keys", on, sizeof(on)) !=
 	    SQLITE_OK || strcmp(on, "1") != 0) {
-		store_seterr(err, errlen, "%s: cannot enforce foreign keys",
+		errbuf_set(err, errlen, "%s: cannot enforce foreign keys",
 		    path);
 		return -1;
 	}
@@ -426,7 +379,7 @@ create_private(const char *path, char *err, size_t errlen)
 	if (fd == -1 && errno == EEXIST)
 		return 0;
 	if (fd == -1 || close(fd) == -1 || sync_parent(path) == -1) {
-		store_seterr(err, errlen, "cannot create %s: %s", path,
+		errbuf_set(err, errlen, "cannot create %s: %s", path,
 		    strerror(errno));
 		return -1;
 	}
@@ -439,7 +392,7 @@ static void
 job_error(struct job *j, const char *what, sqlite3 *db)
 {
 	j->rc = STORE_ERROR;
-	store_seterr(j->err, j->errlen, "%s: %s", what, sqlite3_errmsg(db));
+	errbuf_set(j->err, j->errlen, "%s: %s", what, sqlite3_errmsg(db));
 }
 
 /*
@@ -452,9 +405,9 @@ job_failed(sqlite3 *db, struct job *j)
 	int code = sqlite3_errcode(db);
 
 	if (code != SQLITE_OK && code != SQLITE_ROW && code != SQLITE_DONE)
-		store_seterr(j->err, j->errlen, "%s", sqlite3_errmsg(db));
+		errbuf_set(j->err, j->errlen, "%s", sqlite3_errmsg(db));
 	else
-		store_seterr(j->err, j->errlen, "the job failed (%d)", j->rc);
+		errbuf_set(j->err, j->errlen, "the job failed (%d)", j->rc);
 }
 
 /*
@@ -574,7 +527,7 @@ writer_start(struct store *st, char *err, size_t errlen)
 	rc = pthread_create(&st->writer, NULL, writer_main, st);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
-		store_seterr(err, errlen, "cannot start the writer thread: %s",
+		errbuf_set(err, errlen, "cannot start the writer thread: %s",
 		    strerror(rc));
 		return -1;
 	}
@@ -589,13 +542,13 @@ store_write(struct store *st, store_job fn, void *arg, char *err,
 	struct job j = { .fn = fn, .arg = arg, .err = err, .errlen = errlen };
 
 	if (pthread_equal(pthread_self(), st->writer)) {
-		store_seterr(err, errlen, "store_write() inside a write job");
+		errbuf_set(err, errlen, "store_write() inside a write job");
 		return STORE_ERROR;
 	}
 	pthread_mutex_lock(&st->mu);
 	if (st->closing) {
 		pthread_mutex_unlock(&st->mu);
-		store_seterr(err, errlen, "the store is closing");
+		errbuf_set(err, errlen, "the store is closing");
 		return STORE_ERROR;
 	}
 	if (st->tail != NULL)
@@ -623,7 +576,7 @@ reader_open(struct store *st, char *err, size_t errlen)
 	    errlen)) == NULL)
 		return NULL;
 	if (exec(db, "PRAGMA query_only = ON") != SQLITE_OK) {
-		store_seterr(err, errlen, "cannot set up %s: %s", st->path,
+		errbuf_set(err, errlen, "cannot set up %s: %s", st->path,
 		    sqlite3_errmsg(db));
 		sqlite3_close(db);
 		return NULL;
@@ -693,7 +646,7 @@ store_alloc(const char *path, const unsigned char key[STORE_KEY_LEN],
 	if ((st = calloc(1, sizeof(*st))) == NULL ||
 	    (st->path = strdup(path)) == NULL) {
 		free(st);
-		store_seterr(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		return NULL;
 	}
 	memcpy(st->key, key, STORE_KEY_LEN);
@@ -728,7 +681,7 @@ store_open(const char *path, const unsigned char key[STORE_KEY_LEN],
 	struct store *st;
 
 	if (!sqlite3_threadsafe()) {
-		store_seterr(err, errlen, "SQLCipher is built without threads");
+		errbuf_set(err, errlen, "SQLCipher is built without threads");
 		return NULL;
 	}
 	if ((st = store_alloc(path, key, err, errlen)) == NULL)

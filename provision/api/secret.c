@@ -8,30 +8,14 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "encode.h"
 #include "secret.h"
-
-static int
-is_b64url(int c)
-{
-	return isalnum(c) || c == '-' || c == '_';
-}
 
 /* 32 random bytes as 43 base64url characters, no padding. */
 static int
 random_b64url(char out[SECRET_B64_LEN + 1])
 {
-	unsigned char raw[SECRET_RANDOM_LEN];
-	unsigned char b64[48];
-
-	if (RAND_bytes(raw, sizeof(raw)) != 1)
-		return -1;
-	EVP_EncodeBlock(b64, raw, sizeof(raw));	/* 44 chars, one '=' */
-	OPENSSL_cleanse(raw, sizeof(raw));
-	for (int i = 0; i < SECRET_B64_LEN; i++)
-		out[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : (char)b64[i];
-	out[SECRET_B64_LEN] = '\0';
-	OPENSSL_cleanse(b64, sizeof(b64));
-	return 0;
+	return b64url_random(SECRET_RANDOM_LEN, out);
 }
 
 int
@@ -78,7 +62,7 @@ b64url_tail(const char *s)
 	size_t n = 0;
 
 	for (; s[n] != '\0'; n++)
-		if (!is_b64url((unsigned char)s[n]))
+		if (!b64url_char((unsigned char)s[n]))
 			return 0;
 	return n == SECRET_B64_LEN;
 }

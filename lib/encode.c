@@ -1,0 +1,122 @@
+/* Hex, base64url and PEM armour, written once for every part of iota. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "encode.h"
+
+#define PEM_LINE	64	/* characters, RFC 7468 2 */
+#define PEM_LINE_BYTES	48	/* the bytes they encode */
+
+int
+hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+void
+hex_encode(const unsigned char *in, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}
+
+int
+hex_decode(const char *hex, unsigned char *out, size_t len)
+{
+	int hi, lo;
+
+	for (size_t i = 0; i < len; i++) {
+		if ((hi = hex_digit((unsigned char)hex[2 * i])) == -1 ||
+		    (lo = hex_digit((unsigned char)hex[2 * i + 1])) == -1)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+int
+b64url_char(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+void
+b64url_encode(const unsigned char *in, size_t len, char *out)
+{
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	size_t i, n = 0;
+	unsigned long v;
+
+	for (i = 0; i + 2 < len; i += 3) {
+		v = (unsigned long)in[i] << 16 | (unsigned long)in[i + 1] << 8 |
+		    in[i + 2];
+		out[n++] = alphabet[v >> 18 & 63];
+		out[n++] = alphabet[v >> 12 & 63];
+		out[n++] = alphabet[v >> 6 & 63];
+		out[n++] = alphabet[v & 63];
+	}
+	if (i < len) {
+		v = (unsigned long)in[i] << 16;
+		if (i + 1 < len)
+			v |= (unsigned long)in[i + 1] << 8;
+		out[n++] = alphabet[v >> 18 & 63];
+		out[n++] = alphabet[v >> 12 & 63];
+		if (i + 1 < len)
+			out[n++] = alphabet[v >> 6 & 63];
+	}
+	out[n] = '\0';
+}
+
+int
+b64url_random(size_t len, char *out)
+{
+	unsigned char raw[256];
+
+	if (len > sizeof(raw) || RAND_bytes(raw, (int)len) != 1)
+		return -1;
+	b64url_encode(raw, len, out);
+	OPENSSL_cleanse(raw, len);
+	return 0;
+}
+
+char *
+pem_armour(const char *label, const unsigned char *der, size_t len,
+    size_t *outlen)
+{
+	size_t lines = (len + PEM_LINE_BYTES - 1) / PEM_LINE_BYTES;
+	size_t cap = 2 * strlen(label) + 32 + lines * (PEM_LINE + 1) + 1;
+	size_t n, chunk;
+	char *pem;
+
+	if ((pem = malloc(cap)) == NULL)
+		return NULL;
+	n = (size_t)snprintf(pem, cap, "-----BEGIN %s-----\n", label);
+	for (size_t off = 0; off < len; off += chunk) {
+		chunk = len - off < PEM_LINE_BYTES ? len - off : PEM_LINE_BYTES;
+		n += (size_t)EVP_EncodeBlock((unsigned char *)pem + n, der + off,
+		    (int)chunk);
+		pem[n++] = '\n';
+	}
+	n += (size_t)snprintf(pem + n, cap - n, "-----END %s-----\n", label);
+	if (outlen != NULL)
+		*outlen = n;
+	return pem;
+}
