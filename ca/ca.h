@@ -58,24 +58,20 @@ struct ca_csr;
 /* PEM or DER; checks size, syntax, proof of possession, key policy. */
 struct ca_csr	*ca_csr_parse(const unsigned char *, size_t);
 void		 ca_csr_free(struct ca_csr *);
-/* The requested public key, the only thing an issued cert takes. */
-const X509_PUBKEY *ca_csr_pubkey(const struct ca_csr *);
+/*
+ * The requested public key, the only thing an issued cert takes: its
+ * SubjectPublicKeyInfo as DER, as the request carried it.
+ */
+const unsigned char *ca_csr_spki(const struct ca_csr *, size_t *);
 /* csr-fast.c, used by ca_csr_parse: 1 accepted, -1 refused, 0 not mine. */
-int		 ca_csr_parse_fast(const unsigned char *, long, X509_PUBKEY **);
+int		 ca_csr_parse_fast(const unsigned char *, long,
+		    unsigned char **, size_t *);
 /* Key policy alone, for keys that do not come in a CSR. */
 int		 ca_pubkey_check(const EVP_PKEY *);
 
-/* signer.c: the one narrow interface to a CA signing key. */
-struct ca_signer;
-/* Takes ownership of both on success; checks that they belong together. */
-struct ca_signer *ca_signer_new(X509 *, EVP_PKEY *);
-/* A signer with no certificate yet, to self-sign a root; owns the key. */
-struct ca_signer *ca_signer_self(EVP_PKEY *);
-void		 ca_signer_free(struct ca_signer *);
-/* NULL for a self-signing signer. */
-const X509	*ca_signer_cert(const struct ca_signer *);
-int		 ca_signer_sign_cert(struct ca_signer *, X509 *);
-int		 ca_signer_sign_crl(struct ca_signer *, X509_CRL *);
+/* spki.c: a SubjectPublicKeyInfo in DER, checked against the key policy. */
+#define CA_SPKI_MAX	(2 * 1024)	/* bytes: RSA 8192 fits */
+X509_PUBKEY	*ca_spki_parse(const unsigned char *, size_t);
 
 /* cert.c: certificate profiles and issuance. */
 enum ca_profile {
@@ -109,15 +105,11 @@ const char	*ca_profile_name(enum ca_profile);
 /* Checks a request (names, SANs, days) before any key is touched. */
 int		 ca_request_check(const struct ca_request *);
 /*
- * Issue a certificate for `spki` under the signer's certificate, or a
- * self-signed root when the signer has none.  The serial is fresh.
- * The key bits are copied as they are, not decoded again, so the result
- * is for encoding and recording: X509_get0_pubkey() on it yields NULL.
+ * The unsigned certificate for `spki` under `issuer` (NULL: a root, self
+ * issued), with a fresh serial; for signers, after their checks.  The key
+ * bits are copied as they are, not decoded again.
  */
-X509		*ca_issue(struct ca_signer *, const X509_PUBKEY *,
-		    const struct ca_request *, time_t);
-/* The same for a key in hand (roots, server keys made here). */
-X509		*ca_issue_for_key(struct ca_signer *, EVP_PKEY *,
+X509		*ca_cert_tbs(const X509 *, const X509_PUBKEY *,
 		    const struct ca_request *, time_t);
 /* The name checks, exported for the CLI and, later, the registry. */
 int		 ca_name_is_safe(const char *);
@@ -126,12 +118,86 @@ int		 ca_ip_check(const char *);
 
 /* crl.c: CRL v2 with CRL number and AKI. */
 struct ca_revoked {
-	const ASN1_INTEGER *serial;
+	const char	*serial;	/* hex, as ca_serial_hex() writes it */
 	time_t		 when;
 	int		 reason;	/* CRL_REASON_* from <openssl/x509v3.h> */
 };
+/* A CRL of the signer's: every certificate it revoked, and how long. */
+struct ca_crl_req {
+	const struct ca_revoked	*revoked;
+	size_t			 n;
+	uint64_t		 number;	/* cRLNumber */
+	time_t			 now;		/* thisUpdate */
+	long			 days;		/* nextUpdate - thisUpdate */
+};
 int		 ca_reason_parse(const char *, int *);
 const char	*ca_reason_name(int);
+/* The unsigned CRL, for signers. */
+X509_CRL	*ca_crl_tbs(const X509 *, const struct ca_crl_req *);
+
+/*
+ * signer.c: the one narrow interface to a CA signing key.  Requests are
+ * typed: a certificate of a profile for a public key, or a CRL.  The
+ * answer is DER.  A signer issues only the profiles its place allows (a
+ * root: intermediates; an intermediate: end entities), narrowed further
+ * with ca_signer_restrict(); each implementation re-checks every request
+ * itself, so that it stays safe behind a process boundary.
+ */
+#define CA_ALLOW(profile)	(1u << (profile))
+#define CA_SERIAL_HEX_MAX	(2 * CA_SERIAL_BYTES + 2)
+
+struct ca_issue_req {
+	struct ca_request	 req;		/* profile, names, days */
+	const unsigned char	*spki;		/* SubjectPublicKeyInfo DER */
+	size_t			 spki_len;
+	time_t			 now;
+};
+
+struct ca_issued {
+	unsigned char	*der;			/* OPENSSL_free(), or clear */
+	size_t		 len;
+	char		 serial[CA_SERIAL_HEX_MAX + 1];
+	time_t		 not_after;
+};
+
+struct ca_signer;
+struct ca_signer_ops {
+	int	(*issue)(struct ca_signer *, const struct ca_issue_req *,
+		    struct ca_issued *);
+	int	(*crl)(struct ca_signer *, const struct ca_crl_req *,
+		    unsigned char **, size_t *);
+	void	(*free)(void *);
+};
+
+/* signer-local.c: the key in this process.  Both take ownership. */
+struct ca_signer *ca_signer_new(X509 *, EVP_PKEY *);
+/* No certificate yet: the signer of a root's own certificate. */
+struct ca_signer *ca_signer_self(EVP_PKEY *);
+
+/* Another implementation behind the same interface; takes `cert`. */
+struct ca_signer *ca_signer_wrap(const struct ca_signer_ops *, void *, X509 *);
+void		*ca_signer_impl(const struct ca_signer *);
+void		 ca_signer_free(struct ca_signer *);
+/* NULL for a self-signing signer. */
+const X509	*ca_signer_cert(const struct ca_signer *);
+int		 ca_signer_allows(const struct ca_signer *, enum ca_profile);
+void		 ca_signer_restrict(struct ca_signer *, unsigned int);
+/* 0 with *out filled (ca_issued_clear() it), or -1 and ca_errstr(). */
+int		 ca_signer_issue(struct ca_signer *, const struct ca_issue_req *,
+		    struct ca_issued *);
+void		 ca_issued_clear(struct ca_issued *);
+/* The CRL as DER (OPENSSL_free() it). */
+int		 ca_signer_crl(struct ca_signer *, const struct ca_crl_req *,
+		    unsigned char **, size_t *);
+
+/*
+ * issue.c: for the offline commands, which keep OpenSSL objects; through
+ * the signer like everything else.
+ */
+X509		*ca_issue_for_key(struct ca_signer *, EVP_PKEY *,
+		    const struct ca_request *, time_t);
+X509		*ca_issue_for_csr(struct ca_signer *, const struct ca_csr *,
+		    const struct ca_request *, time_t);
 X509_CRL	*ca_crl_build(struct ca_signer *, const struct ca_revoked *,
 		    size_t, uint64_t, time_t, long);
 

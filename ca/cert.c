@@ -294,33 +294,8 @@ spki_is_rsa(const X509_PUBKEY *spki)
 	return OBJ_obj2nid(alg) == NID_rsaEncryption;
 }
 
-/*
- * The subject's key: the bits of a CSR's SubjectPublicKeyInfo as they came,
- * or a key in hand.
- */
-struct subject_key {
-	const X509_PUBKEY	*spki;
-	EVP_PKEY		*key;
-};
-
 static int
-set_subject_key(X509 *cert, const struct subject_key *sk)
-{
-	if (sk->spki != NULL)
-		return set_pubkey(cert, sk->spki);
-	return X509_set_pubkey(cert, sk->key) == 1 ? 0 : -1;
-}
-
-static int
-subject_key_is_rsa(const struct subject_key *sk)
-{
-	if (sk->spki != NULL)
-		return spki_is_rsa(sk->spki);
-	return EVP_PKEY_get_base_id(sk->key) == EVP_PKEY_RSA;
-}
-
-static int
-fill_tbs(X509 *cert, const X509 *issuer, const struct subject_key *sk,
+fill_tbs(X509 *cert, const X509 *issuer, const X509_PUBKEY *spki,
     const struct ca_request *req, time_t now)
 {
 	if (X509_set_version(cert, X509_VERSION_3) != 1 ||
@@ -329,20 +304,22 @@ fill_tbs(X509 *cert, const X509 *issuer, const struct subject_key *sk,
 	    X509_set_issuer_name(cert, issuer != NULL ?
 	    X509_get_subject_name(issuer) : X509_get_subject_name(cert)) != 1 ||
 	    set_validity(cert, issuer, req->days, now) == -1 ||
-	    set_subject_key(cert, sk) == -1)
+	    set_pubkey(cert, spki) == -1)
 		return -1;
-	return ca_ext_add_profile(cert, issuer, req, subject_key_is_rsa(sk));
+	return ca_ext_add_profile(cert, issuer, req, spki_is_rsa(spki));
 }
 
-static X509 *
-issue(struct ca_signer *signer, const struct subject_key *sk,
+/*
+ * The certificate to be signed: a fresh serial, the subject and
+ * extensions of the request's profile, the key as the request carried it,
+ * a validity inside the issuer's.  The signer checked the request.
+ */
+X509 *
+ca_cert_tbs(const X509 *issuer, const X509_PUBKEY *spki,
     const struct ca_request *req, time_t now)
 {
-	const X509 *issuer = ca_signer_cert(signer);
 	X509 *cert;
 
-	if (ca_request_check(req) == -1)
-		return NULL;
 	if ((issuer == NULL) != (req->profile == CA_PROFILE_ROOT)) {
 		ca_seterr("only a root is self-signed");
 		return NULL;
@@ -354,28 +331,9 @@ issue(struct ca_signer *signer, const struct subject_key *sk,
 	/* The general reason, unless a step has a more precise one. */
 	ca_seterr("cannot build the %s certificate",
 	    ca_profile_name(req->profile));
-	if (fill_tbs(cert, issuer, sk, req, now) == -1 ||
-	    ca_signer_sign_cert(signer, cert) == -1) {
+	if (fill_tbs(cert, issuer, spki, req, now) == -1) {
 		X509_free(cert);
 		return NULL;
 	}
 	return cert;
-}
-
-X509 *
-ca_issue(struct ca_signer *signer, const X509_PUBKEY *spki,
-    const struct ca_request *req, time_t now)
-{
-	struct subject_key sk = { spki, NULL };
-
-	return issue(signer, &sk, req, now);
-}
-
-X509 *
-ca_issue_for_key(struct ca_signer *signer, EVP_PKEY *key,
-    const struct ca_request *req, time_t now)
-{
-	struct subject_key sk = { NULL, key };
-
-	return issue(signer, &sk, req, now);
 }

@@ -46,17 +46,22 @@ ca_reason_name(int code)
 static int
 add_revoked(X509_CRL *crl, const struct ca_revoked *r)
 {
-	X509_REVOKED *rev;
+	X509_REVOKED *rev = NULL;
+	ASN1_INTEGER *serial;
 	ASN1_TIME *when = NULL;
 	ASN1_ENUMERATED *reason = NULL;
 	int ok = 0;
 
+	if ((serial = ca_serial_parse(r->serial)) == NULL) {
+		ca_seterr("CRL: \"%s\" is not a serial", r->serial);
+		return -1;
+	}
 	if ((rev = X509_REVOKED_new()) == NULL ||
 	    (when = ASN1_TIME_set(NULL, r->when)) == NULL ||
 	    (reason = ASN1_ENUMERATED_new()) == NULL)
 		goto out;
 	/* RFC 5280 5.3.1: better absent than "unspecified". */
-	ok = X509_REVOKED_set_serialNumber(rev, (ASN1_INTEGER *)r->serial) &&
+	ok = X509_REVOKED_set_serialNumber(rev, serial) &&
 	    X509_REVOKED_set_revocationDate(rev, when) &&
 	    (r->reason == CRL_REASON_UNSPECIFIED ||
 	    (ASN1_ENUMERATED_set(reason, r->reason) &&
@@ -66,6 +71,7 @@ add_revoked(X509_CRL *crl, const struct ca_revoked *r)
 		rev = NULL;
 out:
 	X509_REVOKED_free(rev);
+	ASN1_INTEGER_free(serial);
 	ASN1_TIME_free(when);
 	ASN1_ENUMERATED_free(reason);
 	return ok ? 0 : -1;
@@ -108,31 +114,31 @@ set_times(X509_CRL *crl, time_t now, long days)
 	return ok ? 0 : -1;
 }
 
+/* The CRL to be signed: every revoked serial, sorted, number and AKI. */
 X509_CRL *
-ca_crl_build(struct ca_signer *signer, const struct ca_revoked *revoked,
-    size_t n, uint64_t number, time_t now, long days)
+ca_crl_tbs(const X509 *issuer, const struct ca_crl_req *r)
 {
-	const X509 *issuer = ca_signer_cert(signer);
 	X509_CRL *crl;
 	size_t i;
 
-	if (days < 1 || days > 3650) {
+	if (r->days < 1 || r->days > 3650) {
 		ca_seterr("CRL validity of %ld days is out of range (1..3650)",
-		    days);
+		    r->days);
 		return NULL;
 	}
 	if ((crl = X509_CRL_new()) == NULL ||
 	    !X509_CRL_set_version(crl, X509_CRL_VERSION_2) ||
 	    !X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer)) ||
-	    set_times(crl, now, days) == -1 ||
-	    add_crl_exts(crl, issuer, number) == -1)
+	    set_times(crl, r->now, r->days) == -1 ||
+	    add_crl_exts(crl, issuer, r->number) == -1)
 		goto fail;
-	for (i = 0; i < n; i++)
-		if (add_revoked(crl, &revoked[i]) == -1)
-			goto fail;
-	if (!X509_CRL_sort(crl) || ca_signer_sign_crl(signer, crl) == -1)
-		goto fail;
-	return crl;
+	for (i = 0; i < r->n; i++)
+		if (add_revoked(crl, &r->revoked[i]) == -1) {
+			X509_CRL_free(crl);
+			return NULL;
+		}
+	if (X509_CRL_sort(crl))
+		return crl;
 fail:
 	ca_seterr("cannot build the CRL");
 	X509_CRL_free(crl);

@@ -12,8 +12,8 @@
 #include "ca.h"
 
 struct ca_csr {
-	X509_REQ	*req;		/* the general path */
-	X509_PUBKEY	*spki;		/* the fast path */
+	unsigned char	*spki;		/* SubjectPublicKeyInfo, DER */
+	size_t		 spkilen;
 };
 
 static int
@@ -157,9 +157,21 @@ check_der_length(const unsigned char *der, long len)
 static int
 parse_general(struct ca_csr *csr, const unsigned char *der, long len)
 {
-	if ((csr->req = decode_der(der, len)) == NULL)
+	X509_REQ *req;
+	int n, rc = -1;
+
+	if ((req = decode_der(der, len)) == NULL)
 		return -1;
-	return csr_check(csr->req);
+	if (csr_check(req) == 0) {
+		n = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &csr->spki);
+		if (n > 0) {
+			csr->spkilen = (size_t)n;
+			rc = 0;
+		} else
+			ca_seterr("out of memory");
+	}
+	X509_REQ_free(req);
+	return rc;
 }
 
 struct ca_csr *
@@ -187,7 +199,8 @@ ca_csr_parse(const unsigned char *data, size_t len)
 	    (csr = calloc(1, sizeof(*csr))) == NULL)
 		goto fail;
 	/* The fast path says 0 when the request is not one it knows. */
-	if ((rc = ca_csr_parse_fast(der, derlen, &csr->spki)) == 0)
+	if ((rc = ca_csr_parse_fast(der, derlen, &csr->spki,
+	    &csr->spkilen)) == 0)
 		rc = parse_general(csr, der, derlen) == 0 ? 1 : -1;
 	if (rc == 1) {
 		OPENSSL_free(pemder);
@@ -204,14 +217,13 @@ ca_csr_free(struct ca_csr *csr)
 {
 	if (csr == NULL)
 		return;
-	X509_REQ_free(csr->req);
-	X509_PUBKEY_free(csr->spki);
+	OPENSSL_free(csr->spki);
 	free(csr);
 }
 
-const X509_PUBKEY *
-ca_csr_pubkey(const struct ca_csr *csr)
+const unsigned char *
+ca_csr_spki(const struct ca_csr *csr, size_t *len)
 {
-	return csr->spki != NULL ? csr->spki :
-	    X509_REQ_get_X509_PUBKEY(csr->req);
+	*len = csr->spkilen;
+	return csr->spki;
 }

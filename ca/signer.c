@@ -1,82 +1,53 @@
 /*
- * The signer: the only code that holds a CA private key.  It signs what
- * it is handed and nothing leaks out of it, so it can later move into a
- * process of its own without its callers changing.
+ * The signer: the one narrow interface to a CA signing key.  A caller
+ * hands it a typed request (what to issue, for which public key, when)
+ * and gets the signed object back as DER; it never signs bytes it was
+ * handed.  Implementations sit behind a table of operations: the key in
+ * this process (signer-local.c) and, later, a process of its own or a
+ * token.  Each implementation re-checks what it is asked for on its own.
  */
-#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include <openssl/x509.h>
+#include <openssl/crypto.h>
+#include <openssl/x509v3.h>
 
 #include "ca.h"
 
 struct ca_signer {
-	X509		*cert;
-	EVP_PKEY	*key;
-	const EVP_MD	*md;		/* NULL for Ed25519 */
-	EVP_MD_CTX	*ready;		/* initialised once, copied per use */
-	pthread_mutex_t	 lock;		/* iotad signs from many threads */
+	const struct ca_signer_ops *ops;
+	void		*impl;
+	X509		*cert;		/* NULL: a root signing itself */
+	unsigned int	 allowed;	/* CA_ALLOW() bits */
 };
 
 /*
- * Setting up a signing context looks the algorithm up anew each time;
- * copying one set up in advance costs a fraction.  NULL (keys whose
- * contexts cannot be copied) falls back to setting one up per use.
+ * What a CA certificate may sign by its place in the hierarchy: a root,
+ * intermediates; an intermediate (path length 0), end entities only.
  */
-static EVP_MD_CTX *
-ready_ctx(EVP_PKEY *key, const EVP_MD *md)
+static unsigned int
+allowed_by(const X509 *cert)
 {
-	EVP_MD_CTX *ctx, *probe;
-	int copyable;
-
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
-		return NULL;
-	if (EVP_DigestSignInit(ctx, NULL, md, NULL, key) != 1) {
-		EVP_MD_CTX_free(ctx);
-		return NULL;
-	}
-	probe = EVP_MD_CTX_new();
-	copyable = probe != NULL && EVP_MD_CTX_copy_ex(probe, ctx) == 1;
-	EVP_MD_CTX_free(probe);
-	if (!copyable) {
-		EVP_MD_CTX_free(ctx);
-		return NULL;
-	}
-	return ctx;
-}
-
-static const EVP_MD *
-digest_for(EVP_PKEY *key)
-{
-	switch (EVP_PKEY_get_base_id(key)) {
-	case EVP_PKEY_ED25519:
-		return NULL;
-	case EVP_PKEY_EC:
-		return EVP_PKEY_get_bits(key) > 256 ? EVP_sha384() :
-		    EVP_sha256();
-	default:
-		return EVP_sha256();
-	}
+	if (cert == NULL)
+		return CA_ALLOW(CA_PROFILE_ROOT);
+	if (X509_check_issued((X509 *)cert, (X509 *)cert) == X509_V_OK)
+		return CA_ALLOW(CA_PROFILE_INTERMEDIATE);
+	return CA_ALLOW(CA_PROFILE_SERVER) | CA_ALLOW(CA_PROFILE_DEVICE);
 }
 
 struct ca_signer *
-ca_signer_new(X509 *cert, EVP_PKEY *key)
+ca_signer_wrap(const struct ca_signer_ops *ops, void *impl, X509 *cert)
 {
 	struct ca_signer *s;
 
-	if (X509_check_private_key(cert, key) != 1) {
-		ca_seterr("the CA key does not belong to the CA certificate");
-		return NULL;
-	}
-	if ((s = malloc(sizeof(*s))) == NULL) {
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		ca_seterr("out of memory");
 		return NULL;
 	}
+	s->ops = ops;
+	s->impl = impl;
 	s->cert = cert;
-	s->key = key;
-	s->md = digest_for(key);
-	s->ready = ready_ctx(key, s->md);
-	pthread_mutex_init(&s->lock, NULL);
+	s->allowed = allowed_by(cert);
 	return s;
 }
 
@@ -85,10 +56,8 @@ ca_signer_free(struct ca_signer *s)
 {
 	if (s == NULL)
 		return;
+	s->ops->free(s->impl);
 	X509_free(s->cert);
-	EVP_PKEY_free(s->key);
-	EVP_MD_CTX_free(s->ready);
-	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
 
@@ -98,58 +67,52 @@ ca_signer_cert(const struct ca_signer *s)
 	return s->cert;
 }
 
-static int
-sign_with_ready(struct ca_signer *s, X509 *cert)
+void *
+ca_signer_impl(const struct ca_signer *s)
 {
-	EVP_MD_CTX *ctx;
-	int rc = -1, copied;
-
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
-		return -1;
-	/* Only the copy is shared work; the signatures run side by side. */
-	pthread_mutex_lock(&s->lock);
-	copied = EVP_MD_CTX_copy_ex(ctx, s->ready);
-	pthread_mutex_unlock(&s->lock);
-	if (copied == 1 && X509_sign_ctx(cert, ctx) > 0)
-		rc = 0;
-	EVP_MD_CTX_free(ctx);
-	return rc;
+	return s->impl;
 }
 
 int
-ca_signer_sign_cert(struct ca_signer *s, X509 *cert)
+ca_signer_allows(const struct ca_signer *s, enum ca_profile profile)
 {
-	if (s->ready != NULL ? sign_with_ready(s, cert) == -1 :
-	    X509_sign(cert, s->key, s->md) <= 0) {
-		ca_seterr("signing the certificate failed");
-		return -1;
-	}
-	return 0;
+	return (s->allowed & CA_ALLOW(profile)) != 0;
+}
+
+/* Only ever narrows: a signer never gains a profile. */
+void
+ca_signer_restrict(struct ca_signer *s, unsigned int allowed)
+{
+	s->allowed &= allowed;
 }
 
 int
-ca_signer_sign_crl(struct ca_signer *s, X509_CRL *crl)
+ca_signer_issue(struct ca_signer *s, const struct ca_issue_req *r,
+    struct ca_issued *out)
 {
-	if (X509_CRL_sign(crl, s->key, s->md) <= 0) {
-		ca_seterr("signing the CRL failed");
+	memset(out, 0, sizeof(*out));
+	if (!ca_signer_allows(s, r->req.profile)) {
+		ca_seterr("this signer does not issue %s certificates",
+		    ca_profile_name(r->req.profile));
 		return -1;
 	}
-	return 0;
+	return s->ops->issue(s, r, out);
 }
 
-struct ca_signer *
-ca_signer_self(EVP_PKEY *key)
+int
+ca_signer_crl(struct ca_signer *s, const struct ca_crl_req *r,
+    unsigned char **der, size_t *len)
 {
-	struct ca_signer *s;
-
-	if ((s = malloc(sizeof(*s))) == NULL) {
-		ca_seterr("out of memory");
-		return NULL;
+	if (s->cert == NULL) {
+		ca_seterr("a signer without a certificate signs no CRL");
+		return -1;
 	}
-	s->cert = NULL;
-	s->key = key;
-	s->md = digest_for(key);
-	s->ready = NULL;	/* signs once: not worth preparing */
-	pthread_mutex_init(&s->lock, NULL);
-	return s;
+	return s->ops->crl(s, r, der, len);
+}
+
+void
+ca_issued_clear(struct ca_issued *i)
+{
+	OPENSSL_free(i->der);
+	memset(i, 0, sizeof(*i));
 }

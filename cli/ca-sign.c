@@ -175,7 +175,7 @@ exec_sign(const struct cli_cmd *cmd, int argc, char **argv)
 	    (cd = cli_open_ca(&a.c, 1)) == NULL ||
 	    (signer = cli_intermediate_signer(cd, &a.c)) == NULL)
 		goto out;
-	if ((cert = ca_issue(signer, ca_csr_pubkey(csr), &a.req,
+	if ((cert = ca_issue_for_csr(signer, csr, &a.req,
 	    time(NULL))) == NULL ||
 	    cadir_record(cd, cert, ca_signer_cert(signer), a.req.profile) == -1) {
 		cli_error("%s", ca_errstr());

@@ -149,6 +149,8 @@ load_ca(struct iotad *d)
 	OPENSSL_clear_free(pass, len);
 	if (d->signer == NULL)
 		fatal("the online intermediate: %s", ca_errstr());
+	/* The online path issues device certificates and nothing else. */
+	ca_signer_restrict(d->signer, CA_ALLOW(CA_PROFILE_DEVICE));
 	d->chain_pem = read_pem(cadir_file(cd, CADIR_CHAIN));
 	cadir_close(cd);
 }

@@ -48,7 +48,7 @@ main(int argc, char *argv[])
 	    strcspn(pass, "\r\n"))) == NULL ||
 	    (data = ca_file_read(argv[3], CA_CSR_MAX, &len)) == NULL ||
 	    (csr = ca_csr_parse(data, len)) == NULL ||
-	    (cert = ca_issue(signer, ca_csr_pubkey(csr), &req,
+	    (cert = ca_issue_for_csr(signer, csr, &req,
 	    (time_t)atoll(argv[6]))) == NULL) {
 		fprintf(stderr, "mkcert: %s\n", ca_errstr());
 		return 1;

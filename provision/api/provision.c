@@ -10,9 +10,9 @@
 #include <time.h>
 
 #include <openssl/crypto.h>
-#include <openssl/pem.h>
 
 #include "credentials.h"
+#include "encode.h"
 #include "iotad.h"
 #include "events.h"
 #include "json.h"
@@ -184,18 +184,16 @@ admissible(struct http_response *resp, struct provision *p)
 	return 0;
 }
 
-static int
-hash_spki(const X509_PUBKEY *spki, unsigned char out[SECRET_HASH_LEN])
+/* The key's identity: SHA-256 of its SubjectPublicKeyInfo as it came. */
+static void
+hash_spki(const struct ca_csr *csr, unsigned char out[SECRET_HASH_LEN])
 {
-	unsigned char *der = NULL;
 	unsigned int len = SECRET_HASH_LEN;
-	int n;
+	const unsigned char *spki;
+	size_t n;
 
-	if ((n = i2d_X509_PUBKEY((X509_PUBKEY *)spki, &der)) <= 0)
-		return -1;
-	EVP_Digest(der, (size_t)n, out, &len, EVP_sha256(), NULL);
-	OPENSSL_free(der);
-	return 0;
+	spki = ca_csr_spki(csr, &n);
+	EVP_Digest(spki, n, out, &len, EVP_sha256(), NULL);
 }
 
 /* The identity comes from the registry, never from the CSR. */
@@ -203,36 +201,25 @@ static int
 sign(struct provision *p, const struct ca_csr *csr)
 {
 	char uri[3 * REG_NAME_MAX + 32];
-	struct ca_request req = { .profile = CA_PROFILE_DEVICE,
+	struct ca_issue_req r = { .req = { .profile = CA_PROFILE_DEVICE,
 	    .common_name = p->device, .organization = p->tenant,
 	    .unit = p->g.name, .uri = uri,
-	    .days = p->d->conf.provisioning.certificate_days };
-	unsigned char *der = NULL;
-	char *serial;
-	X509 *cert;
-	int n;
+	    .days = p->d->conf.provisioning.certificate_days },
+	    .now = p->now };
+	struct ca_issued out;
 
 	snprintf(uri, sizeof(uri), "urn:iota:device:%s:%s:%s", p->tenant,
 	    p->g.name, p->device);
 	/* Certificate login: the broker takes the CN as the username. */
 	if (p->broker && p->d->conf.broker.login == CONF_LOGIN_CERTIFICATE)
-		req.common_name = p->creds.username;
-	if ((cert = ca_issue(p->d->signer, ca_csr_pubkey(csr), &req,
-	    p->now)) == NULL)
+		r.req.common_name = p->creds.username;
+	r.spki = ca_csr_spki(csr, &r.spki_len);
+	if (ca_signer_issue(p->d->signer, &r, &out) == -1)
 		return -1;
-	n = i2d_X509(cert, &der);
-	serial = ca_serial_hex(X509_get0_serialNumber(cert));
-	p->not_after = ca_time_from_asn1(X509_get0_notAfter(cert));
-	X509_free(cert);
-	if (n <= 0 || serial == NULL || strlen(serial) > REG_SERIAL_MAX) {
-		OPENSSL_free(der);
-		free(serial);
-		return -1;
-	}
-	p->der = der;
-	p->derlen = (size_t)n;
-	snprintf(p->serial, sizeof(p->serial), "%s", serial);
-	free(serial);
+	p->der = out.der;
+	p->derlen = out.len;
+	p->not_after = out.not_after;
+	snprintf(p->serial, sizeof(p->serial), "%s", out.serial);
 	return 0;
 }
 
@@ -298,21 +285,6 @@ recorded_cert(sqlite3 *db, void *arg)
 	return rc;
 }
 
-static char *
-der_to_pem(const unsigned char *der, size_t len)
-{
-	const unsigned char *q = der;
-	X509 *cert = d2i_X509(NULL, &q, (long)len);
-	char *pem;
-	size_t pemlen;
-
-	if (cert == NULL)
-		return NULL;
-	pem = ca_certs_pem(&cert, 1, &pemlen);
-	X509_free(cert);
-	return pem;
-}
-
 /* {url, vhost, username, password (none with certificate login), ...} */
 static json_t *
 broker_json(const struct provision *p)
@@ -342,7 +314,7 @@ broker_json(const struct provision *p)
 static void
 answer(struct http_response *resp, struct provision *p)
 {
-	char *pem = der_to_pem(p->der, p->derlen);
+	char *pem = pem_armour("CERTIFICATE", p->der, p->derlen, NULL);
 	json_t *a;
 
 	if (pem == NULL) {
@@ -451,8 +423,8 @@ handle_provision(struct http_request *req, struct http_response *resp)
 		refuse(resp, &p, 400, "csr_rejected", ca_errstr());
 		goto out;
 	}
-	if (hash_spki(ca_csr_pubkey(csr), p.key_hash) == -1 ||
-	    admissible(resp, &p) == -1 || broker_credentials(resp, &p) == -1 ||
+	hash_spki(csr, p.key_hash);
+	if (admissible(resp, &p) == -1 || broker_credentials(resp, &p) == -1 ||
 	    issue(resp, &p, csr) == -1)
 		goto out;
 	answer(resp, &p);

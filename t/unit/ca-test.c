@@ -21,6 +21,7 @@ static char tmpdir[] = "/tmp/ca-test.XXXXXX";
 struct test_ca {
 	struct ca_signer	*root, *inter;
 	X509			*root_cert, *inter_cert;
+	EVP_PKEY		*inter_key;
 };
 
 static struct ca_signer *
@@ -50,8 +51,8 @@ make_ca(struct test_ca *ca)
 	ca->root = signer_for(ca->root_cert, rkey);
 	ca->inter_cert = ca_issue_for_key(ca->root, ikey, &ireq, T0);
 	ca->inter = signer_for(ca->inter_cert, ikey);
+	ca->inter_key = ikey;
 	EVP_PKEY_free(rkey);
-	EVP_PKEY_free(ikey);
 }
 
 static unsigned char *
@@ -242,7 +243,7 @@ test_device(const struct test_ca *ca)
 	der = csr_der(key, 1, &len);
 	csr = ca_csr_parse(der, len);
 	ok(csr != NULL, "a CSR asking for CA:TRUE and SANs parses");
-	cert = csr ? ca_issue(ca->inter, ca_csr_pubkey(csr), &req, T0 + DAY) : NULL;
+	cert = csr ? ca_issue_for_csr(ca->inter, csr, &req, T0 + DAY) : NULL;
 	ok(cert != NULL, "device certificate issued");
 	if (cert == NULL)
 		goto out;
@@ -346,8 +347,8 @@ test_crl(const struct test_ca *ca)
 {
 	ASN1_INTEGER *s1 = ca_serial_parse("4A01"), *s2 = ca_serial_parse("4A02");
 	struct ca_revoked r[2] = {
-		{ s1, T0 + DAY, CRL_REASON_KEY_COMPROMISE },
-		{ s2, T0 + DAY, CRL_REASON_UNSPECIFIED },
+		{ "4A01", T0 + DAY, CRL_REASON_KEY_COMPROMISE },
+		{ "4A02", T0 + DAY, CRL_REASON_UNSPECIFIED },
 	};
 	X509_CRL *crl = ca_crl_build(ca->inter, r, 2, 42, T0 + 2 * DAY, 7);
 	X509_REVOKED *rev;
@@ -381,6 +382,200 @@ out:
 	X509_CRL_free(crl);
 	ASN1_INTEGER_free(s1);
 	ASN1_INTEGER_free(s2);
+}
+
+/* A SubjectPublicKeyInfo in DER, as a CSR or a caller would carry it. */
+static unsigned char *
+spki_of(EVP_PKEY *key, size_t *len)
+{
+	unsigned char *der = NULL;
+	int n = i2d_PUBKEY(key, &der);
+
+	*len = n > 0 ? (size_t)n : 0;
+	return der;
+}
+
+static int
+issue_with(struct ca_signer *s, enum ca_profile profile, const char *name,
+    const unsigned char *spki, size_t len, struct ca_issued *out)
+{
+	struct ca_issue_req r = { .req = { .profile = profile,
+	    .common_name = name, .days = 7 }, .spki = spki, .spki_len = len,
+	    .now = T0 + DAY };
+
+	if (profile == CA_PROFILE_SERVER) {
+		r.req.dns[0] = "server.example";
+		r.req.ndns = 1;
+	}
+	return ca_signer_issue(s, &r, out);
+}
+
+/* The signer refuses on its own what no caller may have it sign. */
+static void
+test_signer_profiles(const struct test_ca *ca, const unsigned char *spki,
+    size_t len)
+{
+	struct ca_signer *online;
+	struct ca_issued out;
+
+	ok(issue_with(ca->inter, CA_PROFILE_INTERMEDIATE, "sub CA", spki, len,
+	    &out) == -1, "an intermediate issues no CA certificate");
+	like(ca_errstr(), "does not issue intermediate", "and says so");
+	ok(issue_with(ca->inter, CA_PROFILE_ROOT, "rogue root", spki, len,
+	    &out) == -1, "nor a root");
+	ok(issue_with(ca->root, CA_PROFILE_DEVICE, "d1", spki, len, &out) == -1,
+	    "the root issues no end-entity certificate");
+	online = signer_for(ca->inter_cert, ca->inter_key);
+	ca_signer_restrict(online, CA_ALLOW(CA_PROFILE_DEVICE));
+	ok(issue_with(online, CA_PROFILE_SERVER, "srv", spki, len, &out) == -1,
+	    "a signer restricted to devices refuses a server certificate");
+	ca_signer_restrict(online, ~0u);
+	ok(issue_with(online, CA_PROFILE_SERVER, "srv", spki, len, &out) == -1,
+	    "and restricting never widens it again");
+	ok(issue_with(online, CA_PROFILE_DEVICE, "d1", spki, len, &out) == 0,
+	    "it still issues a device certificate");
+	ca_issued_clear(&out);
+	ca_signer_free(online);
+}
+
+/* Names and days are checked by the signer, not only by its callers. */
+static void
+test_signer_request(const struct test_ca *ca, const unsigned char *spki,
+    size_t len)
+{
+	struct ca_issue_req r = { .req = { .profile = CA_PROFILE_DEVICE,
+	    .common_name = "d1/../root", .days = 7 }, .spki = spki,
+	    .spki_len = len, .now = T0 + DAY };
+	struct ca_issued out;
+
+	ok(ca_signer_issue(ca->inter, &r, &out) == -1,
+	    "a device name with '/' is refused by the signer");
+	like(ca_errstr(), "not allowed", "and it says why");
+	r.req.common_name = "d1";
+	r.req.days = 0;
+	ok(ca_signer_issue(ca->inter, &r, &out) == -1, "0 days: refused");
+	r.req.days = 365;
+	r.now = T0 + 40 * DAY;
+	ok(ca_signer_issue(ca->inter, &r, &out) == -1,
+	    "after the issuer's notAfter: refused");
+}
+
+/* What comes back is what was issued: DER, its serial, its notAfter. */
+static void
+test_signer_answer(const struct test_ca *ca, const unsigned char *spki,
+    size_t len)
+{
+	struct ca_issued out;
+	const unsigned char *p;
+	X509 *cert = NULL;
+	char *serial = NULL;
+
+	if (!ok(issue_with(ca->inter, CA_PROFILE_DEVICE, "d1", spki, len,
+	    &out) == 0, "a device certificate issued through the interface"))
+		return;
+	p = out.der;
+	cert = d2i_X509(NULL, &p, (long)out.len);
+	ok(cert != NULL && p == out.der + out.len, "its DER is one certificate");
+	if (cert != NULL)
+		serial = ca_serial_hex(X509_get0_serialNumber(cert));
+	is_str(out.serial, serial ? serial : "?", "the serial returned is its own");
+	is_int(out.not_after, cert ? ca_time_from_asn1(X509_get0_notAfter(cert))
+	    : 0, "the notAfter returned is its own");
+	is_int(out.not_after, T0 + DAY + 7 * DAY, "7 days from the pinned now");
+	ok(cert != NULL && X509_verify(cert, X509_get0_pubkey(ca->inter_cert)) == 1,
+	    "signed by the intermediate");
+	free(serial);
+	X509_free(cert);
+	ca_issued_clear(&out);
+}
+
+/* Public keys that arrive bad: the signer parses them itself. */
+static void
+test_signer_spki(const struct test_ca *ca, const unsigned char *spki,
+    size_t len)
+{
+	unsigned char bad[512];
+	struct ca_issued out;
+	EVP_PKEY *key;
+	unsigned char *der;
+	size_t n;
+
+	ok(issue_with(ca->inter, CA_PROFILE_DEVICE, "d1", spki, len - 1,
+	    &out) == -1, "a truncated key is refused");
+	memcpy(bad, spki, len);
+	bad[len] = 0;
+	ok(issue_with(ca->inter, CA_PROFILE_DEVICE, "d1", bad, len + 1,
+	    &out) == -1, "a key with a byte after it is refused");
+	memcpy(bad, spki, len);
+	bad[len - 1] ^= 0x01;		/* y no longer on the curve */
+	ok(issue_with(ca->inter, CA_PROFILE_DEVICE, "d1", bad, len,
+	    &out) == -1, "a point off the curve is refused");
+	like(ca_errstr(), "point", "as not on its curve");
+	ok(issue_with(ca->inter, CA_PROFILE_DEVICE, "d1", (const unsigned char *)
+	    "\x30\x03\x02\x01\x00", 5, &out) == -1, "garbage is refused");
+	key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
+	der = spki_of(key, &n);
+	ok(issue_with(ca->inter, CA_PROFILE_DEVICE, "d1", der, n, &out) == -1,
+	    "a P-521 key is refused by the key policy");
+	OPENSSL_free(der);
+	EVP_PKEY_free(key);
+	key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	EVP_PKEY_set_utf8_string_param(key, "encoding", "explicit");
+	der = spki_of(key, &n);
+	ok(issue_with(ca->inter, CA_PROFILE_DEVICE, "d1", der, n, &out) == -1,
+	    "a P-256 key with explicit curve parameters is refused");
+	like(ca_errstr(), "named curves only", "and says so");
+	OPENSSL_free(der);
+	EVP_PKEY_free(key);
+}
+
+/* A self-signed certificate must carry the key that signs it. */
+static void
+test_signer_self(const unsigned char *spki, size_t len)
+{
+	EVP_PKEY *key = ca_key_generate(CA_KEY_EC_P256);
+	struct ca_signer *self = ca_signer_self(key);
+	struct ca_issued out;
+
+	ok(issue_with(self, CA_PROFILE_ROOT, "root", spki, len, &out) == -1,
+	    "a root is not self-signed over another key");
+	like(ca_errstr(), "must carry the signing key", "and says so");
+	ok(issue_with(self, CA_PROFILE_DEVICE, "d1", spki, len, &out) == -1,
+	    "a self signer issues nothing but its root");
+	ca_signer_free(self);
+}
+
+static void
+test_signer_crl(const struct test_ca *ca)
+{
+	struct ca_revoked r[1] = { { "not hex", T0, CRL_REASON_UNSPECIFIED } };
+	struct ca_crl_req req = { r, 1, 7, T0 + DAY, 7 };
+	unsigned char *der = NULL;
+	size_t len;
+
+	ok(ca_signer_crl(ca->inter, &req, &der, &len) == -1,
+	    "a CRL entry that is not a serial is refused");
+	r[0].serial = "4A01";
+	ok(ca_signer_crl(ca->inter, &req, &der, &len) == 0 && len > 0,
+	    "a CRL comes back as DER");
+	OPENSSL_free(der);
+}
+
+static void
+test_signer_boundary(const struct test_ca *ca)
+{
+	EVP_PKEY *key = ca_key_generate(CA_KEY_EC_P256);
+	size_t len;
+	unsigned char *spki = spki_of(key, &len);
+
+	test_signer_profiles(ca, spki, len);
+	test_signer_request(ca, spki, len);
+	test_signer_answer(ca, spki, len);
+	test_signer_spki(ca, spki, len);
+	test_signer_self(spki, len);
+	test_signer_crl(ca);
+	OPENSSL_free(spki);
+	EVP_PKEY_free(key);
 }
 
 static void
@@ -417,7 +612,9 @@ main(void)
 	test_requests(&ca);
 	test_crl(&ca);
 	test_signer(&ca);
+	test_signer_boundary(&ca);
 	ca_signer_free(ca.root);
+	EVP_PKEY_free(ca.inter_key);
 	ca_signer_free(ca.inter);
 	X509_free(ca.root_cert);
 	X509_free(ca.inter_cert);
