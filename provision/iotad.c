@@ -305,7 +305,7 @@ start_http(struct iotad *d, const struct router *router)
 		.max_body = d->conf.limits.max_body,
 		.max_connections = (unsigned int)d->conf.limits.max_connections,
 		.timeout_seconds = (unsigned int)d->conf.limits.connection_timeout,
-		.log = log_http, .log_arg = d,
+		.log = log_http, .log_arg = NULL,
 	};
 	struct http_server *http;
 	char *keypass = NULL, err[HTTP_ERRLEN];
@@ -344,12 +344,12 @@ serve(struct iotad *d)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	http = start_http(d, &router);
-	log_msg(d, CONF_LOG_INFO, "listening on https://%s%s%s:%d",
+	log_info("listening on https://%s%s%s:%d",
 	    strchr(d->conf.listen.address, ':') ? "[" : "",
 	    d->conf.listen.address, strchr(d->conf.listen.address, ':') ?
 	    "]" : "", http_port(http));
 	sigwait(&set, &sig);
-	log_msg(d, CONF_LOG_INFO, "stopping on signal %d", sig);
+	log_info("stopping on signal %d", sig);
 	http_stop(http);
 }
 
@@ -368,6 +368,7 @@ cleanup(struct iotad *d)
 	ratelimit_free(d->failures);
 	free(d->chain_pem);
 	conf_free(&d->conf);
+	log_close();
 }
 
 int
@@ -396,7 +397,8 @@ main(int argc, char *argv[])
 		if (o.check)
 			printf("%s: configuration OK\n", o.config);
 		else {
-			log_open(&d);
+			log_init((enum log_level)d.conf.log.level,
+			    d.conf.log.file, d.conf.audit.file);
 			if ((d.failures = ratelimit_new(
 			    d.conf.ratelimit.failures_per_minute,
 			    (long)d.conf.ratelimit.lockout)) == NULL ||

@@ -12,6 +12,7 @@
 #include "ca.h"
 #include "conf.h"
 #include "http.h"
+#include "log.h"
 #include "ratelimit.h"
 #include "router.h"
 #include "registry.h"
@@ -38,18 +39,7 @@ struct iotad {
 	struct ca_signer	*signer;	/* the online intermediate */
 	char			*chain_pem;	/* intermediate then root */
 	struct ratelimit	*failures;	/* keys "g:<group>", "c:<addr>" */
-	FILE			*log;
-	FILE			*audit;
-	pthread_mutex_t		 loglock;
 };
-
-/* log.c: one line per event, never a secret. */
-void	log_open(struct iotad *);
-void	log_msg(struct iotad *, int, const char *, ...)
-	    __attribute__((format(printf, 3, 4)));
-void	log_http(void *, const char *);
-/* Also into audit.file when set (the registry keeps every row anyway). */
-void	audit_line(struct iotad *, const struct reg_audit *);
 
 /* api.c: the route table and what handlers share. */
 extern const struct route iotad_routes[];
@@ -73,6 +63,8 @@ int	api_find_group(struct http_request *, struct http_response *,
 	    const struct caller *, struct reg_group *);
 /* An audit row in a transaction of its own, for refusals; and the line. */
 void	api_audit_alone(struct iotad *, const struct reg_audit *);
+/* The audit line of a row (into audit.file when set, else the log). */
+void	api_audit_line(const struct reg_audit *);
 /* 503 with the configured Retry-After: the broker is down. */
 void	api_unavailable(struct iotad *, struct http_response *);
 /* A lifecycle event, when events are on; a failure is logged only. */

@@ -1,11 +1,20 @@
 /* iotad's log and audit trail: one line per event, never a secret. */
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "iotad.h"
+#include "log.h"
 
 static const char *level_names[] = { "error", "warn", "info", "debug" };
+
+static struct {
+	pthread_mutex_t	 lock;
+	enum log_level	 level;
+	FILE		*log;		/* NULL: stderr */
+	FILE		*audit;		/* NULL: the log */
+} lg = { PTHREAD_MUTEX_INITIALIZER, LOG_LEVEL_INFO, NULL, NULL };
 
 static FILE *
 open_append(const char *path)
@@ -19,12 +28,25 @@ open_append(const char *path)
 }
 
 void
-log_open(struct iotad *d)
+log_init(enum log_level level, const char *file, const char *audit_file)
 {
-	pthread_mutex_init(&d->loglock, NULL);
-	if ((d->log = open_append(d->conf.log.file)) == NULL)
-		d->log = stderr;
-	d->audit = open_append(d->conf.audit.file);
+	pthread_mutex_lock(&lg.lock);
+	lg.level = level;
+	lg.log = open_append(file);
+	lg.audit = open_append(audit_file);
+	pthread_mutex_unlock(&lg.lock);
+}
+
+void
+log_close(void)
+{
+	pthread_mutex_lock(&lg.lock);
+	if (lg.log != NULL)
+		fclose(lg.log);
+	if (lg.audit != NULL)
+		fclose(lg.audit);
+	lg.log = lg.audit = NULL;
+	pthread_mutex_unlock(&lg.lock);
 }
 
 static void
@@ -37,44 +59,51 @@ stamp(char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-void
-log_msg(struct iotad *d, int level, const char *fmt, ...)
+static void
+write_line(FILE *fp, const char *what, const char *fmt, va_list ap)
 {
 	char when[32];
+
+	stamp(when, sizeof(when));
+	fprintf(fp, "%s iotad %s: ", when, what);
+	vfprintf(fp, fmt, ap);
+	fputc('\n', fp);
+	fflush(fp);
+}
+
+void
+log_msg(enum log_level level, const char *fmt, ...)
+{
 	va_list ap;
 
-	if (level > d->conf.log.level)
-		return;
-	stamp(when, sizeof(when));
-	pthread_mutex_lock(&d->loglock);
-	fprintf(d->log, "%s iotad %s: ", when, level_names[level]);
+	pthread_mutex_lock(&lg.lock);
+	if (level <= lg.level) {
+		va_start(ap, fmt);
+		write_line(lg.log != NULL ? lg.log : stderr, level_names[level],
+		    fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&lg.lock);
+}
+
+void
+log_audit(const char *fmt, ...)
+{
+	va_list ap;
+	FILE *fp;
+
+	pthread_mutex_lock(&lg.lock);
+	fp = lg.audit != NULL ? lg.audit : lg.log != NULL ? lg.log : stderr;
 	va_start(ap, fmt);
-	vfprintf(d->log, fmt, ap);
+	write_line(fp, "audit", fmt, ap);
 	va_end(ap);
-	fputc('\n', d->log);
-	fflush(d->log);
-	pthread_mutex_unlock(&d->loglock);
+	pthread_mutex_unlock(&lg.lock);
 }
 
 /* libmicrohttpd's request lines: client method path status bytes ms. */
 void
 log_http(void *arg, const char *line)
 {
-	log_msg(arg, CONF_LOG_INFO, "%s", line);
-}
-
-void
-audit_line(struct iotad *d, const struct reg_audit *a)
-{
-	char when[32];
-	FILE *fp = d->audit != NULL ? d->audit : d->log;
-
-	stamp(when, sizeof(when));
-	pthread_mutex_lock(&d->loglock);
-	fprintf(fp, "%s iotad audit: tenant=%lld actor=%s action=%s target=%s "
-	    "outcome=%s client=%s\n", when, (long long)a->tenant_id, a->actor,
-	    a->action, a->target != NULL ? a->target : "-", a->outcome,
-	    a->client != NULL ? a->client : "-");
-	fflush(fp);
-	pthread_mutex_unlock(&d->loglock);
+	(void)arg;
+	log_info("%s", line);
 }

@@ -107,7 +107,7 @@ authenticate(struct http_request *req, struct http_response *resp,
 	secret_hash(token, j.hash);
 	if ((rc = store_read(d->store, token_lookup, &j, err, sizeof(err))) != 0) {
 		if (rc != REG_NOT_FOUND) {
-			log_msg(d, CONF_LOG_ERROR, "token lookup: %s", err);
+			log_error("token lookup: %s", err);
 			http_respond_error(resp, 500, "internal", "internal error");
 			return -1;
 		}
@@ -207,7 +207,7 @@ api_find_group(struct http_request *req, struct http_response *resp,
 		return -1;
 	if ((rc = store_read(d->store, group_find, &j, err, sizeof(err))) != 0) {
 		if (rc != REG_NOT_FOUND)
-			log_msg(d, CONF_LOG_ERROR, "group lookup: %s", err);
+			log_error("group lookup: %s", err);
 		api_registry_error(resp, rc, "group");
 		return -1;
 	}
@@ -252,8 +252,17 @@ api_audit_alone(struct iotad *d, const struct reg_audit *a)
 	char err[256];
 
 	if (store_write(d->store, audit_job, (void *)a, err, sizeof(err)) != 0)
-		log_msg(d, CONF_LOG_ERROR, "audit: %s", err);
-	audit_line(d, a);
+		log_error("audit: %s", err);
+	api_audit_line(a);
+}
+
+void
+api_audit_line(const struct reg_audit *a)
+{
+	log_audit("tenant=%lld actor=%s action=%s target=%s outcome=%s "
+	    "client=%s", (long long)a->tenant_id, a->actor, a->action,
+	    a->target != NULL ? a->target : "-", a->outcome,
+	    a->client != NULL ? a->client : "-");
 }
 
 /*
@@ -269,7 +278,7 @@ api_write(struct iotad *d, struct http_response *resp, store_job job,
 
 	if ((rc = store_write(d->store, job, arg, err, sizeof(err))) ==
 	    STORE_ERROR || rc == REG_ERROR) {
-		log_msg(d, CONF_LOG_ERROR, "%s: %s", what, err);
+		log_error("%s: %s", what, err);
 		http_respond_error(resp, 500, "internal", "internal error");
 		return STORE_ERROR;
 	}

@@ -107,7 +107,7 @@ handle_device_add(struct http_request *req, struct http_response *resp)
 	j.duplicates = json_array();
 	if ((j.names = requested_names(resp, body, &single)) != NULL) {
 		if ((rc = api_write(d, resp, device_add, &j, "device")) == 0) {
-			audit_line(d, &j.audit);
+			api_audit_line(&j.audit);
 			answer_added(resp, &j, single);
 		} else if (rc != STORE_ERROR)
 			api_registry_error(resp, rc, "group");
@@ -185,7 +185,7 @@ handle_device_list(struct http_request *req, struct http_response *resp)
 	j.group = g.name;
 	j.devices = json_array();
 	if (store_read(d->store, device_list, &j, err, sizeof(err)) != 0) {
-		log_msg(d, CONF_LOG_ERROR, "device list: %s", err);
+		log_error("device list: %s", err);
 		json_decref(j.devices);
 		http_respond_error(resp, 500, "internal", "internal error");
 		return;
@@ -286,7 +286,7 @@ device_request(struct http_request *req, struct http_response *resp,
 	    sizeof(err)) : api_write(d, resp, device_act, &j, "device");
 	if (rc == 0) {
 		if (action != 0)
-			audit_line(d, &j.audit);
+			api_audit_line(&j.audit);
 		if (action == 1)
 			api_event(d, EVENT_DEVICE_REVOKED, j.tenant, g.name,
 			    j.name, j.dev.serial[0] != '\0' ? j.dev.serial : NULL);

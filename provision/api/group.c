@@ -40,7 +40,7 @@ handle_group_list(struct http_request *req, struct http_response *resp)
 	j.tenant_id = c.tenant_id;
 	j.groups = json_array();
 	if (store_read(d->store, group_list, &j, err, sizeof(err)) != 0) {
-		log_msg(d, CONF_LOG_ERROR, "group list: %s", err);
+		log_error("group list: %s", err);
 		json_decref(j.groups);
 		http_respond_error(resp, 500, "internal", "internal error");
 		return;
@@ -147,7 +147,7 @@ handle_group_create(struct http_request *req, struct http_response *resp)
 	    new_secret(&j, secret, sizeof(secret)) == -1)
 		goto out;
 	if ((rc = api_write(d, resp, group_create, &j, "group")) == 0) {
-		audit_line(d, &j.audit);
+		api_audit_line(&j.audit);
 		http_respond_json(resp, 201, json_pack("{s:o, s:s}", "group",
 		    api_group_json(&j.group), "provisioning_secret", secret));
 	} else if (rc != STORE_ERROR)
@@ -208,7 +208,7 @@ handle_group_patch(struct http_request *req, struct http_response *resp)
 	    opt_field(resp, body, "secret_expires", &j.expires,
 	    &j.set_expires) == 0) {
 		if ((rc = api_write(d, resp, group_patch, &j, "group")) == 0) {
-			audit_line(d, &j.audit);
+			api_audit_line(&j.audit);
 			http_respond_json(resp, 200, api_group_json(&g));
 		} else if (rc != STORE_ERROR)
 			api_registry_error(resp, rc, "group");
@@ -252,7 +252,7 @@ handle_group_delete(struct http_request *req, struct http_response *resp)
 	j.audit.tenant_id = c.tenant_id;
 	j.audit.target = g.name;
 	if ((rc = api_write(d, resp, group_delete, &j, "group")) == 0) {
-		audit_line(d, &j.audit);
+		api_audit_line(&j.audit);
 		http_respond_empty(resp, 204);
 	} else if (rc == REG_STATE)
 		http_respond_error(resp, 409, "group_not_empty", "the group has "
@@ -305,7 +305,7 @@ handle_group_rotate(struct http_request *req, struct http_response *resp)
 		return;
 	secret_hash(secret, j.hash);
 	if ((rc = api_write(d, resp, group_rotate, &j, "group")) == 0) {
-		audit_line(d, &j.audit);
+		api_audit_line(&j.audit);
 		http_respond_json(resp, 200, json_pack("{s:s, s:o}",
 		    "provisioning_secret", secret, "previous_valid_until",
 		    j.prev_valid_until == REG_NONE ? json_null() :

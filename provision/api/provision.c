@@ -136,7 +136,7 @@ authorize(struct http_request *req, struct http_response *resp,
 	p->g.tenant_id = REG_NONE;
 	rc = store_read(p->d->store, lookup, p, err, sizeof(err));
 	if (rc == STORE_ERROR || rc == REG_ERROR) {
-		log_msg(p->d, CONF_LOG_ERROR, "provision lookup: %s", err);
+		log_error("provision lookup: %s", err);
 		http_respond_error(resp, 500, "internal", "internal error");
 		return -1;
 	}
@@ -369,7 +369,7 @@ issue(struct http_response *resp, struct provision *p, struct ca_csr *csr)
 		p->again = 1;
 		rc = store_read(p->d->store, recorded_cert, p, err, sizeof(err));
 	} else if (sign(p, csr) == -1) {
-		log_msg(p->d, CONF_LOG_ERROR, "signing: %s", ca_errstr());
+		log_error("signing: %s", ca_errstr());
 		http_respond_error(resp, 500, "internal", "internal error");
 		return -1;
 	} else if ((rc = api_write(p->d, resp, record, p, "provision")) ==
@@ -431,7 +431,7 @@ handle_provision(struct http_request *req, struct http_response *resp)
 	if (!p.again)
 		api_event(p.d, EVENT_DEVICE_PROVISIONED, p.tenant, p.g.name,
 		    p.device, p.serial);
-	log_msg(p.d, CONF_LOG_INFO, "provisioned %s/%s/%s serial %s%s",
+	log_info("provisioned %s/%s/%s serial %s%s",
 	    p.tenant, p.g.name, p.device, p.again ? p.dev.serial : p.serial,
 	    p.again ? " (again)" : "");
 out:

@@ -56,7 +56,7 @@ handle_tenant_create(struct http_request *req, struct http_response *resp)
 		goto out;
 	}
 	if ((rc = api_write(d, resp, tenant_create, &j, "tenant")) == 0) {
-		audit_line(d, &j.audit);
+		api_audit_line(&j.audit);
 		http_respond_json(resp, 201, json_pack("{s:s, s:s}", "tenant",
 		    j.name, "token", token));
 	} else if (rc != STORE_ERROR)

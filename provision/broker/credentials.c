@@ -126,7 +126,7 @@ record_new(struct iotad *d, struct creds_job *j, const char *tenant,
 	    sizeof(j->c->password)) != BROKER_OK)
 		return BROKER_ERROR;
 	if (store_write(d->broker_store, creds_insert, j, err, sizeof(err)) != 0) {
-		log_msg(d, CONF_LOG_ERROR, "broker database: %s", err);
+		log_error("broker database: %s", err);
 		return BROKER_ERROR;
 	}
 	return BROKER_OK;
@@ -204,8 +204,8 @@ make_at_broker(struct iotad *d, const struct creds *c, const char *group,
 		rc = broker_default_vhost_set(d->broker, c->username, c->vhost,
 		    err, sizeof(err));
 	if (rc != BROKER_OK)
-		log_msg(d, rc == BROKER_UNAVAILABLE ? CONF_LOG_WARN :
-		    CONF_LOG_ERROR, "broker: %s", err);
+		log_msg(rc == BROKER_UNAVAILABLE ? LOG_LEVEL_WARN :
+		    LOG_LEVEL_ERROR, "broker: %s", err);
 	return rc;
 }
 
@@ -221,7 +221,7 @@ creds_ensure(struct iotad *d, int64_t device_id, const char *tenant,
 	if (rc == REG_NOT_FOUND)
 		rc = record_new(d, &j, tenant, group, device);
 	else if (rc != REG_OK) {
-		log_msg(d, CONF_LOG_ERROR, "broker database: %s", err);
+		log_error("broker database: %s", err);
 		return BROKER_ERROR;
 	}
 	if (rc != BROKER_OK || j.active)
@@ -232,7 +232,7 @@ creds_ensure(struct iotad *d, int64_t device_id, const char *tenant,
 		return rc;
 	if (store_write(d->broker_store, creds_activate, &j, err,
 	    sizeof(err)) != 0) {
-		log_msg(d, CONF_LOG_ERROR, "broker database: %s", err);
+		log_error("broker database: %s", err);
 		return BROKER_ERROR;
 	}
 	return BROKER_OK;
@@ -250,7 +250,7 @@ creds_revoke(struct iotad *d, int64_t device_id)
 	if (rc == REG_NOT_FOUND)
 		return BROKER_OK;
 	if (rc != REG_OK) {
-		log_msg(d, CONF_LOG_ERROR, "broker database: %s", err);
+		log_error("broker database: %s", err);
 		return BROKER_ERROR;
 	}
 	rc = BROKER_OK;
@@ -269,11 +269,11 @@ creds_revoke(struct iotad *d, int64_t device_id)
 		    sizeof(err));
 	creds_clear(&c);
 	if (rc != BROKER_OK) {
-		log_msg(d, CONF_LOG_WARN, "broker: %s", err);
+		log_warn("broker: %s", err);
 		return rc;
 	}
 	if (store_write(d->broker_store, creds_delete, &j, err, sizeof(err)) != 0) {
-		log_msg(d, CONF_LOG_ERROR, "broker database: %s", err);
+		log_error("broker database: %s", err);
 		return BROKER_ERROR;
 	}
 	return BROKER_OK;
@@ -286,7 +286,7 @@ creds_vhost(struct iotad *d, const char *tenant)
 	int rc;
 
 	if ((rc = vhost_ensure(d, tenant, err, sizeof(err))) != BROKER_OK)
-		log_msg(d, CONF_LOG_WARN, "broker: %s", err);
+		log_warn("broker: %s", err);
 	return rc;
 }
 
@@ -328,7 +328,7 @@ creds_lookup(struct iotad *d, const char *username, struct creds *c)
 	memset(c, 0, sizeof(*c));
 	if (store_read(d->broker_store, creds_by_username, &j, err,
 	    sizeof(err)) != 0) {
-		log_msg(d, CONF_LOG_ERROR, "broker database: %s", err);
+		log_error("broker database: %s", err);
 		return -1;
 	}
 	if (!j.found || !j.active)

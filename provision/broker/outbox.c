@@ -46,13 +46,13 @@ outbox_put(struct outbox *o, const char *key, const char *body)
 	    (e->key = strdup(key)) == NULL || (e->body = strdup(body)) == NULL) {
 		if (e != NULL)
 			event_free(e);
-		log_msg(o->d, CONF_LOG_ERROR, "event %s lost: out of memory", key);
+		log_error("event %s lost: out of memory", key);
 		return;
 	}
 	pthread_mutex_lock(&o->mu);
 	if (o->n >= OUTBOX_MAX) {
 		pthread_mutex_unlock(&o->mu);
-		log_msg(o->d, CONF_LOG_ERROR, "event %s lost: %d events are "
+		log_error("event %s lost: %d events are "
 		    "waiting for the broker", key, OUTBOX_MAX);
 		event_free(e);
 		return;
@@ -92,10 +92,10 @@ publish_head(struct outbox *o, struct event *e)
 	if (rc == EVENTS_OK)
 		return 0;
 	if (rc == EVENTS_UNREACHABLE) {
-		log_msg(o->d, CONF_LOG_WARN, "event %s waits: %s", e->key, err);
+		log_warn("event %s waits: %s", e->key, err);
 		return -1;
 	}
-	log_msg(o->d, CONF_LOG_ERROR, "event %s refused: %s", e->key, err);
+	log_error("event %s refused: %s", e->key, err);
 	return 0;		/* retrying will not help */
 }
 
@@ -132,7 +132,7 @@ run(void *arg)
 			wait_until(o, RETRY_SECONDS);
 	}
 	while (o->head != NULL) {
-		log_msg(o->d, CONF_LOG_ERROR, "event %s lost at shutdown",
+		log_error("event %s lost at shutdown",
 		    o->head->key);
 		pop(o);
 	}
