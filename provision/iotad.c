@@ -19,17 +19,14 @@
 
 #include <openssl/crypto.h>
 
-#include "broker.h"
-#include "broker-batch.h"
 #include "cadir.h"
-#include "events.h"
+#include "file.h"
 #include "iotad.h"
-#include "outbox.h"
+#include "mode.h"
 #include "router.h"
 #include "secret.h"
 
 #define DB_NAME		"registry.db"
-#define BROKER_DB_NAME	"broker.db"
 #define TOKEN_NAME	"admin.token"
 #define PEM_MAX		(256 * 1024)
 
@@ -110,18 +107,15 @@ fatal(const char *fmt, ...)
 	exit(1);
 }
 
-/* A file's first line, for passphrases; wiped by the caller. */
+/* A file's first line, for passphrases; file_line_free() wipes it. */
 static char *
 first_line(const char *path, size_t *len)
 {
-	unsigned char *data;
-	size_t size;
+	char err[512], *line;
 
-	if ((data = ca_file_read(path, 4096, &size)) == NULL)
-		fatal("%s", ca_errstr());
-	*len = strcspn((char *)data, "\r\n");
-	data[*len] = '\0';
-	return (char *)data;
+	if ((line = file_first_line(path, 4096, len, err, sizeof(err))) == NULL)
+		fatal("%s", err);
+	return line;
 }
 
 static char *
@@ -146,7 +140,7 @@ load_ca(struct iotad *d)
 		fatal("ca.dir: %s", ca_errstr());
 	pass = first_line(d->conf.ca.passphrase_file, &len);
 	d->signer = cadir_intermediate_signer(cd, pass, len);
-	OPENSSL_clear_free(pass, len);
+	file_line_free(pass, len);
 	if (d->signer == NULL)
 		fatal("the online intermediate: %s", ca_errstr());
 	/* The online path issues device certificates and nothing else. */
@@ -155,102 +149,23 @@ load_ca(struct iotad *d)
 	cadir_close(cd);
 }
 
-static struct store *
-open_db(struct iotad *d, const char *name, const char *key_file,
-    const struct store_schema *schema)
-{
-	unsigned char key[STORE_KEY_LEN];
-	char path[4096], err[512];
-	struct store *st;
-
-	if (store_key_read(key_file, key, err, sizeof(err)) == -1)
-		fatal("%s", err);
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", d->conf.state.dir,
-	    name) >= sizeof(path))
-		fatal("state.dir: path too long");
-	st = store_open(path, key, schema, err, sizeof(err));
-	OPENSSL_cleanse(key, sizeof(key));
-	if (st == NULL)
-		fatal("%s", err);
-	return st;
-}
-
 static void
 open_store(struct iotad *d)
 {
-	d->store = open_db(d, DB_NAME, d->conf.state.key_file, &schema_registry);
-	if (d->conf.broker.mode != CONF_BROKER_NONE)
-		d->broker_store = open_db(d, BROKER_DB_NAME,
-		    d->conf.broker.key_file, &schema_broker);
-}
+	char err[512];
 
-/* The keys a broker mode needs but the table cannot require alone. */
-static void
-check_broker_conf(const struct iotad_conf *c)
-{
-	if (c->broker.mode == CONF_BROKER_NONE)
-		return;
-	if (c->broker.mqtt_url == NULL || c->broker.key_file == NULL ||
-	    c->broker.management_credentials_file == NULL)
-		fatal("broker.mode %s needs broker.mqtt_url, broker.key_file "
-		    "and broker.management_credentials_file",
-		    c->broker.mode == CONF_BROKER_MANAGEMENT ? "management" :
-		    "auth-backend");
-	if (c->broker.mode == CONF_BROKER_MANAGEMENT &&
-	    c->broker.management_url == NULL)
-		fatal("broker.mode management needs broker.management_url");
-	/* RabbitMQ's per-CN vhost map is kept by the management mode. */
-	if (c->broker.login == CONF_LOGIN_CERTIFICATE &&
-	    c->broker.mode != CONF_BROKER_MANAGEMENT)
-		fatal("broker.login certificate needs broker.mode management");
-}
-
-/* "user:password" on the first line of the credentials file. */
-static char *
-broker_account(const struct iotad *d, char **password)
-{
-	size_t len;
-	char *line = first_line(d->conf.broker.management_credentials_file,
-	    &len), *colon;
-
-	if ((colon = strchr(line, ':')) == NULL || colon == line ||
-	    colon[1] == '\0')
-		fatal("%s: expected user:password on its first line",
-		    d->conf.broker.management_credentials_file);
-	*colon = '\0';
-	*password = colon + 1;
-	return line;
+	if ((d->store = store_open_keyed(d->conf.state.dir, DB_NAME,
+	    d->conf.state.key_file, &schema_registry, err, sizeof(err))) == NULL)
+		fatal("%s", err);
 }
 
 static void
 open_broker(struct iotad *d)
 {
-	struct broker_config bc = { .mgmt_url = d->conf.broker.management_url,
-	    .ca_file = d->conf.broker.management_ca_file,
-	    .timeout_ms = d->conf.broker.timeout * 1000 };
-	struct events_config ec = { .host = d->conf.broker.amqp_host,
-	    .port = d->conf.broker.amqp_port,
-	    .exchange = d->conf.broker.events_exchange,
-	    .timeout = (int)d->conf.broker.timeout, .defer_connect = 1 };
-	char *account, *password, err[512];
+	char err[512];
 
-	if (d->conf.broker.mode == CONF_BROKER_NONE)
-		return;
-	account = broker_account(d, &password);
-	bc.user = ec.user = account;
-	bc.password = ec.password = password;
-	/*
-	 * The auth backend needs the management API only to make tenants'
-	 * vhosts and close revoked devices' connections: optional there.
-	 */
-	pthread_mutex_init(&d->vhostlock, NULL);
-	if (d->conf.broker.management_url != NULL &&
-	    (d->broker = broker_new(&bc, err, sizeof(err))) == NULL)
+	if ((d->broker = broker_mode_open(&d->conf, err, sizeof(err))) == NULL)
 		fatal("broker: %s", err);
-	d->events = events_open(&ec, err, sizeof(err));
-	OPENSSL_clear_free(account, strlen(account) + strlen(password) + 1);
-	if (d->events == NULL)
-		fatal("broker events: %s", err);
 }
 
 static int
@@ -278,11 +193,10 @@ init_state(struct iotad *d, const char *token_file)
 	if (access(d->conf.state.key_file, F_OK) == -1 &&
 	    store_key_create(d->conf.state.key_file, err, sizeof(err)) == -1)
 		fatal("%s", err);
-	if (d->conf.broker.mode != CONF_BROKER_NONE &&
-	    access(d->conf.broker.key_file, F_OK) == -1 &&
-	    store_key_create(d->conf.broker.key_file, err, sizeof(err)) == -1)
+	if (broker_mode_init(&d->conf, err, sizeof(err)) == -1)
 		fatal("%s", err);
 	open_store(d);
+	open_broker(d);
 	if (secret_token_new(TOKEN_PREFIX_ADMIN, token, sizeof(token)) == -1)
 		fatal("cannot make a token");
 	secret_hash(token, hash);
@@ -319,8 +233,7 @@ start_http(struct iotad *d, const struct router *router)
 	http = http_start(&cfg, router, err, sizeof(err));
 	OPENSSL_clear_free((void *)cfg.key_pem, strlen(cfg.key_pem));
 	free((void *)cfg.cert_pem);
-	if (keypass != NULL)
-		OPENSSL_clear_free(keypass, len);
+	file_line_free(keypass, len);
 	if (http == NULL)
 		fatal("%s", err);
 	return http;
@@ -356,13 +269,7 @@ serve(struct iotad *d)
 static void
 cleanup(struct iotad *d)
 {
-	outbox_stop(d->outbox);
-	broker_batch_stop(d->batch);
-	for (size_t i = 0; i < sizeof(d->vhosts) / sizeof(d->vhosts[0]); i++)
-		free(d->vhosts[i]);
-	events_close(d->events);
-	broker_free(d->broker);
-	store_close(d->broker_store);
+	broker_mode_close(d->broker);
 	store_close(d->store);
 	ca_signer_free(d->signer);
 	ratelimit_free(d->failures);
@@ -383,7 +290,8 @@ main(int argc, char *argv[])
 		return 2;
 	if (conf_load(o.config, &d.conf, err, sizeof(err)) == -1)
 		fatal("%s", err);
-	check_broker_conf(&d.conf);
+	if (broker_mode_check(&d.conf, err, sizeof(err)) == -1)
+		fatal("%s", err);
 	if (o.print)
 		conf_print(stdout, &d.conf);
 	else if (o.init)
@@ -401,12 +309,10 @@ main(int argc, char *argv[])
 			    d.conf.log.file, d.conf.audit.file);
 			if ((d.failures = ratelimit_new(
 			    d.conf.ratelimit.failures_per_minute,
-			    (long)d.conf.ratelimit.lockout)) == NULL ||
-			    (d.events != NULL &&
-			    (d.outbox = outbox_start(&d)) == NULL) ||
-			    (d.conf.broker.mode == CONF_BROKER_MANAGEMENT &&
-			    (d.batch = broker_batch_start(d.broker)) == NULL))
+			    (long)d.conf.ratelimit.lockout)) == NULL)
 				fatal("out of memory");
+			if (broker_mode_start(d.broker, err, sizeof(err)) == -1)
+				fatal("%s", err);
 			serve(&d);
 		}
 	}

@@ -20,22 +20,12 @@
 
 #include <jansson.h>
 
-struct broker;
-struct broker_batch;
-struct events;
-struct outbox;
+struct broker_mode;
 
 struct iotad {
 	struct iotad_conf	 conf;
 	struct store		*store;
-	/* broker.mode other than none: */
-	struct store		*broker_store;	/* credentials, own key */
-	struct broker		*broker;	/* management API */
-	struct broker_batch	*batch;		/* ... device users in batches */
-	pthread_mutex_t		 vhostlock;
-	char			*vhosts[64];	/* known to exist at the broker */
-	struct events		*events;	/* lifecycle events */
-	struct outbox		*outbox;	/* ... published from here */
+	struct broker_mode	*broker;	/* broker.mode, chosen at start */
 	struct ca_signer	*signer;	/* the online intermediate */
 	char			*chain_pem;	/* intermediate then root */
 	struct ratelimit	*failures;	/* keys "g:<group>", "c:<addr>" */

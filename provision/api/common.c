@@ -4,9 +4,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "events.h"
 #include "iotad.h"
-#include "outbox.h"
+#include "mode.h"
 #include "json.h"
 #include "router.h"
 #include "secret.h"
@@ -300,18 +299,8 @@ void
 api_event(struct iotad *d, const char *event, const char *tenant,
     const char *group, const char *device, const char *serial)
 {
-	char *body;
-	json_t *j;
+	struct broker_event e = { event, tenant, group, device, serial,
+	    time(NULL) };
 
-	if (d->outbox == NULL)
-		return;
-	j = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:I}", "event", event,
-	    "tenant", tenant, "group", group, "device", device, "serial",
-	    serial, "at", (json_int_t)time(NULL));
-	body = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
-	if (body == NULL)
-		return;
-	outbox_put(d->outbox, event, body);
-	free(body);
+	broker_mode_event(d->broker, &e);
 }

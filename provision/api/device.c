@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "credentials.h"
+#include "mode.h"
 #include "events.h"
 #include "iotad.h"
 #include "json.h"
@@ -239,8 +239,6 @@ revoke_at_broker(struct iotad *d, struct http_response *resp,
 	char err[256];
 	int rc, action = j->action;
 
-	if (d->conf.broker.mode == CONF_BROKER_NONE)
-		return 0;
 	j->action = 0;
 	rc = store_read(d->store, device_act, j, err, sizeof(err));
 	j->action = action;
@@ -248,7 +246,7 @@ revoke_at_broker(struct iotad *d, struct http_response *resp,
 		api_registry_error(resp, rc, "device");
 		return -1;
 	}
-	if ((rc = creds_revoke(d, j->dev.id)) == BROKER_OK)
+	if ((rc = broker_mode_revoke(d->broker, j->dev.id)) == BROKER_OK)
 		return 0;
 	if (rc == BROKER_UNAVAILABLE || rc == BROKER_REFUSED)
 		api_unavailable(d, resp);

@@ -11,7 +11,7 @@
 
 #include <openssl/crypto.h>
 
-#include "credentials.h"
+#include "mode.h"
 #include "encode.h"
 #include "iotad.h"
 #include "events.h"
@@ -36,8 +36,7 @@ struct provision {
 	char			 serial[REG_SERIAL_MAX + 1];
 	int64_t			 not_after;
 	int			 again;		/* a retry with the same key */
-	int			 broker;	/* creds below are set */
-	struct creds		 creds;
+	struct creds		 creds;		/* empty in broker.mode none */
 };
 
 static void
@@ -202,7 +201,8 @@ sign(struct provision *p, const struct ca_csr *csr)
 {
 	char uri[3 * REG_NAME_MAX + 32];
 	struct ca_issue_req r = { .req = { .profile = CA_PROFILE_DEVICE,
-	    .common_name = p->device, .organization = p->tenant,
+	    .common_name = broker_mode_subject(p->d->broker, &p->creds,
+	    p->device), .organization = p->tenant,
 	    .unit = p->g.name, .uri = uri,
 	    .days = p->d->conf.provisioning.certificate_days },
 	    .now = p->now };
@@ -210,9 +210,6 @@ sign(struct provision *p, const struct ca_csr *csr)
 
 	snprintf(uri, sizeof(uri), "urn:iota:device:%s:%s:%s", p->tenant,
 	    p->g.name, p->device);
-	/* Certificate login: the broker takes the CN as the username. */
-	if (p->broker && p->d->conf.broker.login == CONF_LOGIN_CERTIFICATE)
-		r.req.common_name = p->creds.username;
 	r.spki = ca_csr_spki(csr, &r.spki_len);
 	if (ca_signer_issue(p->d->signer, &r, &out) == -1)
 		return -1;
@@ -285,37 +282,11 @@ recorded_cert(sqlite3 *db, void *arg)
 	return rc;
 }
 
-/* {url, vhost, username, password (none with certificate login), ...} */
-static json_t *
-broker_json(const struct provision *p)
-{
-	const struct iotad_conf *conf = &p->d->conf;
-	json_t *b;
-
-	if (!p->broker)
-		return NULL;
-	/* The MQTT client id must be the username: permissions rely on it. */
-	char login[2 * BROKER_NAME_MAX + 2];
-
-	/* RabbitMQ's MQTT plugin takes the vhost from "vhost:user". */
-	snprintf(login, sizeof(login), "%s:%s", p->creds.vhost,
-	    p->creds.username);
-	b = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "url",
-	    conf->broker.mqtt_url, "vhost", p->creds.vhost, "username",
-	    p->creds.username, "mqtt_username", login, "client_id",
-	    p->creds.username, "login",
-	    conf->broker.login == CONF_LOGIN_PASSWORD ? "password" :
-	    "certificate", "ca_chain", p->d->chain_pem);
-	if (b != NULL && p->creds.password[0] != '\0')
-		json_object_set_new(b, "password", json_string(p->creds.password));
-	return b;
-}
-
 static void
 answer(struct http_response *resp, struct provision *p)
 {
 	char *pem = pem_armour("CERTIFICATE", p->der, p->derlen, NULL);
-	json_t *a;
+	json_t *a, *b;
 
 	if (pem == NULL) {
 		http_respond_error(resp, 500, "internal", "internal error");
@@ -325,8 +296,9 @@ answer(struct http_response *resp, struct provision *p)
 	    "group", p->g.name, "serial", p->again ? p->dev.serial : p->serial,
 	    "not_after", (json_int_t)(p->again ? p->dev.not_after : p->not_after),
 	    "certificate", pem, "ca_chain", p->d->chain_pem);
-	if (a != NULL && p->broker)
-		json_object_set_new(a, "broker", broker_json(p));
+	if (a != NULL && (b = broker_mode_answer(p->d->broker, &p->creds,
+	    p->d->chain_pem)) != NULL)
+		json_object_set_new(a, "broker", b);
 	http_respond_json(resp, p->again ? 200 : 201, a);
 	free(pem);
 }
@@ -340,16 +312,12 @@ answer(struct http_response *resp, struct provision *p)
 static int
 broker_credentials(struct http_response *resp, struct provision *p)
 {
+	struct broker_who who = { p->dev.id, p->tenant, p->g.name, p->device };
 	int rc;
 
-	if (p->d->conf.broker.mode == CONF_BROKER_NONE)
+	if ((rc = broker_mode_device(p->d->broker, &who, &p->creds)) ==
+	    BROKER_OK)
 		return 0;
-	rc = creds_ensure(p->d, p->dev.id, p->tenant, p->g.name, p->device,
-	    &p->creds);
-	if (rc == BROKER_OK) {
-		p->broker = 1;
-		return 0;
-	}
 	/* Unreachable or refusing: either way the device retries later. */
 	if (rc == BROKER_UNAVAILABLE || rc == BROKER_REFUSED)
 		api_unavailable(p->d, resp);

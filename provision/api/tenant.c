@@ -2,7 +2,7 @@
 #include <openssl/crypto.h>
 #include <time.h>
 
-#include "credentials.h"
+#include "mode.h"
 #include "iotad.h"
 #include "json.h"
 #include "secret.h"
@@ -51,7 +51,7 @@ handle_tenant_create(struct http_request *req, struct http_response *resp)
 		goto out;
 	secret_hash(token, j.hash);
 	/* The tenant's vhost first: a tenant the broker cannot serve is not made. */
-	if (d->broker != NULL && creds_vhost(d, j.name) != BROKER_OK) {
+	if (broker_mode_tenant(d->broker, j.name) != BROKER_OK) {
 		api_unavailable(d, resp);
 		goto out;
 	}

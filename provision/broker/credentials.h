@@ -1,18 +1,20 @@
 /*
- * A device's broker credentials: recorded in the broker database (its own
- * SQLCipher file and key) before they exist at the broker, made at the
- * broker before the device's certificate is recorded, and kept so that a
- * retry gets the same ones back.  So no device ends with a certificate but
- * no credentials, and no credentials exist that nobody recorded.
+ * A device's broker credentials in the broker database (its own SQLCipher
+ * file and key): recorded as pending before they exist at the broker,
+ * active once they do, kept so that a retry gets the same ones back, and
+ * forgotten once the broker no longer has them.  The modes (mode-*.c)
+ * decide when; this file only keeps the record.
  */
 #ifndef IOTA_CREDENTIALS_H
 #define IOTA_CREDENTIALS_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "broker.h"
 
-struct iotad;
+struct store;
 
 struct creds {
 	char	username[BROKER_NAME_MAX + 1];
@@ -20,21 +22,28 @@ struct creds {
 	char	vhost[BROKER_NAME_MAX + 1];
 };
 
+enum creds_state {
+	CREDS_NONE,		/* no record */
+	CREDS_PENDING,		/* recorded, maybe not at the broker yet */
+	CREDS_ACTIVE,		/* made at the broker */
+};
+
 /* The broker username of a device: unique across tenants. */
 int	creds_username(const char *, const char *, const char *, char *,
 	    size_t);
-/*
- * The device's credentials, made if need be; a broker_rc (BROKER_OK, or
- * BROKER_UNAVAILABLE: answer 503 and let the device retry).
- */
-int	creds_ensure(struct iotad *, int64_t, const char *, const char *,
-	    const char *, struct creds *);
-/* Deletes the user at the broker, closes its connections, forgets it. */
-int	creds_revoke(struct iotad *, int64_t);
-/* The tenant's vhost at the broker, when a tenant is made. */
-int	creds_vhost(struct iotad *, const char *);
 void	creds_clear(struct creds *);
-/* The active credentials of a broker username: 0, or -1 for none. */
-int	creds_lookup(struct iotad *, const char *, struct creds *);
+
+/*
+ * Each returns 0, or -1 after one line in err (the database failed).
+ * *state says whether a record was found.
+ */
+int	creds_find(struct store *, int64_t, struct creds *, enum creds_state *,
+	    char *, size_t);
+int	creds_by_username(struct store *, const char *, struct creds *,
+	    enum creds_state *, char *, size_t);
+int	creds_record(struct store *, int64_t, const struct creds *, time_t,
+	    char *, size_t);
+int	creds_activate(struct store *, int64_t, char *, size_t);
+int	creds_forget(struct store *, int64_t, char *, size_t);
 
 #endif

@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "events.h"
-#include "iotad.h"
+#include "log.h"
 #include "outbox.h"
 
 #define OUTBOX_MAX	10000
@@ -20,7 +20,7 @@ struct event {
 };
 
 struct outbox {
-	struct iotad	*d;
+	struct events	*events;
 	pthread_t	 thread;
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 more;
@@ -87,7 +87,7 @@ publish_head(struct outbox *o, struct event *e)
 	int rc;
 
 	pthread_mutex_unlock(&o->mu);
-	rc = events_publish(o->d->events, e->key, e->body, err, sizeof(err));
+	rc = events_publish(o->events, e->key, e->body, err, sizeof(err));
 	pthread_mutex_lock(&o->mu);
 	if (rc == EVENTS_OK)
 		return 0;
@@ -141,13 +141,13 @@ run(void *arg)
 }
 
 struct outbox *
-outbox_start(struct iotad *d)
+outbox_start(struct events *events)
 {
 	struct outbox *o;
 
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		return NULL;
-	o->d = d;
+	o->events = events;
 	pthread_mutex_init(&o->mu, NULL);
 	pthread_cond_init(&o->more, NULL);
 	if (pthread_create(&o->thread, NULL, run, o) != 0) {

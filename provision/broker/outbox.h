@@ -9,10 +9,11 @@
 #ifndef IOTA_OUTBOX_H
 #define IOTA_OUTBOX_H
 
-struct iotad;
+struct events;
 struct outbox;
 
-struct outbox	*outbox_start(struct iotad *);
+/* Publishes through `events`, which must outlive the outbox. */
+struct outbox	*outbox_start(struct events *);
 /* Copies both; never blocks on the broker. */
 void		 outbox_put(struct outbox *, const char *, const char *);
 /* Tries what is queued for a few seconds more, then stops. */

@@ -702,6 +702,26 @@ fail:
 	return NULL;
 }
 
+struct store *
+store_open_keyed(const char *dir, const char *name, const char *key_file,
+    const struct store_schema *schema, char *err, size_t errlen)
+{
+	unsigned char key[STORE_KEY_LEN];
+	char path[PATH_MAX];
+	struct store *st;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    sizeof(path)) {
+		errbuf_set(err, errlen, "%s: path too long", dir);
+		return NULL;
+	}
+	if (store_key_read(key_file, key, err, errlen) == -1)
+		return NULL;
+	st = store_open(path, key, schema, err, errlen);
+	OPENSSL_cleanse(key, sizeof(key));
+	return st;
+}
+
 void
 store_close(struct store *st)
 {

@@ -51,6 +51,9 @@ int		 store_key_read(const char *, unsigned char [STORE_KEY_LEN],
 struct store_schema;
 struct store	*store_open(const char *, const unsigned char [STORE_KEY_LEN],
 		    const struct store_schema *, char *, size_t);
+/* DIR/NAME with the key in KEY_FILE, which is wiped from memory after. */
+struct store	*store_open_keyed(const char *, const char *, const char *,
+		    const struct store_schema *, char *, size_t);
 /*
  * Runs every queued job, stops the writer, closes; NULL is a no-op.  No
  * store_write() or store_read() may be running or start.

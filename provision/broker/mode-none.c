@@ -1,0 +1,27 @@
+/* broker.mode none: no broker; devices get a certificate only. */
+#include "mode-int.h"
+
+static int
+none_device(struct broker_mode *m, const struct broker_who *who,
+    struct creds *c)
+{
+	(void)m;
+	(void)who;
+	(void)c;
+	return BROKER_OK;
+}
+
+static int
+none_revoke(struct broker_mode *m, int64_t device_id)
+{
+	(void)m;
+	(void)device_id;
+	return BROKER_OK;
+}
+
+const struct broker_mode_ops mode_none_ops = {
+	.name = "none",
+	.device = none_device,
+	.revoke = none_revoke,
+	.ask = NULL,
+};
