@@ -686,11 +686,36 @@ round_trip(const char *desc, const char *path)
 	conf_free(&b);
 }
 
+/* Every key set, none to its default: the fixture below must stay so. */
+static void
+every_key_changed(const char *path)
+{
+	struct iotad_conf	 a, d;
+	char			 err[CONF_ERRLEN] = "";
+	size_t			 i;
+	int			 all = 1;
+
+	if (conf_load(path, &a, err, sizeof(err)) == -1 ||
+	    conf_load(fixture("req.yaml", REQ), &d, err, sizeof(err)) == -1)
+		die(err);
+	for (i = 0; i < iotad_conf_table.nkeys; i++)
+		if (key_equal(&iotad_conf_table.keys[i], &a, &d)) {
+			diag("all.yaml leaves %s as it was",
+			    iotad_conf_table.keys[i].name);
+			all = 0;
+		}
+	ok(all, "round trip: the fixture changes every key of the table");
+	conf_free(&a);
+	conf_free(&d);
+}
+
 static void
 test_round_trip(void)
 {
+	const char	*all;
+
 	round_trip("defaults", fixture("req.yaml", REQ));
-	round_trip("every key changed, awkward strings", fixture("all.yaml",
+	all = fixture("all.yaml",
 	    "listen:\n"
 	    "  address: \"a \\\"quoted\\\" \\\\ word:\\t# not a comment\"\n"
 	    "  port: 1\n"
@@ -715,11 +740,118 @@ test_round_trip(void)
 	    "ratelimit:\n"
 	    "  failures_per_minute: 1\n"
 	    "  lockout: 1h30m\n"
+	    "broker:\n"
+	    "  mode: auth-backend\n"
+	    "  login: certificate\n"
+	    "  mqtt_url: \"- leading dash\"\n"
+	    "  management_url: \"#not a comment\"\n"
+	    "  management_credentials_file: \"/r/\\u4e2d\\u6587 \\u00fc: x\"\n"
+	    "  management_ca_file: \"/r/'single' \\\"double\\\"\"\n"
+	    "  amqp_host: \"~\"\n"
+	    "  amqp_port: 5671\n"
+	    "  events_exchange: \"   \"\n"
+	    "  key_file: \"/k/{flow}, [seq], &anchor *alias !tag |>%@`\"\n"
+	    "  auth_clients: \"10.0.0.1, ::1\"\n"
+	    "  timeout: 1m\n"
+	    "  retry_after: 1h\n"
 	    "log:\n"
 	    "  level: debug\n"
 	    "  file: \"true\"\n"
 	    "audit:\n"
-	    "  file: \"null\"\n"));
+	    "  file: \"null\"\n");
+	every_key_changed(all);
+	round_trip("every key changed, awkward strings", all);
+	round_trip("strings that look like something else", fixture(
+	    "look.yaml", REQ
+	    "listen:\n  address: \"yes\"\n"
+	    "broker:\n"
+	    "  mqtt_url: \"NULL\"\n  management_url: \"---\"\n"
+	    "  amqp_host: \"...\"\n  events_exchange: \"0x1F\"\n"
+	    "  auth_clients: \"1e3\"\n"
+	    "log:\n  file: \"/l/key: value\"\n"));
+}
+
+/* The strings in a, printed, read back into b; -1 if that fails. */
+static int
+reprint(struct iotad_conf *a, struct iotad_conf *b, char *err, size_t len)
+{
+	char	 path[PATH_MAX];
+	FILE	*fp;
+
+	if ((fp = fopen(tpath(path, "reprint.yaml"), "w")) == NULL)
+		die(path);
+	track(path);
+	conf_print(fp, a);
+	fclose(fp);
+	return conf_load(path, b, err, len);
+}
+
+static void
+set_str(char **slot, const char *s)
+{
+	free(*slot);
+	if ((*slot = strdup(s)) == NULL)
+		die("strdup");
+}
+
+/* s alone, at either end and inside of others, in five string keys. */
+static const char *
+print_back(struct iotad_conf *a, const char *s)
+{
+	static char		 key[CONF_ERRLEN + 64];
+	struct iotad_conf	 b;
+	char			 v[64], err[CONF_ERRLEN];
+	const char		*name;
+
+	set_str(&a->listen.address, s);
+	snprintf(v, sizeof(v), "%s x", s);
+	set_str(&a->broker.mqtt_url, v);
+	snprintf(v, sizeof(v), "x %s", s);
+	set_str(&a->broker.management_url, v);
+	snprintf(v, sizeof(v), "x%sy", s);
+	set_str(&a->broker.amqp_host, v);
+	snprintf(v, sizeof(v), "/%s%s", s, s);
+	set_str(&a->log.file, v);
+	if (reprint(a, &b, err, sizeof(err)) == -1) {
+		snprintf(key, sizeof(key), "does not load: %s", err);
+		return key;
+	}
+	if ((name = differs(&iotad_conf_table, a, &b, 1)) != NULL)
+		snprintf(key, sizeof(key), "%s differs", name);
+	conf_free(&b);
+	return name != NULL ? key : NULL;
+}
+
+static void
+test_print_chars(void)
+{
+	static const char *const wide[] = {
+		"\xc2\x85", "\xc2\xa0", "\xc3\xa9", "\xe2\x80\xa8",
+		"\xe2\x80\xa9", "\xef\xbb\xbf", "\xef\xbf\xbd", "\xef\xbf\xbe",
+		"\xef\xbf\xbf", "\xee\x80\x80", "\xed\x9f\xbf", "\xe4\xb8\xad",
+		"\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf",
+	};
+	struct iotad_conf	 a;
+	char			 err[CONF_ERRLEN] = "", s[2] = "";
+	const char		*why = NULL;
+	size_t			 i;
+	int			 c;
+
+	if (conf_load(fixture("req.yaml", REQ), &a, err, sizeof(err)) == -1)
+		die(err);
+	for (c = 1; c < 0x80 && why == NULL; c++) {
+		s[0] = (char)c;
+		if ((why = print_back(&a, s)) != NULL)
+			diag("character 0x%02x: %s", c, why);
+	}
+	ok(why == NULL, "print: every ASCII character reads back, alone "
+	    "and among others");
+	for (i = 0; i < sizeof(wide) / sizeof(wide[0]) && why == NULL; i++)
+		if ((why = print_back(&a, wide[i])) != NULL)
+			diag("wide character %zu: %s", i, why);
+	ok(why == NULL, "print: breaks, BOM, non-characters and the last "
+	    "plane read back, alone and among others");
+	conf_free(&a);
 }
 
 static void
@@ -1116,6 +1248,7 @@ main(void)
 	test_edges();
 	test_syntax();
 	test_round_trip();
+	test_print_chars();
 	test_relative();
 	test_sample();
 	test_manpage();
