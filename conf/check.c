@@ -6,7 +6,6 @@
  */
 #include <sys/stat.h>
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "conf-int.h"
+#include "encode.h"
 #include "errbuf.h"
 
 #define HEXKEY_LEN	64	/* a raw 256-bit key in hex */
@@ -62,7 +62,7 @@ check_is_hexkey(const char *buf, size_t n)
 	if (n != HEXKEY_LEN && !(n == HEXKEY_LEN + 1 && buf[n - 1] == '\n'))
 		return 0;
 	for (i = 0; i < HEXKEY_LEN; i++)
-		if (!isxdigit((unsigned char)buf[i]))
+		if (hex_digit((unsigned char)buf[i]) == -1)
 			return 0;
 	return 1;
 }
