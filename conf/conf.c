@@ -19,10 +19,10 @@ conf_free(struct iotad_conf *conf)
 	conf_table_free(&iotad_conf_table, conf);
 }
 
-void
-conf_print(FILE *fp, const struct iotad_conf *conf)
+int
+conf_print(FILE *fp, const struct iotad_conf *conf, char *err, size_t errlen)
 {
-	conf_table_print(&iotad_conf_table, fp, conf);
+	return conf_table_print(&iotad_conf_table, fp, conf, err, errlen);
 }
 
 int

@@ -103,8 +103,11 @@ struct iotad_conf {
 /* `iotad -c FILE`; *out must not hold a loaded configuration. */
 int		 conf_load(const char *, struct iotad_conf *, char *, size_t);
 void		 conf_free(struct iotad_conf *);
-/* `iotad -T`: the effective configuration, as YAML conf_load reads. */
-void		 conf_print(FILE *, const struct iotad_conf *);
+/*
+ * `iotad -T`: the effective configuration, as YAML conf_load reads; -1
+ * if it could not all be written (part of it may have been).
+ */
+int		 conf_print(FILE *, const struct iotad_conf *, char *, size_t);
 /* `iotad -n`: the files and directories the paths name are usable. */
 int		 conf_check_files(const struct iotad_conf *, char *, size_t);
 /* Every key with its type, bounds, default and help. */
@@ -172,8 +175,8 @@ int		 conf_table_load(const struct conf_table *, const char *,
 		    void *, char *, size_t);
 void		 conf_table_free(const struct conf_table *, void *);
 /* print.c */
-void		 conf_table_print(const struct conf_table *, FILE *,
-		    const void *);
+int		 conf_table_print(const struct conf_table *, FILE *,
+		    const void *, char *, size_t);
 void		 conf_table_help(const struct conf_table *, FILE *);
 /* check.c */
 int		 conf_table_check_files(const struct conf_table *,

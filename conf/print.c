@@ -1,78 +1,66 @@
 /*
  * Printing: the effective configuration as YAML that conf_table_load()
  * reads back (`iotad -T`), and every key's help (conf_help()).
+ *
+ * The YAML is made by libyaml's emitter, so that it is quoted the way
+ * libyaml's parser reads it: strings double-quoted whatever they hold,
+ * numbers, booleans and names plain, an unset key as `~`.  A section's
+ * mapping opens at its first row and closes after its last, which works
+ * because a section's rows are listed together (conf_table_verify()).
  */
-#include <stdint.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <yaml.h>
+
 #include "conf-int.h"
+#include "errbuf.h"
 
-/* One UTF-8 character at p: its length, or 0 if malformed. */
-static size_t
-utf8_decode(const unsigned char *p, uint32_t *cp)
-{
-	size_t	 n, i;
+/* One print in progress. */
+struct printer {
+	yaml_emitter_t	 em;
+	const char	*key;		/* being printed, for messages */
+	int		 unmade;	/* an event could not be made */
+};
 
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	if ((p[0] & 0xe0) == 0xc0)
-		n = 2, *cp = p[0] & 0x1f;
-	else if ((p[0] & 0xf0) == 0xe0)
-		n = 3, *cp = p[0] & 0x0f;
-	else if ((p[0] & 0xf8) == 0xf0)
-		n = 4, *cp = p[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		*cp = (*cp << 6) | (p[i] & 0x3f);
-	}
-	return n;
-}
-
-/*
- * Characters libyaml takes as they are inside double quotes: printable
- * (its reader refuses the rest) and not a line break (it would fold).
- */
+/* Emits ev if its initialisation (made) worked; libyaml then owns it. */
 static int
-yaml_plain_char(uint32_t c)
+print_event(struct printer *p, yaml_event_t *ev, int made)
 {
-	if (c == '"' || c == '\\' || c == 0x2028 || c == 0x2029 ||
-	    c == 0xfeff)
-		return 0;
-	return (c >= 0x20 && c <= 0x7e) || (c >= 0xa0 && c <= 0xd7ff) ||
-	    (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff);
+	if (!made) {
+		p->unmade = 1;
+		return -1;
+	}
+	return yaml_emitter_emit(&p->em, ev) ? 0 : -1;
 }
 
-/* A double-quoted scalar that reads back byte for byte. */
-static void
-print_quoted(FILE *fp, const char *s)
+/* len -1: all of s. */
+static int
+print_scalar(struct printer *p, const char *s, int len,
+    yaml_scalar_style_t style)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	uint32_t		 c;
-	size_t			 n;
+	yaml_event_t	 ev;
 
-	putc('"', fp);
-	for (; *p != '\0'; p += n) {
-		if ((n = utf8_decode(p, &c)) == 0) {
-			fprintf(fp, "\\x%02X", *p);	/* cannot happen */
-			n = 1;
-		} else if (yaml_plain_char(c))
-			fwrite(p, 1, n, fp);
-		else if (c == '"' || c == '\\')
-			fprintf(fp, "\\%c", (int)c);
-		else if (c <= 0xff)
-			fprintf(fp, "\\x%02X", (unsigned)c);
-		else if (c <= 0xffff)
-			fprintf(fp, "\\u%04X", (unsigned)c);
-		else
-			fprintf(fp, "\\U%08X", (unsigned)c);
-	}
-	putc('"', fp);
+	return print_event(p, &ev, yaml_scalar_event_initialize(&ev, NULL,
+	    NULL, (const yaml_char_t *)s, len, 1, 1, style));
+}
+
+static int
+print_mapping_start(struct printer *p)
+{
+	yaml_event_t	 ev;
+
+	return print_event(p, &ev, yaml_mapping_start_event_initialize(&ev,
+	    NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE));
+}
+
+static int
+print_mapping_end(struct printer *p)
+{
+	yaml_event_t	 ev;
+
+	return print_event(p, &ev, yaml_mapping_end_event_initialize(&ev));
 }
 
 static int
@@ -100,48 +88,140 @@ shared_sections(const char *a, const char *b)
 	return n;
 }
 
-/* Opens the mappings `name` needs that `prev` did not open. */
-static void
-print_sections(FILE *fp, const char *prev, const char *name)
+/* Closes the mappings of prev that name is not in; "" closes them all. */
+static int
+print_close(struct printer *p, const char *prev, const char *name)
+{
+	int	 n = depth(prev) - shared_sections(prev, name);
+
+	while (n-- > 0)
+		if (print_mapping_end(p) == -1)
+			return -1;
+	return 0;
+}
+
+/* Opens the mappings of name that prev was not in. */
+static int
+print_open(struct printer *p, const char *prev, const char *name)
 {
 	const char	*seg = name, *dot;
-	int		 depth = 0, from = shared_sections(prev, name);
+	int		 d = 0, from = shared_sections(prev, name);
 
-	for (; (dot = strchr(seg, '.')) != NULL; seg = dot + 1, depth++)
-		if (depth >= from)
-			fprintf(fp, "%*s%.*s:\n", depth * 2, "",
-			    (int)(dot - seg), seg);
+	for (; (dot = strchr(seg, '.')) != NULL; seg = dot + 1, d++)
+		if (d >= from &&
+		    (print_scalar(p, seg, (int)(dot - seg),
+		    YAML_PLAIN_SCALAR_STYLE) == -1 ||
+		    print_mapping_start(p) == -1))
+			return -1;
+	return 0;
+}
+
+static int
+print_value(struct printer *p, const struct conf_key *k, const void *base)
+{
+	const char	*s;
+	char		 buf[64];
+
+	if (!conf_key_is_string(k)) {
+		s = conf_value_format(k, conf_field_number(k, base), buf,
+		    sizeof(buf));
+		return print_scalar(p, s, -1, YAML_PLAIN_SCALAR_STYLE);
+	}
+	if ((s = *conf_field_string(k, base)) == NULL)
+		return print_scalar(p, "~", -1, YAML_PLAIN_SCALAR_STYLE);
+	return print_scalar(p, s, -1, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+}
+
+static int
+print_keys(struct printer *p, const struct conf_table *t, const void *base)
+{
+	const struct conf_key	*k;
+	const char		*prev = "", *leaf;
+	size_t			 i;
+
+	for (i = 0; i < t->nkeys; i++) {
+		k = &t->keys[i];
+		p->key = k->name;
+		leaf = strrchr(k->name, '.');
+		leaf = leaf != NULL ? leaf + 1 : k->name;
+		if (print_close(p, prev, k->name) == -1 ||
+		    print_open(p, prev, k->name) == -1 ||
+		    print_scalar(p, leaf, -1, YAML_PLAIN_SCALAR_STYLE) == -1 ||
+		    print_value(p, k, base) == -1)
+			return -1;
+		prev = k->name;
+	}
+	p->key = NULL;
+	return print_close(p, prev, "");
+}
+
+/* One implicit document ("---" and "..." left out): one mapping. */
+static int
+print_document(struct printer *p, const struct conf_table *t,
+    const void *base)
+{
+	yaml_event_t	 ev;
+
+	if (print_event(p, &ev, yaml_stream_start_event_initialize(&ev,
+	    YAML_UTF8_ENCODING)) == -1 ||
+	    print_event(p, &ev, yaml_document_start_event_initialize(&ev,
+	    NULL, NULL, NULL, 1)) == -1 ||
+	    print_mapping_start(p) == -1 ||
+	    print_keys(p, t, base) == -1 ||
+	    print_mapping_end(p) == -1 ||
+	    print_event(p, &ev, yaml_document_end_event_initialize(&ev,
+	    1)) == -1 ||
+	    print_event(p, &ev, yaml_stream_end_event_initialize(&ev)) == -1)
+		return -1;
+	return yaml_emitter_flush(&p->em) ? 0 : -1;
 }
 
 static void
-print_key(FILE *fp, const struct conf_key *k, const void *base)
+print_error(const struct printer *p, char *err, size_t errlen)
 {
-	const char	*leaf = strrchr(k->name, '.'), *s;
-	char		 buf[64];
+	const char	*problem = p->em.problem ? p->em.problem : "error";
 
-	leaf = leaf != NULL ? leaf + 1 : k->name;
-	fprintf(fp, "%*s%s: ", depth(k->name) * 2, "",
-	    leaf);
-	if (!conf_key_is_string(k))
-		fputs(conf_value_format(k, conf_field_number(k, base), buf,
-		    sizeof(buf)), fp);
-	else if ((s = *conf_field_string(k, base)) == NULL)
-		fputs("~", fp);
+	if (p->unmade && p->key != NULL)
+		errbuf_set(err, errlen, "%s: cannot print the value (not "
+		    "UTF-8, or out of memory)", p->key);
+	else if (p->unmade || p->em.error == YAML_MEMORY_ERROR)
+		errbuf_set(err, errlen, "cannot print the configuration: "
+		    "out of memory");
+	else if (p->em.error == YAML_WRITER_ERROR)
+		errbuf_set(err, errlen, "cannot print the configuration: "
+		    "%s: %s", problem, strerror(errno));
 	else
-		print_quoted(fp, s);
-	putc('\n', fp);
+		errbuf_set(err, errlen, "cannot print the configuration: %s",
+		    problem);
 }
 
-void
-conf_table_print(const struct conf_table *t, FILE *fp, const void *base)
+int
+conf_table_print(const struct conf_table *t, FILE *fp, const void *base,
+    char *err, size_t errlen)
 {
-	size_t	 i;
+	struct printer	 p;
+	int		 rc = -1;
 
-	for (i = 0; i < t->nkeys; i++) {
-		print_sections(fp, i > 0 ? t->keys[i - 1].name : "",
-		    t->keys[i].name);
-		print_key(fp, &t->keys[i], base);
+	memset(&p, 0, sizeof(p));
+	if (!yaml_emitter_initialize(&p.em)) {
+		errbuf_set(err, errlen, "cannot print the configuration: "
+		    "out of memory");
+		return -1;
 	}
+	yaml_emitter_set_output_file(&p.em, fp);
+	yaml_emitter_set_unicode(&p.em, 1);	/* UTF-8 as it is */
+	yaml_emitter_set_width(&p.em, -1);	/* a value is one line */
+	yaml_emitter_set_indent(&p.em, 2);
+	yaml_emitter_set_break(&p.em, YAML_LN_BREAK);
+	if (print_document(&p, t, base) == -1)
+		print_error(&p, err, errlen);
+	else if (fflush(fp) == EOF || ferror(fp))
+		errbuf_set(err, errlen, "cannot print the configuration: %s",
+		    strerror(errno));
+	else
+		rc = 0;
+	yaml_emitter_delete(&p.em);
+	return rc;
 }
 
 /* Help text, indented and wrapped before column 76. */

@@ -381,9 +381,10 @@ main(int argc, char *argv[])
 	if (conf_load(o.config, &d.conf, err, sizeof(err)) == -1)
 		fatal("%s", err);
 	check_broker_conf(&d.conf);
-	if (o.print)
-		conf_print(stdout, &d.conf);
-	else if (o.init)
+	if (o.print) {
+		if (conf_print(stdout, &d.conf, err, sizeof(err)) == -1)
+			fatal("%s", err);
+	} else if (o.init)
 		init_state(&d, o.admin_token_file);
 	else {
 		if (conf_check_files(&d.conf, err, sizeof(err)) == -1)

@@ -649,6 +649,18 @@ test_syntax(void)
 	    "sizes print in their shortest exact unit");
 }
 
+/* conf_print, saying why if it fails. */
+static int
+print_to(FILE *fp, const struct iotad_conf *c)
+{
+	char	 err[CONF_ERRLEN] = "";
+
+	if (conf_print(fp, c, err, sizeof(err)) == 0)
+		return 0;
+	diag("conf_print: %s", err);
+	return -1;
+}
+
 /* Loads, prints, loads the print: same values, and the same text again. */
 static void
 round_trip(const char *desc, const char *path)
@@ -667,7 +679,7 @@ round_trip(const char *desc, const char *path)
 	if ((fp = fopen(tpath(p1, "printed.yaml"), "w")) == NULL)
 		die(p1);
 	track(p1);
-	conf_print(fp, &a);
+	ok(print_to(fp, &a) == 0, "round trip, %s: prints", desc);
 	fclose(fp);
 	ok(conf_load(p1, &b, err, sizeof(err)) == 0,
 	    "round trip, %s: the printed configuration loads", desc);
@@ -676,10 +688,10 @@ round_trip(const char *desc, const char *path)
 	if (key != NULL)
 		diag("%s differs", key);
 	fp = fmemopen(t1, sizeof(t1) - 1, "w");
-	conf_print(fp, &a);
+	print_to(fp, &a);
 	fclose(fp);
 	fp = fmemopen(t2, sizeof(t2) - 1, "w");
-	conf_print(fp, &b);
+	print_to(fp, &b);
 	fclose(fp);
 	ok(strcmp(t1, t2) == 0, "round trip, %s: same text printed", desc);
 	conf_free(&a);
@@ -781,7 +793,11 @@ reprint(struct iotad_conf *a, struct iotad_conf *b, char *err, size_t len)
 	if ((fp = fopen(tpath(path, "reprint.yaml"), "w")) == NULL)
 		die(path);
 	track(path);
-	conf_print(fp, a);
+	if (print_to(fp, a) == -1) {
+		fclose(fp);
+		snprintf(err, len, "does not print");
+		return -1;
+	}
 	fclose(fp);
 	return conf_load(path, b, err, len);
 }
@@ -1218,7 +1234,8 @@ test_generic(void)
 	conf_table_load(&t, fixture("g.yaml", "flag: on\nname: x y\n"), &c,
 	    err, sizeof(err));
 	fp = fmemopen(buf, sizeof(buf) - 1, "w");
-	conf_table_print(&t, fp, &c);
+	ok(conf_table_print(&t, fp, &c, err, sizeof(err)) == 0,
+	    "a table of our own prints");
 	fclose(fp);
 	ok(strcmp(buf, "flag: true\nname: \"x y\"\nsub:\n  n: 5\n") == 0,
 	    "print nests sections and quotes strings");
@@ -1227,6 +1244,92 @@ test_generic(void)
 	    "and loads back");
 	conf_table_free(&t, &c);
 	conf_table_free(&t, &d);
+}
+
+/*
+ * The printer: sections two deep, opened and closed between rows, and
+ * the failures it reports.
+ */
+
+struct deep {
+	struct {
+		struct {
+			int	 x, y;
+		} b;
+		int	 z;
+	} a;
+	struct {
+		struct {
+			int	 e;
+		} d;
+	} c;
+	int	 f;
+};
+
+#define DKEY(f, v)	{ .name = #f, .type = CONF_INT, .min = 0, .max = 9, \
+			  .def = (v), .offset = offsetof(struct deep, f), \
+			  .help = "help" }
+
+static const struct conf_key dkeys[] = {
+	DKEY(a.b.x, "1"), DKEY(a.b.y, "2"), DKEY(a.z, "3"), DKEY(c.d.e, "4"),
+	DKEY(f, "5"),
+};
+
+static void
+test_print_nesting(void)
+{
+	struct conf_table	 t = { dkeys, 5, sizeof(struct deep) };
+	struct deep		 c;
+	char			 err[CONF_ERRLEN] = "", buf[1024] = "";
+	FILE			*fp;
+
+	ok(conf_table_verify(&t, err, sizeof(err)) == 0 &&
+	    conf_table_load(&t, fixture("d.yaml", ""), &c, err,
+	    sizeof(err)) == 0, "a table two sections deep loads");
+	if ((fp = fmemopen(buf, sizeof(buf) - 1, "w")) == NULL)
+		die("fmemopen");
+	conf_table_print(&t, fp, &c, err, sizeof(err));
+	fclose(fp);
+	ok(strcmp(buf, "a:\n  b:\n    x: 1\n    y: 2\n  z: 3\nc:\n  d:\n"
+	    "    e: 4\nf: 5\n") == 0, "print opens and closes sections "
+	    "two deep");
+	if (strcmp(err, "") != 0)
+		diag("%s", err);
+}
+
+static void
+test_print_fails(void)
+{
+	struct conf_table	 t = { tkeys, 3, sizeof(struct tconf) };
+	struct tconf		 c = { 1, NULL, { 5 } };
+	struct iotad_conf	 a;
+	char			 err[CONF_ERRLEN] = "", buf[1024];
+	FILE			*fp;
+
+	if ((c.name = strdup("bad \xff byte")) == NULL ||
+	    (fp = fmemopen(buf, sizeof(buf), "w")) == NULL)
+		die("print_fails");
+	ok(conf_table_print(&t, fp, &c, err, sizeof(err)) == -1 &&
+	    strcmp(err, "name: cannot print the value (not UTF-8, or out of "
+	    "memory)") == 0, "print refuses a string that is not UTF-8");
+	if (strncmp(err, "name: ", 6) != 0)
+		diag("got: %s", err);
+	fclose(fp);
+	free(c.name);
+	if ((fp = fopen("/dev/full", "w")) == NULL) {
+		ok(1, "print to a full device # SKIP no /dev/full");
+		return;
+	}
+	if (conf_load(fixture("req.yaml", REQ), &a, err, sizeof(err)) == -1)
+		die(err);
+	ok(conf_print(fp, &a, err, sizeof(err)) == -1 &&
+	    strstr(err, "cannot print the configuration: ") == err &&
+	    strstr(err, strerror(ENOSPC)) != NULL,
+	    "print says so when the output is full");
+	if (strstr(err, strerror(ENOSPC)) == NULL)
+		diag("got: %s", err);
+	fclose(fp);
+	conf_free(&a);
 }
 
 int
@@ -1256,6 +1359,8 @@ main(void)
 	test_check_files();
 	test_verify();
 	test_generic();
+	test_print_nesting();
+	test_print_fails();
 	cleanup();
 	return tap_done();
 }
