@@ -103,14 +103,17 @@ struct iotad_conf {
 /* `iotad -c FILE`; *out must not hold a loaded configuration. */
 int		 conf_load(const char *, struct iotad_conf *, char *, size_t);
 void		 conf_free(struct iotad_conf *);
-/* `iotad -T`: the effective configuration, as YAML conf_load reads. */
-void		 conf_print(FILE *, const struct iotad_conf *);
+/*
+ * `iotad -T`: the effective configuration, as YAML conf_load reads; -1
+ * if it could not all be written (part of it may have been).
+ */
+int		 conf_print(FILE *, const struct iotad_conf *, char *, size_t);
 /* `iotad -n`: the files and directories the paths name are usable. */
 int		 conf_check_files(const struct iotad_conf *, char *, size_t);
 /* Every key with its type, bounds, default and help. */
 void		 conf_help(FILE *);
 
-/* The value syntaxes, for anyone else who takes durations or sizes. */
+/* value.c: the value syntaxes, for anyone who takes durations or sizes. */
 /* "30s", "10m", "24h", "7d", "1h30m", or bare seconds. */
 int		 conf_duration_parse(const char *, long long *);
 /* "512", "64k", "1m", "1g" (powers of 1024, either case). */
@@ -167,16 +170,18 @@ struct conf_table {
 /* conf-table.c */
 extern const struct conf_table iotad_conf_table;
 
-/* conf.c */
+/* load.c, field.c */
 int		 conf_table_load(const struct conf_table *, const char *,
 		    void *, char *, size_t);
 void		 conf_table_free(const struct conf_table *, void *);
-void		 conf_table_print(const struct conf_table *, FILE *,
-		    const void *);
+/* print.c */
+int		 conf_table_print(const struct conf_table *, FILE *,
+		    const void *, char *, size_t);
 void		 conf_table_help(const struct conf_table *, FILE *);
+/* check.c */
 int		 conf_table_check_files(const struct conf_table *,
 		    const void *, char *, size_t);
-/* The table itself is sound: defaults parse, bounds hold, sections group. */
+/* verify.c: the table is sound (defaults parse, bounds hold, grouping). */
 int		 conf_table_verify(const struct conf_table *, char *, size_t);
 
 #endif

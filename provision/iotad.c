@@ -292,9 +292,10 @@ main(int argc, char *argv[])
 		fatal("%s", err);
 	if (broker_mode_check(&d.conf, err, sizeof(err)) == -1)
 		fatal("%s", err);
-	if (o.print)
-		conf_print(stdout, &d.conf);
-	else if (o.init)
+	if (o.print) {
+		if (conf_print(stdout, &d.conf, err, sizeof(err)) == -1)
+			fatal("%s", err);
+	} else if (o.init)
 		init_state(&d, o.admin_token_file);
 	else {
 		if (conf_check_files(&d.conf, err, sizeof(err)) == -1)

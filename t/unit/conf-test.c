@@ -649,6 +649,18 @@ test_syntax(void)
 	    "sizes print in their shortest exact unit");
 }
 
+/* conf_print, saying why if it fails. */
+static int
+print_to(FILE *fp, const struct iotad_conf *c)
+{
+	char	 err[CONF_ERRLEN] = "";
+
+	if (conf_print(fp, c, err, sizeof(err)) == 0)
+		return 0;
+	diag("conf_print: %s", err);
+	return -1;
+}
+
 /* Loads, prints, loads the print: same values, and the same text again. */
 static void
 round_trip(const char *desc, const char *path)
@@ -667,7 +679,7 @@ round_trip(const char *desc, const char *path)
 	if ((fp = fopen(tpath(p1, "printed.yaml"), "w")) == NULL)
 		die(p1);
 	track(p1);
-	conf_print(fp, &a);
+	ok(print_to(fp, &a) == 0, "round trip, %s: prints", desc);
 	fclose(fp);
 	ok(conf_load(p1, &b, err, sizeof(err)) == 0,
 	    "round trip, %s: the printed configuration loads", desc);
@@ -676,21 +688,46 @@ round_trip(const char *desc, const char *path)
 	if (key != NULL)
 		diag("%s differs", key);
 	fp = fmemopen(t1, sizeof(t1) - 1, "w");
-	conf_print(fp, &a);
+	print_to(fp, &a);
 	fclose(fp);
 	fp = fmemopen(t2, sizeof(t2) - 1, "w");
-	conf_print(fp, &b);
+	print_to(fp, &b);
 	fclose(fp);
 	ok(strcmp(t1, t2) == 0, "round trip, %s: same text printed", desc);
 	conf_free(&a);
 	conf_free(&b);
 }
 
+/* Every key set, none to its default: the fixture below must stay so. */
+static void
+every_key_changed(const char *path)
+{
+	struct iotad_conf	 a, d;
+	char			 err[CONF_ERRLEN] = "";
+	size_t			 i;
+	int			 all = 1;
+
+	if (conf_load(path, &a, err, sizeof(err)) == -1 ||
+	    conf_load(fixture("req.yaml", REQ), &d, err, sizeof(err)) == -1)
+		die(err);
+	for (i = 0; i < iotad_conf_table.nkeys; i++)
+		if (key_equal(&iotad_conf_table.keys[i], &a, &d)) {
+			diag("all.yaml leaves %s as it was",
+			    iotad_conf_table.keys[i].name);
+			all = 0;
+		}
+	ok(all, "round trip: the fixture changes every key of the table");
+	conf_free(&a);
+	conf_free(&d);
+}
+
 static void
 test_round_trip(void)
 {
+	const char	*all;
+
 	round_trip("defaults", fixture("req.yaml", REQ));
-	round_trip("every key changed, awkward strings", fixture("all.yaml",
+	all = fixture("all.yaml",
 	    "listen:\n"
 	    "  address: \"a \\\"quoted\\\" \\\\ word:\\t# not a comment\"\n"
 	    "  port: 1\n"
@@ -715,11 +752,122 @@ test_round_trip(void)
 	    "ratelimit:\n"
 	    "  failures_per_minute: 1\n"
 	    "  lockout: 1h30m\n"
+	    "broker:\n"
+	    "  mode: auth-backend\n"
+	    "  login: certificate\n"
+	    "  mqtt_url: \"- leading dash\"\n"
+	    "  management_url: \"#not a comment\"\n"
+	    "  management_credentials_file: \"/r/\\u4e2d\\u6587 \\u00fc: x\"\n"
+	    "  management_ca_file: \"/r/'single' \\\"double\\\"\"\n"
+	    "  amqp_host: \"~\"\n"
+	    "  amqp_port: 5671\n"
+	    "  events_exchange: \"   \"\n"
+	    "  key_file: \"/k/{flow}, [seq], &anchor *alias !tag |>%@`\"\n"
+	    "  auth_clients: \"10.0.0.1, ::1\"\n"
+	    "  timeout: 1m\n"
+	    "  retry_after: 1h\n"
 	    "log:\n"
 	    "  level: debug\n"
 	    "  file: \"true\"\n"
 	    "audit:\n"
-	    "  file: \"null\"\n"));
+	    "  file: \"null\"\n");
+	every_key_changed(all);
+	round_trip("every key changed, awkward strings", all);
+	round_trip("strings that look like something else", fixture(
+	    "look.yaml", REQ
+	    "listen:\n  address: \"yes\"\n"
+	    "broker:\n"
+	    "  mqtt_url: \"NULL\"\n  management_url: \"---\"\n"
+	    "  amqp_host: \"...\"\n  events_exchange: \"0x1F\"\n"
+	    "  auth_clients: \"1e3\"\n"
+	    "log:\n  file: \"/l/key: value\"\n"));
+}
+
+/* The strings in a, printed, read back into b; -1 if that fails. */
+static int
+reprint(struct iotad_conf *a, struct iotad_conf *b, char *err, size_t len)
+{
+	char	 path[PATH_MAX];
+	FILE	*fp;
+
+	if ((fp = fopen(tpath(path, "reprint.yaml"), "w")) == NULL)
+		die(path);
+	track(path);
+	if (print_to(fp, a) == -1) {
+		fclose(fp);
+		snprintf(err, len, "does not print");
+		return -1;
+	}
+	fclose(fp);
+	return conf_load(path, b, err, len);
+}
+
+static void
+set_str(char **slot, const char *s)
+{
+	free(*slot);
+	if ((*slot = strdup(s)) == NULL)
+		die("strdup");
+}
+
+/* s alone, at either end and inside of others, in five string keys. */
+static const char *
+print_back(struct iotad_conf *a, const char *s)
+{
+	static char		 key[CONF_ERRLEN + 64];
+	struct iotad_conf	 b;
+	char			 v[64], err[CONF_ERRLEN];
+	const char		*name;
+
+	set_str(&a->listen.address, s);
+	snprintf(v, sizeof(v), "%s x", s);
+	set_str(&a->broker.mqtt_url, v);
+	snprintf(v, sizeof(v), "x %s", s);
+	set_str(&a->broker.management_url, v);
+	snprintf(v, sizeof(v), "x%sy", s);
+	set_str(&a->broker.amqp_host, v);
+	snprintf(v, sizeof(v), "/%s%s", s, s);
+	set_str(&a->log.file, v);
+	if (reprint(a, &b, err, sizeof(err)) == -1) {
+		snprintf(key, sizeof(key), "does not load: %s", err);
+		return key;
+	}
+	if ((name = differs(&iotad_conf_table, a, &b, 1)) != NULL)
+		snprintf(key, sizeof(key), "%s differs", name);
+	conf_free(&b);
+	return name != NULL ? key : NULL;
+}
+
+static void
+test_print_chars(void)
+{
+	static const char *const wide[] = {
+		"\xc2\x85", "\xc2\xa0", "\xc3\xa9", "\xe2\x80\xa8",
+		"\xe2\x80\xa9", "\xef\xbb\xbf", "\xef\xbf\xbd", "\xef\xbf\xbe",
+		"\xef\xbf\xbf", "\xee\x80\x80", "\xed\x9f\xbf", "\xe4\xb8\xad",
+		"\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf",
+	};
+	struct iotad_conf	 a;
+	char			 err[CONF_ERRLEN] = "", s[2] = "";
+	const char		*why = NULL;
+	size_t			 i;
+	int			 c;
+
+	if (conf_load(fixture("req.yaml", REQ), &a, err, sizeof(err)) == -1)
+		die(err);
+	for (c = 1; c < 0x80 && why == NULL; c++) {
+		s[0] = (char)c;
+		if ((why = print_back(&a, s)) != NULL)
+			diag("character 0x%02x: %s", c, why);
+	}
+	ok(why == NULL, "print: every ASCII character reads back, alone "
+	    "and among others");
+	for (i = 0; i < sizeof(wide) / sizeof(wide[0]) && why == NULL; i++)
+		if ((why = print_back(&a, wide[i])) != NULL)
+			diag("wide character %zu: %s", i, why);
+	ok(why == NULL, "print: breaks, BOM, non-characters and the last "
+	    "plane read back, alone and among others");
+	conf_free(&a);
 }
 
 static void
@@ -1086,7 +1234,8 @@ test_generic(void)
 	conf_table_load(&t, fixture("g.yaml", "flag: on\nname: x y\n"), &c,
 	    err, sizeof(err));
 	fp = fmemopen(buf, sizeof(buf) - 1, "w");
-	conf_table_print(&t, fp, &c);
+	ok(conf_table_print(&t, fp, &c, err, sizeof(err)) == 0,
+	    "a table of our own prints");
 	fclose(fp);
 	ok(strcmp(buf, "flag: true\nname: \"x y\"\nsub:\n  n: 5\n") == 0,
 	    "print nests sections and quotes strings");
@@ -1095,6 +1244,92 @@ test_generic(void)
 	    "and loads back");
 	conf_table_free(&t, &c);
 	conf_table_free(&t, &d);
+}
+
+/*
+ * The printer: sections two deep, opened and closed between rows, and
+ * the failures it reports.
+ */
+
+struct deep {
+	struct {
+		struct {
+			int	 x, y;
+		} b;
+		int	 z;
+	} a;
+	struct {
+		struct {
+			int	 e;
+		} d;
+	} c;
+	int	 f;
+};
+
+#define DKEY(f, v)	{ .name = #f, .type = CONF_INT, .min = 0, .max = 9, \
+			  .def = (v), .offset = offsetof(struct deep, f), \
+			  .help = "help" }
+
+static const struct conf_key dkeys[] = {
+	DKEY(a.b.x, "1"), DKEY(a.b.y, "2"), DKEY(a.z, "3"), DKEY(c.d.e, "4"),
+	DKEY(f, "5"),
+};
+
+static void
+test_print_nesting(void)
+{
+	struct conf_table	 t = { dkeys, 5, sizeof(struct deep) };
+	struct deep		 c;
+	char			 err[CONF_ERRLEN] = "", buf[1024] = "";
+	FILE			*fp;
+
+	ok(conf_table_verify(&t, err, sizeof(err)) == 0 &&
+	    conf_table_load(&t, fixture("d.yaml", ""), &c, err,
+	    sizeof(err)) == 0, "a table two sections deep loads");
+	if ((fp = fmemopen(buf, sizeof(buf) - 1, "w")) == NULL)
+		die("fmemopen");
+	conf_table_print(&t, fp, &c, err, sizeof(err));
+	fclose(fp);
+	ok(strcmp(buf, "a:\n  b:\n    x: 1\n    y: 2\n  z: 3\nc:\n  d:\n"
+	    "    e: 4\nf: 5\n") == 0, "print opens and closes sections "
+	    "two deep");
+	if (strcmp(err, "") != 0)
+		diag("%s", err);
+}
+
+static void
+test_print_fails(void)
+{
+	struct conf_table	 t = { tkeys, 3, sizeof(struct tconf) };
+	struct tconf		 c = { 1, NULL, { 5 } };
+	struct iotad_conf	 a;
+	char			 err[CONF_ERRLEN] = "", buf[1024];
+	FILE			*fp;
+
+	if ((c.name = strdup("bad \xff byte")) == NULL ||
+	    (fp = fmemopen(buf, sizeof(buf), "w")) == NULL)
+		die("print_fails");
+	ok(conf_table_print(&t, fp, &c, err, sizeof(err)) == -1 &&
+	    strcmp(err, "name: cannot print the value (not UTF-8, or out of "
+	    "memory)") == 0, "print refuses a string that is not UTF-8");
+	if (strncmp(err, "name: ", 6) != 0)
+		diag("got: %s", err);
+	fclose(fp);
+	free(c.name);
+	if ((fp = fopen("/dev/full", "w")) == NULL) {
+		ok(1, "print to a full device # SKIP no /dev/full");
+		return;
+	}
+	if (conf_load(fixture("req.yaml", REQ), &a, err, sizeof(err)) == -1)
+		die(err);
+	ok(conf_print(fp, &a, err, sizeof(err)) == -1 &&
+	    strstr(err, "cannot print the configuration: ") == err &&
+	    strstr(err, strerror(ENOSPC)) != NULL,
+	    "print says so when the output is full");
+	if (strstr(err, strerror(ENOSPC)) == NULL)
+		diag("got: %s", err);
+	fclose(fp);
+	conf_free(&a);
 }
 
 int
@@ -1116,6 +1351,7 @@ main(void)
 	test_edges();
 	test_syntax();
 	test_round_trip();
+	test_print_chars();
 	test_relative();
 	test_sample();
 	test_manpage();
@@ -1123,6 +1359,8 @@ main(void)
 	test_check_files();
 	test_verify();
 	test_generic();
+	test_print_nesting();
+	test_print_fails();
 	cleanup();
 	return tap_done();
 }
