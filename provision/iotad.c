@@ -1,9 +1,10 @@
 /*
  * iotad: provisioning over HTTPS.  Loads its configuration, unlocks the
- * online intermediate, opens the registry and serves until SIGINT or
- * SIGTERM.  -n checks all of that and exits; -T prints the effective
- * configuration; --init makes the state directory, its key and the first
- * admin token.
+ * online intermediate, locks and opens the registry and serves until
+ * SIGINT or SIGTERM (SIGHUP is logged and ignored until reload exists).
+ * -n checks all of that and exits; -T prints the effective configuration;
+ * --init makes the state directory, its key and the first admin token;
+ * --routes prints the route table and who may call each route.
  */
 #include <sys/stat.h>
 
@@ -25,16 +26,17 @@
 #include "mode.h"
 #include "router.h"
 #include "secret.h"
+#include "statelock.h"
 
 #define DB_NAME		"registry.db"
 #define TOKEN_NAME	"admin.token"
 #define PEM_MAX		(256 * 1024)
 
-enum { OPT_INIT = 256, OPT_ADMIN_TOKEN_FILE };
+enum { OPT_INIT = 256, OPT_ADMIN_TOKEN_FILE, OPT_ROUTES };
 
 struct options {
 	const char	*config;
-	int		 check, print, init;
+	int		 check, print, init, routes;
 	const char	*admin_token_file;
 };
 
@@ -43,12 +45,14 @@ usage(FILE *fp)
 {
 	fprintf(fp, "usage: iotad -c FILE [-n | -T | --init "
 	    "[--admin-token-file PATH]]\n"
+	    "       iotad --routes\n"
 	    "  -c FILE    the configuration (see iotad.yaml(5))\n"
 	    "  -n         check the configuration and what it names, then exit\n"
 	    "  -T         print the effective configuration, then exit\n"
 	    "  --init     create the state directory, its key and an admin token\n"
 	    "  --admin-token-file PATH  where --init writes the admin token\n"
 	    "             (default STATE/admin.token, mode 0600)\n"
+	    "  --routes   print each route and who may call it, then exit\n"
 	    "  -V         print the version\n");
 }
 
@@ -62,6 +66,7 @@ parse(int argc, char **argv, struct options *o)
 		{ "init", no_argument, NULL, OPT_INIT },
 		{ "admin-token-file", required_argument, NULL,
 		    OPT_ADMIN_TOKEN_FILE },
+		{ "routes", no_argument, NULL, OPT_ROUTES },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -76,6 +81,7 @@ parse(int argc, char **argv, struct options *o)
 		case 'T': o->print = 1; break;
 		case OPT_INIT: o->init = 1; break;
 		case OPT_ADMIN_TOKEN_FILE: o->admin_token_file = optarg; break;
+		case OPT_ROUTES: o->routes = 1; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("iotad %s\n", IOTA_VERSION); exit(0);
 		default:
@@ -84,7 +90,10 @@ parse(int argc, char **argv, struct options *o)
 			return -1;
 		}
 	}
-	if (o->config == NULL || optind != argc ||
+	if (o->routes && o->config == NULL && optind == argc &&
+	    o->check + o->print + o->init == 0)
+		return 0;
+	if (o->config == NULL || optind != argc || o->routes ||
 	    o->check + o->print + o->init > 1 ||
 	    (o->admin_token_file != NULL && !o->init)) {
 		fprintf(stderr, "iotad: %s (see 'iotad -h')\n", o->config == NULL ?
@@ -240,30 +249,81 @@ start_http(struct iotad *d, const struct router *router)
 }
 
 static void
-serve(struct iotad *d)
+check_routes(const struct router *router)
 {
-	struct router router = { iotad_routes, iotad_nroutes, d };
-	struct http_server *http;
-	sigset_t set;
 	char err[256];
+
+	if (router_check(router, err, sizeof(err)) == -1 ||
+	    api_routes_check(router->routes, router->n, err, sizeof(err)) == -1)
+		fatal("routes: %s", err);
+}
+
+/* --routes: the table as the gate reads it, one route per line. */
+static void
+print_routes(void)
+{
+	char callers[128];
+	size_t i;
+
+	for (i = 0; i < iotad_nroutes; i++) {
+		api_callers_name(iotad_routes[i].callers, callers,
+		    sizeof(callers));
+		printf("%-6s %-44s %s\n", iotad_routes[i].method,
+		    iotad_routes[i].pattern, callers);
+	}
+}
+
+/* Until SIGINT or SIGTERM; a SIGHUP is only said, reload does not exist. */
+static void
+wait_for_stop(void)
+{
+	sigset_t set;
 	int sig;
 
-	if (router_check(&router, err, sizeof(err)) == -1)
-		fatal("routes: %s", err);
-	/* Threads started from here on leave these signals to sigwait. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	sigaddset(&set, SIGHUP);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig != SIGHUP)
+			break;
+		log_warn("SIGHUP ignored: iotad cannot reload yet; restart it "
+		    "to apply a new configuration");
+	}
+	log_info("stopping on signal %d", sig);
+}
+
+static void
+serve(struct iotad *d)
+{
+	struct router router = { iotad_routes, iotad_nroutes, d, api_gate,
+	    sizeof(struct caller) };
+	struct http_server *http;
+
+	check_routes(&router);
 	http = start_http(d, &router);
 	log_info("listening on https://%s%s%s:%d",
 	    strchr(d->conf.listen.address, ':') ? "[" : "",
 	    d->conf.listen.address, strchr(d->conf.listen.address, ':') ?
 	    "]" : "", http_port(http));
-	sigwait(&set, &sig);
-	log_info("stopping on signal %d", sig);
+	wait_for_stop();
 	http_stop(http);
+}
+
+/* Threads started from here on leave these signals to sigwait. */
+static void
+block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
 }
 
 static void
@@ -281,13 +341,17 @@ cleanup(struct iotad *d)
 int
 main(int argc, char *argv[])
 {
-	struct options o = { NULL, 0, 0, 0, NULL };
+	struct options o = { NULL, 0, 0, 0, 0, NULL };
 	struct iotad d;
 	char err[1024];
 
 	memset(&d, 0, sizeof(d));
 	if (parse(argc, argv, &o) == -1)
 		return 2;
+	if (o.routes) {
+		print_routes();
+		return 0;
+	}
 	if (conf_load(o.config, &d.conf, err, sizeof(err)) == -1)
 		fatal("%s", err);
 	if (broker_mode_check(&d.conf, err, sizeof(err)) == -1)
@@ -300,12 +364,16 @@ main(int argc, char *argv[])
 	else {
 		if (conf_check_files(&d.conf, err, sizeof(err)) == -1)
 			fatal("%s", err);
+		if (!o.check && (d.lock = statelock_take(d.conf.state.dir,
+		    err, sizeof(err))) == -1)
+			fatal("%s", err);
 		load_ca(&d);
 		open_store(&d);
 		open_broker(&d);
 		if (o.check)
 			printf("%s: configuration OK\n", o.config);
 		else {
+			block_signals();
 			log_init((enum log_level)d.conf.log.level,
 			    d.conf.log.file, d.conf.audit.file);
 			if ((d.failures = ratelimit_new(

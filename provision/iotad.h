@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "ca.h"
+#include "caller.h"
 #include "conf.h"
 #include "http.h"
 #include "log.h"
@@ -29,21 +30,13 @@ struct iotad {
 	struct ca_signer	*signer;	/* the online intermediate */
 	char			*chain_pem;	/* intermediate then root */
 	struct ratelimit	*failures;	/* keys "g:<group>", "c:<addr>" */
+	int			 lock;		/* statelock_take(), while serving */
 };
 
 /* api.c: the route table and what handlers share. */
 extern const struct route iotad_routes[];
 extern const size_t iotad_nroutes;
 
-struct caller {
-	int		 admin;
-	int64_t		 tenant_id;	/* REG_NONE for the admin */
-};
-
-/* 0 with *c filled, or -1 after answering 401/403/429. */
-int	api_operator(struct http_request *, struct http_response *,
-	    struct caller *);
-int	api_admin(struct http_request *, struct http_response *);
 /* 0 if `name` is a safe name; otherwise answers 400 and returns -1. */
 int	api_check_name(struct http_response *, const char *, const char *);
 /* A registry code as an HTTP answer (404, 409, 500). */
@@ -67,24 +60,42 @@ json_t	*api_group_json(const struct reg_group *);
 json_t	*api_device_json(const struct reg_device *, const char *);
 
 /* The handlers, one file per object of the API. */
-void	handle_health(struct http_request *, struct http_response *);
-void	handle_tenant_create(struct http_request *, struct http_response *);
-void	handle_group_list(struct http_request *, struct http_response *);
-void	handle_group_create(struct http_request *, struct http_response *);
-void	handle_group_show(struct http_request *, struct http_response *);
-void	handle_group_patch(struct http_request *, struct http_response *);
-void	handle_group_delete(struct http_request *, struct http_response *);
-void	handle_group_rotate(struct http_request *, struct http_response *);
-void	handle_device_add(struct http_request *, struct http_response *);
-void	handle_device_list(struct http_request *, struct http_response *);
-void	handle_device_show(struct http_request *, struct http_response *);
-void	handle_device_revoke(struct http_request *, struct http_response *);
-void	handle_device_enable(struct http_request *, struct http_response *);
-void	handle_provision(struct http_request *, struct http_response *);
+void	handle_health(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_tenant_create(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_group_list(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_group_create(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_group_show(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_group_patch(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_group_delete(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_group_rotate(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_device_add(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_device_list(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_device_show(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_device_revoke(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_device_enable(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_provision(struct http_request *, struct http_response *,
+	    const struct caller *);
 /* api-auth.c: RabbitMQ's HTTP auth backend */
-void	handle_auth_user(struct http_request *, struct http_response *);
-void	handle_auth_vhost(struct http_request *, struct http_response *);
-void	handle_auth_resource(struct http_request *, struct http_response *);
-void	handle_auth_topic(struct http_request *, struct http_response *);
+void	handle_auth_user(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_auth_vhost(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_auth_resource(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_auth_topic(struct http_request *, struct http_response *,
+	    const struct caller *);
 
 #endif

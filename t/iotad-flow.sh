@@ -87,6 +87,10 @@ is "$(jf '[(.created | sort), (.duplicates | sort)] | @json')" \
     "bulk registration: the new ones created, the duplicates reported"
 api POST /v1/groups/sensors/devices "$OP" '{"name":"dev-1"}'
 is_error 409 exists "one name that exists"
+like "$(grep 'action=device.add' "$IOTAD_LOG" | tail -n 1)" 'outcome=exists ' \
+    "the 409 is audited outcome=exists, not ok"
+like "$(grep 'action=device.add' "$IOTAD_LOG" | tail -n 2 | head -n 1)" 'outcome=ok ' \
+    "(the bulk registration before it: outcome=ok)"
 
 api GET /v1/groups/sensors/devices/dev-1 "$OP"
 is_status 200 "show dev-1"
@@ -238,6 +242,25 @@ is "$(jf '[.quota, .secret_expires] | @json')" "[null,$future]" "PATCH quota nul
 api PATCH /v1/groups/fleet "$OP" '{"secret_expires":null,"quota":3}'
 api GET /v1/groups/fleet "$OP"
 is "$(jf '[.quota, .secret_expires] | @json')" '[3,null]' "GET shows what PATCH set"
+
+# --- signals and the state directory's lock ----------------------------------------
+kill -HUP "$IOTAD_PID"
+for ((i = 0; i < 100; i++)); do
+	grep -q 'SIGHUP ignored' "$IOTAD_LOG" && break
+	sleep 0.05
+done
+like "$(grep 'SIGHUP' "$IOTAD_LOG")" 'warn: SIGHUP ignored: iotad cannot reload yet' \
+    "SIGHUP: one log line saying it is ignored"
+ok "_alive $IOTAD_PID" "SIGHUP does not stop iotad"
+api GET /v1/health ""
+is_status 200 "after SIGHUP iotad still serves"
+run "$IOTAD" -c "$IOTAD_CONF"
+is "$RC" 1 "a second iotad on the same state directory: exit 1"
+is "$ERR" "iotad: state directory $IOTAD_STATE is in use by iotad PID $IOTAD_PID" \
+    "a second iotad: one line naming the first one's PID"
+is "$(cat "$IOTAD_STATE/iotad.pid")" "$IOTAD_PID" "STATE/iotad.pid still names the first one"
+api GET /v1/health ""
+is_status 200 "the first iotad is unaffected"
 
 # --- restart: everything is still there ---------------------------------------------
 snapshot "$OP" sensors fleet

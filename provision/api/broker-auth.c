@@ -3,9 +3,9 @@
  * broker.mode auth-backend: the broker asks whether a device may log in,
  * enter a vhost, touch a resource or a topic, and the mode answers (see
  * mode-auth-backend.c).  Bodies are form-encoded (auth_http.http_method =
- * post); answers are "allow" or "deny" in text.  Only the addresses in
- * broker.auth_clients may ask: the answers are a password oracle
- * otherwise.
+ * post); answers are "allow" or "deny" in text.  The gate lets only the
+ * addresses in broker.auth_clients ask (the answers are a password oracle
+ * otherwise), and answers 404 in the other modes.
  */
 #include <string.h>
 
@@ -22,24 +22,7 @@ say(struct http_response *resp, int allow)
 	http_respond_body(resp, 200, "text/plain", word, strlen(word));
 }
 
-/* A whole-word match in a comma-separated list. */
-static int
-listed(const char *list, const char *addr)
-{
-	size_t len = strlen(addr);
-
-	for (const char *p = list; p != NULL && *p != '\0'; ) {
-		while (*p == ' ' || *p == ',')
-			p++;
-		if (strncmp(p, addr, len) == 0 && (p[len] == '\0' ||
-		    p[len] == ',' || p[len] == ' '))
-			return 1;
-		p = strchr(p, ',');
-	}
-	return 0;
-}
-
-/* The form, asked of the mode; 404 when the mode answers no such thing. */
+/* The form, asked of the mode (the gate has checked who asks). */
 static void
 ask(struct http_request *req, struct http_response *resp,
     enum broker_question question)
@@ -50,15 +33,6 @@ ask(struct http_request *req, struct http_response *resp,
 	size_t len;
 	int allow;
 
-	if (!broker_mode_answers_auth(d->broker)) {
-		http_respond_error(resp, 404, "not_found", "no such route");
-		return;
-	}
-	if (!listed(d->conf.broker.auth_clients, http_request_client(req))) {
-		http_respond_error(resp, 403, "forbidden",
-		    "this address may not ask");
-		return;
-	}
 	body = http_request_body(req, &len);
 	if (memchr(body, '\0', len) != NULL || router_query_parse(body, &q) != 0) {
 		router_query_free(&q);
@@ -72,25 +46,33 @@ ask(struct http_request *req, struct http_response *resp,
 }
 
 void
-handle_auth_user(struct http_request *req, struct http_response *resp)
+handle_auth_user(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
 {
+	(void)c;
 	ask(req, resp, BROKER_ASK_USER);
 }
 
 void
-handle_auth_vhost(struct http_request *req, struct http_response *resp)
+handle_auth_vhost(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
 {
+	(void)c;
 	ask(req, resp, BROKER_ASK_VHOST);
 }
 
 void
-handle_auth_resource(struct http_request *req, struct http_response *resp)
+handle_auth_resource(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
 {
+	(void)c;
 	ask(req, resp, BROKER_ASK_RESOURCE);
 }
 
 void
-handle_auth_topic(struct http_request *req, struct http_response *resp)
+handle_auth_topic(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
 {
+	(void)c;
 	ask(req, resp, BROKER_ASK_TOPIC);
 }

@@ -1,9 +1,10 @@
-/* The route table, credentials, and what every handler shares. */
+/* The route table, who may call each route, and what handlers share. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "caller.h"
 #include "iotad.h"
 #include "mode.h"
 #include "json.h"
@@ -11,142 +12,41 @@
 #include "secret.h"
 
 const struct route iotad_routes[] = {
-	{ "GET", "/v1/health", handle_health },
-	{ "POST", "/v1/tenants", handle_tenant_create },
-	{ "GET", "/v1/groups", handle_group_list },
-	{ "POST", "/v1/groups", handle_group_create },
-	{ "GET", "/v1/groups/{group}", handle_group_show },
-	{ "PATCH", "/v1/groups/{group}", handle_group_patch },
-	{ "DELETE", "/v1/groups/{group}", handle_group_delete },
-	{ "POST", "/v1/groups/{group}/rotate-secret", handle_group_rotate },
-	{ "POST", "/v1/groups/{group}/devices", handle_device_add },
-	{ "GET", "/v1/groups/{group}/devices", handle_device_list },
-	{ "GET", "/v1/groups/{group}/devices/{device}", handle_device_show },
+	{ "GET", "/v1/health", CALLER_ANYONE, handle_health },
+	{ "POST", "/v1/tenants", CALLER_ADMIN, handle_tenant_create },
+	{ "GET", "/v1/groups", CALLER_OPERATOR, handle_group_list },
+	{ "POST", "/v1/groups", CALLER_OPERATOR, handle_group_create },
+	{ "GET", "/v1/groups/{group}", CALLER_OPERATOR, handle_group_show },
+	{ "PATCH", "/v1/groups/{group}", CALLER_OPERATOR, handle_group_patch },
+	{ "DELETE", "/v1/groups/{group}", CALLER_OPERATOR,
+	    handle_group_delete },
+	{ "POST", "/v1/groups/{group}/rotate-secret", CALLER_OPERATOR,
+	    handle_group_rotate },
+	{ "POST", "/v1/groups/{group}/devices", CALLER_OPERATOR,
+	    handle_device_add },
+	{ "GET", "/v1/groups/{group}/devices", CALLER_OPERATOR,
+	    handle_device_list },
+	{ "GET", "/v1/groups/{group}/devices/{device}", CALLER_OPERATOR,
+	    handle_device_show },
 	{ "POST", "/v1/groups/{group}/devices/{device}/revoke",
-	    handle_device_revoke },
+	    CALLER_OPERATOR, handle_device_revoke },
 	{ "POST", "/v1/groups/{group}/devices/{device}/enable",
-	    handle_device_enable },
-	{ "POST", "/v1/provision", handle_provision },
-	{ "POST", "/auth/user", handle_auth_user },
-	{ "POST", "/auth/vhost", handle_auth_vhost },
-	{ "POST", "/auth/resource", handle_auth_resource },
-	{ "POST", "/auth/topic", handle_auth_topic },
+	    CALLER_OPERATOR, handle_device_enable },
+	{ "POST", "/v1/provision", CALLER_DEVICE_SECRET, handle_provision },
+	{ "POST", "/auth/user", CALLER_BROKER, handle_auth_user },
+	{ "POST", "/auth/vhost", CALLER_BROKER, handle_auth_vhost },
+	{ "POST", "/auth/resource", CALLER_BROKER, handle_auth_resource },
+	{ "POST", "/auth/topic", CALLER_BROKER, handle_auth_topic },
 };
 const size_t iotad_nroutes = sizeof(iotad_routes) / sizeof(iotad_routes[0]);
 
 void
-handle_health(struct http_request *req, struct http_response *resp)
+handle_health(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
 {
+	(void)req;
+	(void)c;
 	http_respond_json(resp, 200, json_pack("{s:s}", "status", "ok"));
-}
-
-/* Too many failures from this address: 429 with Retry-After. */
-static int
-client_locked(struct iotad *d, struct http_request *req,
-    struct http_response *resp)
-{
-	char key[80], after[24];
-	long wait;
-
-	snprintf(key, sizeof(key), "c:%s", http_request_client(req));
-	if ((wait = ratelimit_wait(d->failures, key, time(NULL))) == 0)
-		return 0;
-	snprintf(after, sizeof(after), "%ld", wait);
-	http_respond_header(resp, "Retry-After", after);
-	http_respond_error(resp, 429, "rate_limited",
-	    "too many failed attempts; retry in %ld seconds", wait);
-	return 1;
-}
-
-static void
-client_failed(struct iotad *d, struct http_request *req)
-{
-	char key[80];
-
-	snprintf(key, sizeof(key), "c:%s", http_request_client(req));
-	ratelimit_fail(d->failures, key, time(NULL));
-}
-
-struct token_job {
-	unsigned char	 hash[SECRET_HASH_LEN];
-	int64_t		 tenant_id;
-	int		 admin;
-};
-
-static int
-token_lookup(sqlite3 *db, void *arg)
-{
-	struct token_job *j = arg;
-
-	return registry_token_lookup(db, j->hash, &j->tenant_id, &j->admin);
-}
-
-/* Who is calling: 0 and *c, or -1 after answering. */
-static int
-authenticate(struct http_request *req, struct http_response *resp,
-    struct caller *c)
-{
-	struct iotad *d = http_request_arg(req);
-	const char *token = secret_bearer(http_request_header(req,
-	    "Authorization"));
-	struct token_job j;
-	char err[256];
-	int rc;
-
-	if (client_locked(d, req, resp))
-		return -1;
-	if (token == NULL || (!secret_token_well_formed(token,
-	    TOKEN_PREFIX_OPERATOR) && !secret_token_well_formed(token,
-	    TOKEN_PREFIX_ADMIN))) {
-		client_failed(d, req);
-		http_respond_error(resp, 401, "unauthorized",
-		    "a valid bearer token is required");
-		return -1;
-	}
-	secret_hash(token, j.hash);
-	if ((rc = store_read(d->store, token_lookup, &j, err, sizeof(err))) != 0) {
-		if (rc != REG_NOT_FOUND) {
-			log_error("token lookup: %s", err);
-			http_respond_error(resp, 500, "internal", "internal error");
-			return -1;
-		}
-		client_failed(d, req);
-		http_respond_error(resp, 401, "unauthorized",
-		    "a valid bearer token is required");
-		return -1;
-	}
-	c->admin = j.admin;
-	c->tenant_id = j.tenant_id;
-	return 0;
-}
-
-int
-api_operator(struct http_request *req, struct http_response *resp,
-    struct caller *c)
-{
-	if (authenticate(req, resp, c) == -1)
-		return -1;
-	if (c->admin) {
-		http_respond_error(resp, 403, "forbidden", "the admin token "
-		    "manages tenants; use a tenant's operator token");
-		return -1;
-	}
-	return 0;
-}
-
-int
-api_admin(struct http_request *req, struct http_response *resp)
-{
-	struct caller c;
-
-	if (authenticate(req, resp, &c) == -1)
-		return -1;
-	if (!c.admin) {
-		http_respond_error(resp, 403, "forbidden",
-		    "this needs the admin token");
-		return -1;
-	}
-	return 0;
 }
 
 int

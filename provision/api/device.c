@@ -17,6 +17,7 @@ struct add_job {
 	int64_t			 group_id;
 	json_t			*names;		/* array of valid names */
 	json_t			*created, *duplicates;
+	int			 single;	/* {"name"}: a duplicate is 409 */
 	struct reg_audit	 audit;
 };
 
@@ -40,6 +41,9 @@ device_add(sqlite3 *db, void *arg)
 		else
 			return rc;
 	}
+	/* The answer is 409 then: the audit says so, not "ok". */
+	if (j->single && json_array_size(j->created) == 0)
+		j->audit.outcome = "exists";
 	return registry_audit(db, &j->audit);
 }
 
@@ -70,9 +74,9 @@ requested_names(struct http_response *resp, json_t *body, int *single)
 }
 
 static void
-answer_added(struct http_response *resp, struct add_job *j, int single)
+answer_added(struct http_response *resp, struct add_job *j)
 {
-	if (single && json_array_size(j->duplicates) > 0) {
+	if (j->single && json_array_size(j->duplicates) > 0) {
 		http_respond_error(resp, 409, "exists", "that device exists");
 		return;
 	}
@@ -81,7 +85,8 @@ answer_added(struct http_response *resp, struct add_job *j, int single)
 }
 
 void
-handle_device_add(struct http_request *req, struct http_response *resp)
+handle_device_add(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
 {
 	struct iotad *d = http_request_arg(req);
 	struct add_job j = { .audit = { .at = time(NULL), .actor = "operator",
@@ -89,26 +94,24 @@ handle_device_add(struct http_request *req, struct http_response *resp)
 	    .client = http_request_client(req) } };
 	char why[JSON_WHYLEN];
 	struct reg_group g;
-	struct caller c;
 	json_t *body;
-	int single, rc;
+	int rc;
 
-	if (api_operator(req, resp, &c) == -1 ||
-	    api_find_group(req, resp, &c, &g) == -1)
+	if (api_find_group(req, resp, c, &g) == -1)
 		return;
 	if ((body = http_request_json(req, why, sizeof(why))) == NULL) {
 		http_respond_error(resp, 400, "bad_request", "%s", why);
 		return;
 	}
 	j.group_id = g.id;
-	j.audit.tenant_id = c.tenant_id;
+	j.audit.tenant_id = c->tenant_id;
 	j.audit.target = g.name;
 	j.created = json_array();
 	j.duplicates = json_array();
-	if ((j.names = requested_names(resp, body, &single)) != NULL) {
+	if ((j.names = requested_names(resp, body, &j.single)) != NULL) {
 		if ((rc = api_write(d, resp, device_add, &j, "device")) == 0) {
 			api_audit_line(&j.audit);
-			answer_added(resp, &j, single);
+			answer_added(resp, &j);
 		} else if (rc != STORE_ERROR)
 			api_registry_error(resp, rc, "group");
 	}
@@ -164,16 +167,15 @@ query_number(struct http_request *req, const char *name, int64_t def,
 }
 
 void
-handle_device_list(struct http_request *req, struct http_response *resp)
+handle_device_list(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
 {
 	struct iotad *d = http_request_arg(req);
 	struct list_job j;
 	struct reg_group g;
-	struct caller c;
 	char err[256];
 
-	if (api_operator(req, resp, &c) == -1 ||
-	    api_find_group(req, resp, &c, &g) == -1)
+	if (api_find_group(req, resp, c, &g) == -1)
 		return;
 	if (query_number(req, "offset", 0, 0, INT64_MAX / 2, &j.offset) == -1 ||
 	    query_number(req, "limit", PAGE_DEFAULT, 1, PAGE_MAX, &j.limit) == -1) {
@@ -257,25 +259,23 @@ revoke_at_broker(struct iotad *d, struct http_response *resp,
 
 static void
 device_request(struct http_request *req, struct http_response *resp,
-    int action, const char *audit_action)
+    const struct caller *c, int action, const char *audit_action)
 {
 	struct iotad *d = http_request_arg(req);
 	struct device_job j = { .action = action, .audit = { .at = time(NULL),
 	    .actor = "operator", .action = audit_action, .outcome = "ok",
 	    .client = http_request_client(req) } };
 	struct reg_group g;
-	struct caller c;
 	char err[256], target[2 * REG_NAME_MAX + 2];
 	int rc;
 
-	if (api_operator(req, resp, &c) == -1 ||
-	    api_find_group(req, resp, &c, &g) == -1)
+	if (api_find_group(req, resp, c, &g) == -1)
 		return;
 	j.name = http_request_param(req, "device");
 	if (api_check_name(resp, "the device name", j.name) == -1)
 		return;
 	j.group_id = g.id;
-	j.tenant_id = j.audit.tenant_id = c.tenant_id;
+	j.tenant_id = j.audit.tenant_id = c->tenant_id;
 	snprintf(target, sizeof(target), "%s/%s", g.name, j.name);
 	j.audit.target = target;
 	if (action != 0 && revoke_at_broker(d, resp, &j) == -1)
@@ -294,19 +294,22 @@ device_request(struct http_request *req, struct http_response *resp,
 }
 
 void
-handle_device_show(struct http_request *req, struct http_response *resp)
+handle_device_show(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
 {
-	device_request(req, resp, 0, NULL);
+	device_request(req, resp, c, 0, NULL);
 }
 
 void
-handle_device_revoke(struct http_request *req, struct http_response *resp)
+handle_device_revoke(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
 {
-	device_request(req, resp, 1, "device.revoke");
+	device_request(req, resp, c, 1, "device.revoke");
 }
 
 void
-handle_device_enable(struct http_request *req, struct http_response *resp)
+handle_device_enable(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
 {
-	device_request(req, resp, 2, "device.enable");
+	device_request(req, resp, c, 2, "device.enable");
 }

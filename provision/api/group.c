@@ -28,16 +28,14 @@ group_list(sqlite3 *db, void *arg)
 }
 
 void
-handle_group_list(struct http_request *req, struct http_response *resp)
+handle_group_list(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
 {
 	struct iotad *d = http_request_arg(req);
-	struct caller c;
 	struct list_job j;
 	char err[256];
 
-	if (api_operator(req, resp, &c) == -1)
-		return;
-	j.tenant_id = c.tenant_id;
+	j.tenant_id = c->tenant_id;
 	j.groups = json_array();
 	if (store_read(d->store, group_list, &j, err, sizeof(err)) != 0) {
 		log_error("group list: %s", err);
@@ -50,13 +48,12 @@ handle_group_list(struct http_request *req, struct http_response *resp)
 
 /* GET /v1/groups/{group} */
 void
-handle_group_show(struct http_request *req, struct http_response *resp)
+handle_group_show(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
 {
-	struct caller c;
 	struct reg_group g;
 
-	if (api_operator(req, resp, &c) == 0 &&
-	    api_find_group(req, resp, &c, &g) == 0)
+	if (api_find_group(req, resp, c, &g) == 0)
 		http_respond_json(resp, 200, api_group_json(&g));
 }
 
@@ -121,24 +118,22 @@ new_secret(struct create_job *j, char *secret, size_t len)
 }
 
 void
-handle_group_create(struct http_request *req, struct http_response *resp)
+handle_group_create(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
 {
 	struct iotad *d = http_request_arg(req);
 	struct create_job j = { .audit = { .at = time(NULL), .actor = "operator",
 	    .action = "group.create", .outcome = "ok",
 	    .client = http_request_client(req) } };
 	char secret[SECRET_TEXT_MAX] = "", why[JSON_WHYLEN];
-	struct caller c;
 	json_t *body;
 	int rc, present;
 
-	if (api_operator(req, resp, &c) == -1)
-		return;
 	if ((body = http_request_json(req, why, sizeof(why))) == NULL) {
 		http_respond_error(resp, 400, "bad_request", "%s", why);
 		return;
 	}
-	j.tenant_id = j.audit.tenant_id = c.tenant_id;
+	j.tenant_id = j.audit.tenant_id = c->tenant_id;
 	j.name = j.audit.target = json_string_value(json_object_get(body,
 	    "name"));
 	if (api_check_name(resp, "the group name", j.name) == -1 ||
@@ -183,7 +178,8 @@ group_patch(sqlite3 *db, void *arg)
 }
 
 void
-handle_group_patch(struct http_request *req, struct http_response *resp)
+handle_group_patch(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
 {
 	struct iotad *d = http_request_arg(req);
 	struct reg_group g;
@@ -191,18 +187,16 @@ handle_group_patch(struct http_request *req, struct http_response *resp)
 	    .actor = "operator", .action = "group.update", .outcome = "ok",
 	    .client = http_request_client(req) } };
 	char why[JSON_WHYLEN];
-	struct caller c;
 	json_t *body = NULL;
 	int rc;
 
-	if (api_operator(req, resp, &c) == -1 ||
-	    api_find_group(req, resp, &c, &g) == -1)
+	if (api_find_group(req, resp, c, &g) == -1)
 		return;
 	if ((body = http_request_json(req, why, sizeof(why))) == NULL) {
 		http_respond_error(resp, 400, "bad_request", "%s", why);
 		return;
 	}
-	j.audit.tenant_id = c.tenant_id;
+	j.audit.tenant_id = c->tenant_id;
 	j.audit.target = g.name;
 	if (opt_field(resp, body, "quota", &j.quota, &j.set_quota) == 0 &&
 	    opt_field(resp, body, "secret_expires", &j.expires,
@@ -235,21 +229,20 @@ group_delete(sqlite3 *db, void *arg)
 }
 
 void
-handle_group_delete(struct http_request *req, struct http_response *resp)
+handle_group_delete(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
 {
 	struct iotad *d = http_request_arg(req);
 	struct delete_job j = { .audit = { .at = time(NULL), .actor = "operator",
 	    .action = "group.delete", .outcome = "ok",
 	    .client = http_request_client(req) } };
 	struct reg_group g;
-	struct caller c;
 	int rc;
 
-	if (api_operator(req, resp, &c) == -1 ||
-	    api_find_group(req, resp, &c, &g) == -1)
+	if (api_find_group(req, resp, c, &g) == -1)
 		return;
 	j.id = g.id;
-	j.audit.tenant_id = c.tenant_id;
+	j.audit.tenant_id = c->tenant_id;
 	j.audit.target = g.name;
 	if ((rc = api_write(d, resp, group_delete, &j, "group")) == 0) {
 		api_audit_line(&j.audit);
@@ -284,7 +277,8 @@ group_rotate(sqlite3 *db, void *arg)
 }
 
 void
-handle_group_rotate(struct http_request *req, struct http_response *resp)
+handle_group_rotate(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
 {
 	struct iotad *d = http_request_arg(req);
 	struct reg_group g;
@@ -292,13 +286,11 @@ handle_group_rotate(struct http_request *req, struct http_response *resp)
 	    .actor = "operator", .action = "group.rotate-secret",
 	    .outcome = "ok", .client = http_request_client(req) } };
 	char secret[SECRET_TEXT_MAX];
-	struct caller c;
 	int rc;
 
-	if (api_operator(req, resp, &c) == -1 ||
-	    api_find_group(req, resp, &c, &g) == -1)
+	if (api_find_group(req, resp, c, &g) == -1)
 		return;
-	j.audit.tenant_id = c.tenant_id;
+	j.audit.tenant_id = c->tenant_id;
 	j.audit.target = g.name;
 	j.overlap_until = j.audit.at + d->conf.provisioning.secret_overlap;
 	if (secret_provisioning_new(g.public_id, secret, sizeof(secret)) == -1)

@@ -1,8 +1,9 @@
 /*
  * POST /v1/provision: a device with its group's secret sends a CSR and gets
- * its certificate.  The order is the guarantee: check the credential, the
- * registration and the CSR; sign; record the certificate and the device's
- * new state in one transaction; only then answer.  A lost answer is safe
+ * its certificate.  The order is the guarantee: the gate has checked the
+ * secret (gate.c); here the registration and the CSR; sign; record the
+ * certificate and the device's new state in one transaction; only then
+ * answer.  A lost answer is safe
  * to retry: the same key gets the same certificate back.
  */
 #include <stdlib.h>
@@ -22,8 +23,6 @@ struct provision {
 	struct iotad		*d;
 	const char		*device, *group, *client;
 	const char		*csr_pem;
-	char			 public_id[GROUP_PUBLIC_ID_LEN + 1];
-	unsigned char		 secret_hash[SECRET_HASH_LEN];
 	unsigned char		 key_hash[SECRET_HASH_LEN];
 	time_t			 now;
 	struct reg_group	 g;
@@ -51,109 +50,44 @@ refuse(struct http_response *resp, struct provision *p, unsigned int status,
 	http_respond_error(resp, status, code, "%s", message);
 }
 
-/* The secret's group, the registration and the device's state. */
 static int
-lookup(sqlite3 *db, void *arg)
+device_lookup(sqlite3 *db, void *arg)
 {
 	struct provision *p = arg;
-	int rc;
 
-	if ((rc = registry_group_by_public_id(db, p->public_id, &p->g)) != 0)
-		return rc;
-	if ((rc = registry_tenant_name(db, p->g.tenant_id, p->tenant)) != 0)
-		return rc;
-	rc = registry_device_find(db, p->g.id, p->device, &p->dev);
-	return rc == REG_NOT_FOUND ? REG_STATE : rc;
+	return registry_device_find(db, p->g.id, p->device, &p->dev);
 }
 
+/*
+ * The gate has proven the secret of the caller's group; the body must name
+ * that group (or the secret is wrong for it) and a device registered in
+ * it.  -1 after answering.
+ */
 static int
-secret_matches(const struct provision *p)
+registered(struct http_request *req, struct http_response *resp,
+    struct provision *p, const struct caller *c)
 {
-	const struct reg_group *g = &p->g;
-
-	if (secret_hash_equal(p->secret_hash, g->secret_hash))
-		return 1;
-	return g->has_prev && p->now < g->prev_valid_until &&
-	    secret_hash_equal(p->secret_hash, g->prev_secret_hash);
-}
-
-/* Counts a failed secret against the address and the group: 401. */
-static void
-bad_secret(struct http_response *resp, struct provision *p)
-{
-	char key[80];
-
-	snprintf(key, sizeof(key), "c:%s", p->client);
-	ratelimit_fail(p->d->failures, key, p->now);
-	if (p->public_id[0] != '\0') {
-		snprintf(key, sizeof(key), "g:%s", p->public_id);
-		ratelimit_fail(p->d->failures, key, p->now);
-	}
-	refuse(resp, p, 401, "unauthorized", "invalid provisioning secret");
-}
-
-static int
-rate_limited(struct http_response *resp, struct provision *p)
-{
-	char key[80], after[24];
-	long wait, w;
-
-	snprintf(key, sizeof(key), "c:%s", p->client);
-	wait = ratelimit_wait(p->d->failures, key, p->now);
-	snprintf(key, sizeof(key), "g:%s", p->public_id);
-	if ((w = ratelimit_wait(p->d->failures, key, p->now)) > wait)
-		wait = w;
-	if (wait == 0)
-		return 0;
-	snprintf(after, sizeof(after), "%ld", wait);
-	http_respond_header(resp, "Retry-After", after);
-	http_respond_error(resp, 429, "rate_limited",
-	    "too many failed attempts; retry in %ld seconds", wait);
-	return 1;
-}
-
-/* Who may ask: -1 after answering. */
-static int
-authorize(struct http_request *req, struct http_response *resp,
-    struct provision *p)
-{
-	const char *secret = secret_bearer(http_request_header(req,
-	    "Authorization"));
 	char err[256];
 	int rc;
 
-	if (secret == NULL ||
-	    secret_provisioning_public_id(secret, p->public_id) == -1) {
-		p->public_id[0] = '\0';
-		if (!rate_limited(resp, p))
-			bad_secret(resp, p);
+	p->g = c->group;
+	snprintf(p->tenant, sizeof(p->tenant), "%s", c->tenant);
+	if (strcmp(p->g.name, p->group) != 0) {
+		api_secret_failed(req, p->g.public_id);
+		p->g.tenant_id = REG_NONE;
+		refuse(resp, p, 401, "unauthorized",
+		    "invalid provisioning secret");
 		return -1;
 	}
-	if (rate_limited(resp, p))
-		return -1;
-	secret_hash(secret, p->secret_hash);
-	p->g.tenant_id = REG_NONE;
-	rc = store_read(p->d->store, lookup, p, err, sizeof(err));
-	if (rc == STORE_ERROR || rc == REG_ERROR) {
-		log_error("provision lookup: %s", err);
-		http_respond_error(resp, 500, "internal", "internal error");
-		return -1;
-	}
-	/* Nothing about the group leaks before the secret is proven. */
-	if (rc == REG_NOT_FOUND || !secret_matches(p) ||
-	    strcmp(p->g.name, p->group) != 0) {
-		bad_secret(resp, p);
-		return -1;
-	}
-	if (rc == REG_STATE) {
+	if ((rc = store_read(p->d->store, device_lookup, p, err,
+	    sizeof(err))) == REG_NOT_FOUND) {
 		refuse(resp, p, 403, "device_not_registered",
 		    "the device is not registered in this group");
 		return -1;
 	}
-	/* The group's expiry ends its secrets, a rotated-out one too. */
-	if (p->g.secret_expires != REG_NONE && p->now >= p->g.secret_expires) {
-		refuse(resp, p, 401, "secret_expired",
-		    "the provisioning secret has expired");
+	if (rc != 0) {
+		log_error("provision lookup: %s", err);
+		http_respond_error(resp, 500, "internal", "internal error");
 		return -1;
 	}
 	return 0;
@@ -376,7 +310,8 @@ read_body(struct http_request *req, struct http_response *resp,
 }
 
 void
-handle_provision(struct http_request *req, struct http_response *resp)
+handle_provision(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
 {
 	struct provision p = { .d = http_request_arg(req), .now = time(NULL),
 	    .client = http_request_client(req) };
@@ -384,7 +319,7 @@ handle_provision(struct http_request *req, struct http_response *resp)
 	json_t *body = NULL;
 
 	if (read_body(req, resp, &p, &body) == -1 ||
-	    authorize(req, resp, &p) == -1)
+	    registered(req, resp, &p, c) == -1)
 		goto out;
 	if ((csr = ca_csr_parse((const unsigned char *)p.csr_pem,
 	    strlen(p.csr_pem))) == NULL) {
@@ -403,7 +338,6 @@ handle_provision(struct http_request *req, struct http_response *resp)
 	    p.tenant, p.g.name, p.device, p.again ? p.dev.serial : p.serial,
 	    p.again ? " (again)" : "");
 out:
-	OPENSSL_cleanse(p.secret_hash, sizeof(p.secret_hash));
 	creds_clear(&p.creds);
 	der_free(&p);
 	ca_csr_free(csr);

@@ -26,6 +26,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -577,10 +578,20 @@ take_body(struct http_request *req, const char *data, size_t *size)
 	return MHD_YES;
 }
 
+/* The gate first: no handler runs for a caller it has not proven. */
 static enum MHD_Result
 dispatch(struct http_request *req)
 {
-	req->match.route->fn(req, &req->resp);
+	const struct route *rt = req->match.route;
+	union {
+		max_align_t	 align;
+		unsigned char	 bytes[ROUTER_CALLER_MAX];
+	} caller;
+
+	memset(&caller, 0, sizeof(caller));
+	if (req->srv->router->gate(req, &req->resp, rt,
+	    (struct caller *)&caller) == 0)
+		rt->fn(req, &req->resp, (const struct caller *)&caller);
 	return answer(req);
 }
 

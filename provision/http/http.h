@@ -28,8 +28,6 @@ struct http_request;
 struct http_response;
 struct router;
 
-typedef void (*http_handler)(struct http_request *, struct http_response *);
-
 struct http_config {
 	const char	*address;	/* IPv4 or IPv6 literal */
 	int		 port;		/* 0: any free one, see http_port() */

@@ -282,6 +282,8 @@ check_row(const struct router *r, size_t i)
 		return "method must be upper-case letters";
 	if (rt->fn == NULL)
 		return "no handler";
+	if (rt->callers == 0)
+		return "no callers: say who may call it";
 	if ((why = check_pattern(rt->pattern)) != NULL)
 		return why;
 	for (j = 0; j < i; j++) {
@@ -304,6 +306,11 @@ router_check(const struct router *r, char *err, size_t errlen)
 
 	if (r == NULL || (r->n > 0 && r->routes == NULL)) {
 		snprintf(err, errlen, "no route table");
+		return -1;
+	}
+	if (r->gate == NULL || r->caller_size > ROUTER_CALLER_MAX) {
+		snprintf(err, errlen, "a route table needs a gate and a caller "
+		    "of at most %d bytes", ROUTER_CALLER_MAX);
 		return -1;
 	}
 	for (i = 0; i < r->n; i++) {

@@ -1,7 +1,9 @@
 /*
- * iotad's routing: a table of (method, pattern, handler) rows and the
- * strict parsing of the request target that feeds it.  No HTTP server
- * here; http.c calls router_route() once per request.
+ * iotad's routing: a table of (method, pattern, callers, handler) rows and
+ * the strict parsing of the request target that feeds it.  No HTTP server
+ * here; http.c calls router_route() once per request, then the router's
+ * gate, then the handler: a row says who may call it, and no handler runs
+ * before the gate has proven that the caller is one of them.
  *
  * A pattern is absolute and made of segments separated by '/': a literal
  * ("groups") matches the same decoded segment, a capture ("{group}")
@@ -24,11 +26,25 @@
 #define ROUTER_MAX_QUERY	32	/* name=value pairs in a query string */
 #define ROUTER_NAME_MAX		32	/* longest capture name */
 #define ROUTER_ALLOW_MAX	128	/* the Allow header of a 405 */
+#define ROUTER_CALLER_MAX	512	/* bytes of the application's caller */
+
+struct route;
+struct caller;		/* the application's: who is calling, as proven */
+
+typedef void	(*route_handler)(struct http_request *, struct http_response *,
+		    const struct caller *);
+/*
+ * Proves that the request comes from one of the row's callers and fills
+ * in the caller: 0, or -1 after answering (401, 403, 429, ...).
+ */
+typedef int	(*route_gate)(struct http_request *, struct http_response *,
+		    const struct route *, struct caller *);
 
 struct route {
 	const char	*method;	/* "GET", "POST", ... exact, case matters */
 	const char	*pattern;	/* "/v1/groups/{group}/devices/{device}" */
-	http_handler	 fn;
+	unsigned int	 callers;	/* the gate's classes; never 0 */
+	route_handler	 fn;
 };
 
 /*
@@ -41,6 +57,8 @@ struct router {
 	const struct route *routes;
 	size_t		 n;
 	void		*arg;
+	route_gate	 gate;
+	size_t		 caller_size;	/* at most ROUTER_CALLER_MAX */
 };
 
 enum router_status {

@@ -262,20 +262,62 @@ log_wait(size_t n, char *last, size_t lastlen)
 	return rc;
 }
 
+/* The gate: class 1 is anyone, class 2 must send "X-Key: open". */
+
+#define C_ANYONE	1
+#define C_KEYED		2
+
+struct caller {
+	int	 class;
+};
+
+static atomic_int gated_calls;
+
+static int
+t_gate(struct http_request *req, struct http_response *resp,
+    const struct route *rt, struct caller *c)
+{
+	const char *key = http_request_header(req, "X-Key");
+
+	if (rt->callers & C_ANYONE) {
+		c->class = C_ANYONE;
+		return 0;
+	}
+	if (key == NULL || strcmp(key, "open") != 0) {
+		http_respond_error(resp, 401, "unauthorized", "no key");
+		return -1;
+	}
+	c->class = C_KEYED;
+	return 0;
+}
+
 /* Handlers. */
 
 static atomic_int body_calls;
 
 static void
-h_ping(struct http_request *req, struct http_response *resp)
+h_keyed(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
 {
+	(void)req;
+	atomic_fetch_add(&gated_calls, 1);
+	http_respond_json(resp, 200, json_pack("{s:i}", "class", c->class));
+}
+
+static void
+h_ping(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
+{
+	(void)c;
 	(void)req;
 	http_respond_json(resp, 200, json_pack("{s:b}", "ok", 1));
 }
 
 static void
-h_echo(struct http_request *req, struct http_response *resp)
+h_echo(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
 {
+	(void)c;
 	char why[JSON_WHYLEN];
 	json_t *j;
 
@@ -287,8 +329,10 @@ h_echo(struct http_request *req, struct http_response *resp)
 }
 
 static void
-h_device(struct http_request *req, struct http_response *resp)
+h_device(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
 {
+	(void)c;
 	http_respond_json(resp, 200, json_pack("{s:s, s:s, s:s}",
 	    "group", http_request_param(req, "group"),
 	    "device", http_request_param(req, "device"),
@@ -296,22 +340,28 @@ h_device(struct http_request *req, struct http_response *resp)
 }
 
 static void
-h_delete(struct http_request *req, struct http_response *resp)
+h_delete(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
 {
+	(void)c;
 	(void)req;
 	http_respond_empty(resp, 204);
 }
 
 static void
-h_groups(struct http_request *req, struct http_response *resp)
+h_groups(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
 {
+	(void)c;
 	http_respond_json(resp, 200, json_pack("{s:s}", "method",
 	    http_request_method(req)));
 }
 
 static void
-h_query(struct http_request *req, struct http_response *resp)
+h_query(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
 {
+	(void)c;
 	http_respond_json(resp, 200, json_pack("{s:s?, s:s?, s:s?}",
 	    "limit", http_request_query(req, "limit"),
 	    "name", http_request_query(req, "name"),
@@ -319,22 +369,28 @@ h_query(struct http_request *req, struct http_response *resp)
 }
 
 static void
-h_nothing(struct http_request *req, struct http_response *resp)
+h_nothing(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
 {
+	(void)c;
 	(void)req;
 	(void)resp;
 }
 
 static void
-h_bad_status(struct http_request *req, struct http_response *resp)
+h_bad_status(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
 {
+	(void)c;
 	(void)req;
 	http_respond_empty(resp, 42);
 }
 
 static void
-h_headers(struct http_request *req, struct http_response *resp)
+h_headers(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
 {
+	(void)c;
 	int bad;
 
 	bad = http_respond_header(resp, "X-Evil", "a\r\nSet-Cookie: x=1") == 0 ||
@@ -350,8 +406,10 @@ h_headers(struct http_request *req, struct http_response *resp)
 }
 
 static void
-h_body(struct http_request *req, struct http_response *resp)
+h_body(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
 {
+	(void)c;
 	size_t len;
 
 	atomic_fetch_add(&body_calls, 1);
@@ -360,21 +418,23 @@ h_body(struct http_request *req, struct http_response *resp)
 }
 
 static const struct route routes[] = {
-	{ "GET", "/v1/ping", h_ping },
-	{ "POST", "/v1/echo", h_echo },
-	{ "GET", "/v1/groups", h_groups },
-	{ "POST", "/v1/groups", h_groups },
-	{ "GET", "/v1/groups/{group}/devices/{device}", h_device },
-	{ "DELETE", "/v1/groups/{group}/devices/{device}", h_delete },
-	{ "GET", "/v1/query", h_query },
-	{ "GET", "/v1/nothing", h_nothing },
-	{ "GET", "/v1/bad-status", h_bad_status },
-	{ "GET", "/v1/headers", h_headers },
-	{ "POST", "/v1/body", h_body },
-	{ "PUT", "/v1/body", h_body },
+	{ "GET", "/v1/ping", C_ANYONE, h_ping },
+	{ "POST", "/v1/echo", C_ANYONE, h_echo },
+	{ "GET", "/v1/groups", C_ANYONE, h_groups },
+	{ "POST", "/v1/groups", C_ANYONE, h_groups },
+	{ "GET", "/v1/groups/{group}/devices/{device}", C_ANYONE, h_device },
+	{ "DELETE", "/v1/groups/{group}/devices/{device}", C_ANYONE, h_delete },
+	{ "GET", "/v1/query", C_ANYONE, h_query },
+	{ "GET", "/v1/nothing", C_ANYONE, h_nothing },
+	{ "GET", "/v1/bad-status", C_ANYONE, h_bad_status },
+	{ "GET", "/v1/headers", C_ANYONE, h_headers },
+	{ "POST", "/v1/body", C_ANYONE, h_body },
+	{ "PUT", "/v1/body", C_ANYONE, h_body },
+	{ "GET", "/v1/keyed", C_KEYED, h_keyed },
 };
 static const struct router router = {
-	routes, sizeof(routes) / sizeof(routes[0]), "the daemon's state"
+	routes, sizeof(routes) / sizeof(routes[0]), "the daemon's state",
+	t_gate, sizeof(struct caller)
 };
 
 /* A client. */
@@ -594,14 +654,16 @@ static void
 test_router_check(void)
 {
 	static const struct route bad[][2] = {
-		{ { "GET", "v1/x", h_ping } },
-		{ { "GET", "/v1/{Group}", h_ping } },
-		{ { "GET", "/v1/{g}/x/{g}", h_ping } },
-		{ { "GET", "/v1//x", h_ping } },
-		{ { "get", "/v1/x", h_ping } },
-		{ { "GET", "/v1/x", NULL } },
-		{ { "GET", "/v1/x", h_ping }, { "GET", "/v1/x", h_ping } },
-		{ { "GET", "/v1/../x", h_ping } },
+		{ { "GET", "v1/x", C_ANYONE, h_ping } },
+		{ { "GET", "/v1/{Group}", C_ANYONE, h_ping } },
+		{ { "GET", "/v1/{g}/x/{g}", C_ANYONE, h_ping } },
+		{ { "GET", "/v1//x", C_ANYONE, h_ping } },
+		{ { "get", "/v1/x", C_ANYONE, h_ping } },
+		{ { "GET", "/v1/x", C_ANYONE, NULL } },
+		{ { "GET", "/v1/x", C_ANYONE, h_ping },
+		  { "GET", "/v1/x", C_ANYONE, h_ping } },
+		{ { "GET", "/v1/../x", C_ANYONE, h_ping } },
+		{ { "GET", "/v1/x", 0, h_ping } },
 	};
 	struct http_config cfg = {
 		.address = "127.0.0.1", .cert_pem = pki.chain_pem,
@@ -609,11 +671,20 @@ test_router_check(void)
 		.timeout_seconds = 1,
 	};
 	char err[HTTP_ERRLEN];
-	struct router r;
+	struct router r = router;
 	size_t i;
 
 	is_int(router_check(&router, err, sizeof(err)), 0,
 	    "router_check: the test table is fine");
+	r.gate = NULL;
+	ok(router_check(&r, err, sizeof(err)) == -1 &&
+	    strstr(err, "gate") != NULL, "router_check refuses a table "
+	    "without a gate: %s", err);
+	r.gate = t_gate;
+	r.caller_size = ROUTER_CALLER_MAX + 1;
+	ok(router_check(&r, err, sizeof(err)) == -1,
+	    "router_check refuses a caller larger than the gate's room");
+	r.caller_size = sizeof(struct caller);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		r.routes = bad[i];
 		r.n = bad[i][1].method != NULL ? 2 : 1;
@@ -700,6 +771,32 @@ test_start_errors(void)
 	c.max_body = 0;
 	ok(http_start(&c, &router, err, sizeof(err)) == NULL &&
 	    strstr(err, "max_body") != NULL, "start: max_body 0: %s", err);
+}
+
+/* The gate runs before the handler, and a refusal keeps the handler out. */
+static void
+test_gate(void)
+{
+	struct request rq = { .method = "GET", .path = "/v1/keyed" };
+	struct reply r;
+
+	fetch(&rq, &r);
+	ok(r.status == 401 && atomic_load(&gated_calls) == 0,
+	    "gate: no key is 401 and the handler never ran (%ld)", r.status);
+	reply_free(&r);
+	rq.header = "X-Key: shut";
+	fetch(&rq, &r);
+	ok(r.status == 401 && atomic_load(&gated_calls) == 0,
+	    "gate: a wrong key is 401 and the handler never ran (%ld)",
+	    r.status);
+	reply_free(&r);
+	rq.header = "X-Key: open";
+	fetch(&rq, &r);
+	ok(r.status == 200 && jint(&r, "class") == C_KEYED &&
+	    atomic_load(&gated_calls) == 1,
+	    "gate: the right key reaches the handler with the caller it "
+	    "proved (%ld)", r.status);
+	reply_free(&r);
 }
 
 static void
@@ -1368,6 +1465,7 @@ main(void)
 		ok(server_port > 0, "start: port %d picked", server_port);
 		test_start_errors();
 		test_routing();
+		test_gate();
 		test_hostile_paths();
 		test_query();
 		test_handler_answers();
