@@ -44,6 +44,9 @@ void	api_registry_error(struct http_response *, int, const char *);
 /* The group named in the path, in the caller's tenant; -1 after 404. */
 int	api_find_group(struct http_request *, struct http_response *,
 	    const struct caller *, struct reg_group *);
+/* The audit row of a caller's request: actor, tenant, client, now, "ok". */
+struct reg_audit api_audit_of(struct http_request *, const struct caller *,
+	    const char *);
 /* An audit row in a transaction of its own, for refusals; and the line. */
 void	api_audit_alone(struct iotad *, const struct reg_audit *);
 /* The audit line of a row (into audit.file when set, else the log). */

@@ -139,6 +139,24 @@ api_device_json(const struct reg_device *dev, const char *group)
 	    "provisioned_at", opt_int(dev->provisioned_at));
 }
 
+struct reg_audit
+api_audit_of(struct http_request *req, const struct caller *c,
+    const char *action)
+{
+	struct reg_audit a = { .at = time(NULL), .tenant_id = c->tenant_id,
+	    .action = action, .outcome = "ok",
+	    .client = http_request_client(req) };
+
+	switch (c->class) {
+	case CALLER_ADMIN: a.actor = "admin"; break;
+	case CALLER_OPERATOR: a.actor = "operator"; break;
+	case CALLER_DEVICE_SECRET: a.actor = "device"; break;
+	case CALLER_BROKER: a.actor = "broker"; break;
+	default: a.actor = "anyone"; break;
+	}
+	return a;
+}
+
 static int
 audit_job(sqlite3 *db, void *arg)
 {

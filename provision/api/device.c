@@ -89,9 +89,7 @@ handle_device_add(struct http_request *req, struct http_response *resp,
     const struct caller *c)
 {
 	struct iotad *d = http_request_arg(req);
-	struct add_job j = { .audit = { .at = time(NULL), .actor = "operator",
-	    .action = "device.add", .outcome = "ok",
-	    .client = http_request_client(req) } };
+	struct add_job j = { .audit = api_audit_of(req, c, "device.add") };
 	char why[JSON_WHYLEN];
 	struct reg_group g;
 	json_t *body;
@@ -104,7 +102,6 @@ handle_device_add(struct http_request *req, struct http_response *resp,
 		return;
 	}
 	j.group_id = g.id;
-	j.audit.tenant_id = c->tenant_id;
 	j.audit.target = g.name;
 	j.created = json_array();
 	j.duplicates = json_array();
@@ -262,9 +259,8 @@ device_request(struct http_request *req, struct http_response *resp,
     const struct caller *c, int action, const char *audit_action)
 {
 	struct iotad *d = http_request_arg(req);
-	struct device_job j = { .action = action, .audit = { .at = time(NULL),
-	    .actor = "operator", .action = audit_action, .outcome = "ok",
-	    .client = http_request_client(req) } };
+	struct device_job j = { .action = action,
+	    .audit = api_audit_of(req, c, audit_action) };
 	struct reg_group g;
 	char err[256], target[2 * REG_NAME_MAX + 2];
 	int rc;
@@ -275,7 +271,7 @@ device_request(struct http_request *req, struct http_response *resp,
 	if (api_check_name(resp, "the device name", j.name) == -1)
 		return;
 	j.group_id = g.id;
-	j.tenant_id = j.audit.tenant_id = c->tenant_id;
+	j.tenant_id = c->tenant_id;
 	snprintf(target, sizeof(target), "%s/%s", g.name, j.name);
 	j.audit.target = target;
 	if (action != 0 && revoke_at_broker(d, resp, &j) == -1)

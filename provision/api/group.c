@@ -122,9 +122,7 @@ handle_group_create(struct http_request *req, struct http_response *resp,
     const struct caller *c)
 {
 	struct iotad *d = http_request_arg(req);
-	struct create_job j = { .audit = { .at = time(NULL), .actor = "operator",
-	    .action = "group.create", .outcome = "ok",
-	    .client = http_request_client(req) } };
+	struct create_job j = { .audit = api_audit_of(req, c, "group.create") };
 	char secret[SECRET_TEXT_MAX] = "", why[JSON_WHYLEN];
 	json_t *body;
 	int rc, present;
@@ -133,7 +131,7 @@ handle_group_create(struct http_request *req, struct http_response *resp,
 		http_respond_error(resp, 400, "bad_request", "%s", why);
 		return;
 	}
-	j.tenant_id = j.audit.tenant_id = c->tenant_id;
+	j.tenant_id = c->tenant_id;
 	j.name = j.audit.target = json_string_value(json_object_get(body,
 	    "name"));
 	if (api_check_name(resp, "the group name", j.name) == -1 ||
@@ -183,9 +181,8 @@ handle_group_patch(struct http_request *req, struct http_response *resp,
 {
 	struct iotad *d = http_request_arg(req);
 	struct reg_group g;
-	struct patch_job j = { .group = &g, .audit = { .at = time(NULL),
-	    .actor = "operator", .action = "group.update", .outcome = "ok",
-	    .client = http_request_client(req) } };
+	struct patch_job j = { .group = &g,
+	    .audit = api_audit_of(req, c, "group.update") };
 	char why[JSON_WHYLEN];
 	json_t *body = NULL;
 	int rc;
@@ -196,7 +193,6 @@ handle_group_patch(struct http_request *req, struct http_response *resp,
 		http_respond_error(resp, 400, "bad_request", "%s", why);
 		return;
 	}
-	j.audit.tenant_id = c->tenant_id;
 	j.audit.target = g.name;
 	if (opt_field(resp, body, "quota", &j.quota, &j.set_quota) == 0 &&
 	    opt_field(resp, body, "secret_expires", &j.expires,
@@ -233,16 +229,13 @@ handle_group_delete(struct http_request *req, struct http_response *resp,
     const struct caller *c)
 {
 	struct iotad *d = http_request_arg(req);
-	struct delete_job j = { .audit = { .at = time(NULL), .actor = "operator",
-	    .action = "group.delete", .outcome = "ok",
-	    .client = http_request_client(req) } };
+	struct delete_job j = { .audit = api_audit_of(req, c, "group.delete") };
 	struct reg_group g;
 	int rc;
 
 	if (api_find_group(req, resp, c, &g) == -1)
 		return;
 	j.id = g.id;
-	j.audit.tenant_id = c->tenant_id;
 	j.audit.target = g.name;
 	if ((rc = api_write(d, resp, group_delete, &j, "group")) == 0) {
 		api_audit_line(&j.audit);
@@ -282,15 +275,13 @@ handle_group_rotate(struct http_request *req, struct http_response *resp,
 {
 	struct iotad *d = http_request_arg(req);
 	struct reg_group g;
-	struct rotate_job j = { .group = &g, .audit = { .at = time(NULL),
-	    .actor = "operator", .action = "group.rotate-secret",
-	    .outcome = "ok", .client = http_request_client(req) } };
+	struct rotate_job j = { .group = &g,
+	    .audit = api_audit_of(req, c, "group.rotate-secret") };
 	char secret[SECRET_TEXT_MAX];
 	int rc;
 
 	if (api_find_group(req, resp, c, &g) == -1)
 		return;
-	j.audit.tenant_id = c->tenant_id;
 	j.audit.target = g.name;
 	j.overlap_until = j.audit.at + d->conf.provisioning.secret_overlap;
 	if (secret_provisioning_new(g.public_id, secret, sizeof(secret)) == -1)

@@ -32,14 +32,11 @@ handle_tenant_create(struct http_request *req, struct http_response *resp,
     const struct caller *c)
 {
 	struct iotad *d = http_request_arg(req);
-	struct tenant_job j = { .audit = { .at = time(NULL), .actor = "admin",
-	    .action = "tenant.create", .outcome = "ok",
-	    .client = http_request_client(req) } };
+	struct tenant_job j = { .audit = api_audit_of(req, c, "tenant.create") };
 	char token[SECRET_TEXT_MAX], why[JSON_WHYLEN];
 	json_t *body;
 	int rc;
 
-	(void)c;
 	if ((body = http_request_json(req, why, sizeof(why))) == NULL) {
 		http_respond_error(resp, 400, "bad_request", "%s", why);
 		return;

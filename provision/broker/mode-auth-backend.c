@@ -28,23 +28,11 @@ auth_device(struct broker_mode *m, const struct broker_who *who,
 	return mode_activate(m, who->device_id);
 }
 
+/* Its connections closed: the broker asks iotad, which now says deny. */
 static int
-auth_revoke(struct broker_mode *m, int64_t device_id)
+auth_remove(struct broker_mode *m, const struct creds *c)
 {
-	enum creds_state state;
-	struct creds c;
-	char err[256];
-	int rc;
-
-	if (creds_find(m->db, device_id, &c, &state, err, sizeof(err)) == -1) {
-		log_error("broker database: %s", err);
-		return BROKER_ERROR;
-	}
-	if (state == CREDS_NONE)
-		return BROKER_OK;
-	rc = mode_disconnect(m, c.username);
-	creds_clear(&c);
-	return rc == BROKER_OK ? mode_forget(m, device_id) : rc;
+	return mode_disconnect(m, c->username);
 }
 
 /* The asking user's active credentials, or -1. */
@@ -182,6 +170,6 @@ auth_ask(struct broker_mode *m, enum broker_question question,
 const struct broker_mode_ops mode_auth_backend_ops = {
 	.name = "auth-backend",
 	.device = auth_device,
-	.revoke = auth_revoke,
+	.remove = auth_remove,
 	.ask = auth_ask,
 };

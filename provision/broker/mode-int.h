@@ -18,7 +18,8 @@ struct broker_mode_ops {
 	const char	*name;
 	int		(*device)(struct broker_mode *,
 			    const struct broker_who *, struct creds *);
-	int		(*revoke)(struct broker_mode *, int64_t);
+	/* Takes a device's credentials away at the broker: NULL, nothing. */
+	int		(*remove)(struct broker_mode *, const struct creds *);
 	int		(*ask)(struct broker_mode *, enum broker_question,
 			    const struct router_query *);
 };

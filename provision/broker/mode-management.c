@@ -56,7 +56,7 @@ management_device(struct broker_mode *m, const struct broker_who *who,
 
 /* The user first (no new login), then its live connections. */
 static int
-remove_at_broker(struct broker_mode *m, const struct creds *c)
+management_remove(struct broker_mode *m, const struct creds *c)
 {
 	char err[256];
 	int rc;
@@ -73,28 +73,9 @@ remove_at_broker(struct broker_mode *m, const struct creds *c)
 	return rc;
 }
 
-static int
-management_revoke(struct broker_mode *m, int64_t device_id)
-{
-	enum creds_state state;
-	struct creds c;
-	char err[256];
-	int rc;
-
-	if (creds_find(m->db, device_id, &c, &state, err, sizeof(err)) == -1) {
-		log_error("broker database: %s", err);
-		return BROKER_ERROR;
-	}
-	if (state == CREDS_NONE)
-		return BROKER_OK;
-	rc = remove_at_broker(m, &c);
-	creds_clear(&c);
-	return rc == BROKER_OK ? mode_forget(m, device_id) : rc;
-}
-
 const struct broker_mode_ops mode_management_ops = {
 	.name = "management",
 	.device = management_device,
-	.revoke = management_revoke,
+	.remove = management_remove,
 	.ask = NULL,
 };

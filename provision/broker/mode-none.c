@@ -11,17 +11,9 @@ none_device(struct broker_mode *m, const struct broker_who *who,
 	return BROKER_OK;
 }
 
-static int
-none_revoke(struct broker_mode *m, int64_t device_id)
-{
-	(void)m;
-	(void)device_id;
-	return BROKER_OK;
-}
-
 const struct broker_mode_ops mode_none_ops = {
 	.name = "none",
 	.device = none_device,
-	.revoke = none_revoke,
+	.remove = NULL,		/* nothing at a broker to take away */
 	.ask = NULL,
 };

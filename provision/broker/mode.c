@@ -232,7 +232,22 @@ broker_mode_answer(const struct broker_mode *m, const struct creds *c,
 int
 broker_mode_revoke(struct broker_mode *m, int64_t device_id)
 {
-	return m->ops->revoke(m, device_id);
+	enum creds_state state;
+	struct creds c;
+	char err[256];
+	int rc;
+
+	if (m->ops->remove == NULL)
+		return BROKER_OK;
+	if (creds_find(m->db, device_id, &c, &state, err, sizeof(err)) == -1) {
+		log_error("broker database: %s", err);
+		return BROKER_ERROR;
+	}
+	if (state == CREDS_NONE)
+		return BROKER_OK;
+	rc = m->ops->remove(m, &c);
+	creds_clear(&c);
+	return rc == BROKER_OK ? mode_forget(m, device_id) : rc;
 }
 
 int
