@@ -322,6 +322,19 @@ fail:
 	return NULL;
 }
 
+/* Statements kept prepared (registry.c) go with their connection. */
+static void
+db_close(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+
+	if (db == NULL)
+		return;
+	while ((st = sqlite3_next_stmt(db, NULL)) != NULL)
+		sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 /*
  * WAL lets readers run beside the writer; synchronous=FULL syncs the WAL
  * at every commit, so an answer given after a commit survives a crash.
@@ -663,8 +676,8 @@ store_free(struct store *st)
 {
 	/* Readers first: the last connection to close checkpoints the WAL. */
 	for (size_t i = 0; i < st->nidle; i++)
-		sqlite3_close(st->readers[i]);
-	sqlite3_close(st->wdb);
+		db_close(st->readers[i]);
+	db_close(st->wdb);
 	pthread_cond_destroy(&st->idle);
 	pthread_cond_destroy(&st->done);
 	pthread_cond_destroy(&st->work);

@@ -857,6 +857,111 @@ test_newer_schema(const unsigned char key[STORE_KEY_LEN])
 	store_close(st);
 }
 
+/* The groups' device counters: backfilled by the migration, kept by triggers. */
+
+static int
+job_counts_v1(sqlite3 *db, void *arg)
+{
+	(void)arg;
+	return sqlite3_exec(db,
+	    "INSERT INTO tenants (name, created) VALUES ('t', 1);"
+	    "INSERT INTO groups (tenant_id, name, public_id, secret_hash,"
+	    " created) VALUES (1, 'g', 'p1', zeroblob(32), 1),"
+	    " (1, 'h', 'p2', zeroblob(32), 1);"
+	    "INSERT INTO devices (group_id, name, created) VALUES"
+	    " (1, 'a', 1), (1, 'b', 1), (1, 'c', 1), (1, 'd', 1), (2, 'x', 1);"
+	    "UPDATE devices SET state = 'provisioned' WHERE name IN ('a', 'b');",
+	    NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+/* 1 when every group's counters are what counting its devices says. */
+static int
+counters_true(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int64_t wrong = -1;
+
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM groups g WHERE"
+	    " g.device_count != (SELECT count(*) FROM devices d"
+	    "  WHERE d.group_id = g.id) OR g.provisioned_count !="
+	    " (SELECT count(*) FROM devices d WHERE d.group_id = g.id"
+	    "  AND d.state = 'provisioned')", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		wrong = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return wrong == 0;
+}
+
+struct counts {
+	const char	*step;
+	int64_t		 devices, provisioned;
+};
+
+static void
+counts_are(sqlite3 *db, const struct counts *want)
+{
+	struct reg_group g;
+
+	memset(&g, 0, sizeof(g));
+	registry_group_find(db, 1, "g", &g);
+	ok(g.devices == want->devices && g.provisioned == want->provisioned &&
+	    counters_true(db), "counters after %s: %lld devices, %lld "
+	    "provisioned, and every group's counters true", want->step,
+	    (long long)g.devices, (long long)g.provisioned);
+}
+
+static int
+job_counts(sqlite3 *db, void *arg)
+{
+	static const struct counts after[] = {
+		{ "the migration", 4, 2 },
+		{ "a registration", 5, 2 },
+		{ "a provisioning", 5, 3 },
+		{ "a revocation", 5, 2 },
+		{ "a re-enable of a revoked device", 5, 2 },
+		{ "an update that leaves the state", 5, 2 },
+		{ "a deleted provisioned device", 4, 1 },
+	};
+	static const char *const sql[] = {
+		NULL,
+		"INSERT INTO devices (group_id, name, created) VALUES (1, 'e', 1)",
+		"UPDATE devices SET state = 'provisioned' WHERE name = 'e'",
+		"UPDATE devices SET state = 'revoked' WHERE name = 'a'",
+		"UPDATE devices SET state = 'registered' WHERE name = 'a'",
+		"UPDATE devices SET not_after = 5 WHERE group_id = 1",
+		"DELETE FROM devices WHERE name = 'b'",
+	};
+	size_t i;
+
+	(void)arg;
+	for (i = 0; i < sizeof(after) / sizeof(after[0]); i++) {
+		if (sql[i] != NULL && sqlite3_exec(db, sql[i], NULL, NULL,
+		    NULL) != SQLITE_OK)
+			return -1;
+		counts_are(db, &after[i]);
+	}
+	return 0;
+}
+
+static void
+test_counters(const unsigned char key[STORE_KEY_LEN])
+{
+	const struct store_schema v1 = { schema_registry.steps, 1 };
+	struct store *st;
+
+	st = store_open(path("counts.db"), key, &v1, err, sizeof(err));
+	ok(st != NULL && store_write(st, job_counts_v1, NULL, err,
+	    sizeof(err)) == 0, "a registry of schema 1 with devices");
+	store_close(st);
+	st = store_open(path("counts.db"), key, &schema_registry, err,
+	    sizeof(err));
+	ok(st != NULL, "it opens at the latest schema: %s", st ? "" : err);
+	if (st != NULL)
+		ok(store_write(st, job_counts, NULL, err, sizeof(err)) == 0,
+		    "the counters' job ran");
+	store_close(st);
+}
+
 /* Group commit. */
 
 struct worker {
@@ -1035,6 +1140,7 @@ main(void)
 	test_batch();
 	store_close(fx.st);
 	test_newer_schema(key);
+	test_counters(key);
 	remove_dir();
 	return tap_done();
 }
