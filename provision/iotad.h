@@ -33,7 +33,14 @@ struct iotad {
 	int			 lock;		/* statelock_take(), while serving */
 };
 
-/* api.c: the route table and what handlers share. */
+/*
+ * One registration takes at most DEVICE_ADD_NAMES_MAX names; its body
+ * limit fits that many of the longest ("name" and JSON punctuation).
+ */
+#define DEVICE_ADD_NAMES_MAX	10000
+#define DEVICE_ADD_BODY_MAX	(DEVICE_ADD_NAMES_MAX * (REG_NAME_MAX + 4) + 256)
+
+/* common.c: the route table and what handlers share. */
 extern const struct route iotad_routes[];
 extern const size_t iotad_nroutes;
 

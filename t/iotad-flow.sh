@@ -348,6 +348,32 @@ devices_add "$OP" empty e-1 e-2
 api DELETE /v1/groups/empty "$OP"
 is_status 204 "a group of registered devices only is deleted"
 
+# --- 10,000 names in one registration, with the default limits -------------------
+group_add "$OP" bulk SBULK || bail_out "group bulk"
+# The longest names there are: 64 characters, the documented maximum.
+awk 'BEGIN { printf "{\"names\":["; for (i = 0; i < 10000; i++)
+    printf "%s\"%s%05d\"", (i ? "," : ""), substr(sprintf("%064d", 0), 1, 59), i
+    printf "]}" }' >"$T/bulk.json"
+ok "[ $(stat -c %s "$T/bulk.json") -gt 65536 ]" \
+    "10,000 names of 64 characters: larger than the default limits.max_body"
+api_file POST /v1/groups/bulk/devices "$OP" "$T/bulk.json"
+is_status 201 "10,000 names in one registration: 201"
+is "$(jf '[(.created | length), (.duplicates | length)] | @json')" '[10000,0]' \
+    "all 10,000 created"
+api GET /v1/groups/bulk "$OP"
+is "$(jf .devices)" 10000 "the group counts them"
+sed 's/]}$/,"one-too-many"]}/' "$T/bulk.json" >"$T/bulk1.json"
+api_file POST /v1/groups/bulk/devices "$OP" "$T/bulk1.json"
+is_error 400 bad_request "10,001 names: 400"
+head -c 800000 /dev/zero | tr '\0' ' ' >"$T/huge.json"
+api_file POST /v1/groups/bulk/devices "$OP" "$T/huge.json"
+is_error 413 too_large "a registration body past the route's limit: 413"
+head -c 70000 /dev/zero | tr '\0' ' ' >"$T/big.json"
+api_file POST /v1/groups "$OP" "$T/big.json"
+is_error 413 too_large "other routes keep limits.max_body: 413"
+api GET /v1/groups/bulk "$OP"
+is "$(jf .devices)" 10000 "the refused registrations changed nothing"
+
 iotad_stop
 is "$IOTAD_RC" 0 "iotad exits 0 on SIGTERM"
 done_testing

@@ -11,33 +11,37 @@
 #include "router.h"
 #include "secret.h"
 
+/*
+ * Who may call each route (caller.h), and the body it takes: registering
+ * DEVICE_ADD_NAMES_MAX names needs more than the server's default limit.
+ */
+#define OP	CALLER_OPERATOR
+#define GROUP	"/v1/groups/{group}"
+#define DEVICE	GROUP "/devices/{device}"
 const struct route iotad_routes[] = {
-	{ "GET", "/v1/health", CALLER_ANYONE, handle_health },
-	{ "POST", "/v1/tenants", CALLER_ADMIN, handle_tenant_create },
-	{ "GET", "/v1/groups", CALLER_OPERATOR, handle_group_list },
-	{ "POST", "/v1/groups", CALLER_OPERATOR, handle_group_create },
-	{ "GET", "/v1/groups/{group}", CALLER_OPERATOR, handle_group_show },
-	{ "PATCH", "/v1/groups/{group}", CALLER_OPERATOR, handle_group_patch },
-	{ "DELETE", "/v1/groups/{group}", CALLER_OPERATOR,
-	    handle_group_delete },
-	{ "POST", "/v1/groups/{group}/rotate-secret", CALLER_OPERATOR,
-	    handle_group_rotate },
-	{ "POST", "/v1/groups/{group}/devices", CALLER_OPERATOR,
-	    handle_device_add },
-	{ "GET", "/v1/groups/{group}/devices", CALLER_OPERATOR,
-	    handle_device_list },
-	{ "GET", "/v1/groups/{group}/devices/{device}", CALLER_OPERATOR,
-	    handle_device_show },
-	{ "POST", "/v1/groups/{group}/devices/{device}/revoke",
-	    CALLER_OPERATOR, handle_device_revoke },
-	{ "POST", "/v1/groups/{group}/devices/{device}/enable",
-	    CALLER_OPERATOR, handle_device_enable },
-	{ "POST", "/v1/provision", CALLER_DEVICE_SECRET, handle_provision },
-	{ "POST", "/auth/user", CALLER_BROKER, handle_auth_user },
-	{ "POST", "/auth/vhost", CALLER_BROKER, handle_auth_vhost },
-	{ "POST", "/auth/resource", CALLER_BROKER, handle_auth_resource },
-	{ "POST", "/auth/topic", CALLER_BROKER, handle_auth_topic },
+	ROUTE("GET", "/v1/health", CALLER_ANYONE, handle_health),
+	ROUTE("POST", "/v1/tenants", CALLER_ADMIN, handle_tenant_create),
+	ROUTE("GET", "/v1/groups", OP, handle_group_list),
+	ROUTE("POST", "/v1/groups", OP, handle_group_create),
+	ROUTE("GET", GROUP, OP, handle_group_show),
+	ROUTE("PATCH", GROUP, OP, handle_group_patch),
+	ROUTE("DELETE", GROUP, OP, handle_group_delete),
+	ROUTE("POST", GROUP "/rotate-secret", OP, handle_group_rotate),
+	ROUTE_BODY("POST", GROUP "/devices", OP, handle_device_add,
+	    DEVICE_ADD_BODY_MAX),
+	ROUTE("GET", GROUP "/devices", OP, handle_device_list),
+	ROUTE("GET", DEVICE, OP, handle_device_show),
+	ROUTE("POST", DEVICE "/revoke", OP, handle_device_revoke),
+	ROUTE("POST", DEVICE "/enable", OP, handle_device_enable),
+	ROUTE("POST", "/v1/provision", CALLER_DEVICE_SECRET, handle_provision),
+	ROUTE("POST", "/auth/user", CALLER_BROKER, handle_auth_user),
+	ROUTE("POST", "/auth/vhost", CALLER_BROKER, handle_auth_vhost),
+	ROUTE("POST", "/auth/resource", CALLER_BROKER, handle_auth_resource),
+	ROUTE("POST", "/auth/topic", CALLER_BROKER, handle_auth_topic),
 };
+#undef OP
+#undef GROUP
+#undef DEVICE
 const size_t iotad_nroutes = sizeof(iotad_routes) / sizeof(iotad_routes[0]);
 
 void

@@ -7,7 +7,6 @@
 #include "iotad.h"
 #include "json.h"
 
-#define BULK_MAX	10000
 #define PAGE_DEFAULT	100
 #define PAGE_MAX	1000
 
@@ -58,9 +57,9 @@ requested_names(struct http_response *resp, json_t *body, int *single)
 	*single = one != NULL;
 	if ((one == NULL) == (many == NULL) || (many != NULL &&
 	    (!json_is_array(many) || json_array_size(many) == 0 ||
-	    json_array_size(many) > BULK_MAX))) {
+	    json_array_size(many) > DEVICE_ADD_NAMES_MAX))) {
 		http_respond_error(resp, 400, "bad_request", "give \"name\", or "
-		    "\"names\" as an array of 1 to %d names", BULK_MAX);
+		    "\"names\" as an array of 1 to %d names", DEVICE_ADD_NAMES_MAX);
 		return NULL;
 	}
 	if (one != NULL)

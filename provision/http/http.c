@@ -100,6 +100,7 @@ struct http_request {
 	size_t			 len;
 	size_t			 cap;
 	size_t			 drained;
+	size_t			 max_body;	/* the route's, or the server's */
 	struct router_match	 match;
 	struct router_query	 query;
 	struct http_response	 resp;
@@ -312,6 +313,7 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 		return NULL;
 	}
 	req->srv = cls;
+	req->max_body = req->srv->max_body;
 	req->conn = conn;
 	clock_gettime(CLOCK_MONOTONIC, &req->start);
 	client_text(conn, req->client);
@@ -446,7 +448,7 @@ answer_too_large(struct http_request *req)
 	char msg[64];
 
 	snprintf(msg, sizeof(msg), "request body larger than %zu bytes",
-	    req->srv->max_body);
+	    req->max_body);
 	return answer_error(req, 413, "too_large", msg);
 }
 
@@ -484,7 +486,7 @@ check_length(struct http_request *req)
 	if (parse_length(cl, &len) == -1)
 		return answer_error(req, 400, "bad_request",
 		    "malformed Content-Length");
-	if (len > req->srv->max_body)
+	if (len > req->max_body)
 		return answer_too_large(req);
 	/* One allocation for the whole body, which is at most max_body. */
 	if ((req->body = malloc(len + 1)) == NULL)
@@ -511,6 +513,8 @@ begin(struct http_request *req, const char *method)
 	switch (router_route(req->srv->router, method, req->target,
 	    &req->match)) {
 	case ROUTER_FOUND:
+		if (req->match.route->max_body > 0)
+			req->max_body = req->match.route->max_body;
 		break;
 	case ROUTER_NOT_FOUND:
 		return answer_error(req, 404, "not_found", "no such resource");
@@ -547,8 +551,8 @@ grow_body(struct http_request *req, size_t need)
 	cap = req->cap > 0 ? req->cap : 4096;
 	while (cap < need)
 		cap *= 2;
-	if (cap > req->srv->max_body + 1)
-		cap = req->srv->max_body + 1;
+	if (cap > req->max_body + 1)
+		cap = req->max_body + 1;
 	if ((p = realloc(req->body, cap)) == NULL)
 		return -1;
 	req->body = p;
@@ -562,7 +566,7 @@ take_body(struct http_request *req, const char *data, size_t *size)
 {
 	size_t n = *size;
 
-	if (n > req->srv->max_body - req->len) {
+	if (n > req->max_body - req->len) {
 		free(req->body);
 		req->body = NULL;
 		req->len = req->cap = 0;

@@ -45,7 +45,14 @@ struct route {
 	const char	*pattern;	/* "/v1/groups/{group}/devices/{device}" */
 	unsigned int	 callers;	/* the gate's classes; never 0 */
 	route_handler	 fn;
+	size_t		 max_body;	/* bytes; 0: the server's max_body */
 };
+
+/* A row with the server's body limit; ROUTE_BODY with one of its own. */
+#define ROUTE(m, p, who, h)	{ .method = (m), .pattern = (p), \
+				  .callers = (who), .fn = (h) }
+#define ROUTE_BODY(m, p, who, h, max) { .method = (m), .pattern = (p), \
+				  .callers = (who), .fn = (h), .max_body = (max) }
 
 /*
  * The routes are searched in order and the first match wins, so a literal

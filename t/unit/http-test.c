@@ -418,19 +418,20 @@ h_body(struct http_request *req, struct http_response *resp,
 }
 
 static const struct route routes[] = {
-	{ "GET", "/v1/ping", C_ANYONE, h_ping },
-	{ "POST", "/v1/echo", C_ANYONE, h_echo },
-	{ "GET", "/v1/groups", C_ANYONE, h_groups },
-	{ "POST", "/v1/groups", C_ANYONE, h_groups },
-	{ "GET", "/v1/groups/{group}/devices/{device}", C_ANYONE, h_device },
-	{ "DELETE", "/v1/groups/{group}/devices/{device}", C_ANYONE, h_delete },
-	{ "GET", "/v1/query", C_ANYONE, h_query },
-	{ "GET", "/v1/nothing", C_ANYONE, h_nothing },
-	{ "GET", "/v1/bad-status", C_ANYONE, h_bad_status },
-	{ "GET", "/v1/headers", C_ANYONE, h_headers },
-	{ "POST", "/v1/body", C_ANYONE, h_body },
-	{ "PUT", "/v1/body", C_ANYONE, h_body },
-	{ "GET", "/v1/keyed", C_KEYED, h_keyed },
+	ROUTE("GET", "/v1/ping", C_ANYONE, h_ping),
+	ROUTE("POST", "/v1/echo", C_ANYONE, h_echo),
+	ROUTE("GET", "/v1/groups", C_ANYONE, h_groups),
+	ROUTE("POST", "/v1/groups", C_ANYONE, h_groups),
+	ROUTE("GET", "/v1/groups/{group}/devices/{device}", C_ANYONE, h_device),
+	ROUTE("DELETE", "/v1/groups/{group}/devices/{device}", C_ANYONE, h_delete),
+	ROUTE("GET", "/v1/query", C_ANYONE, h_query),
+	ROUTE("GET", "/v1/nothing", C_ANYONE, h_nothing),
+	ROUTE("GET", "/v1/bad-status", C_ANYONE, h_bad_status),
+	ROUTE("GET", "/v1/headers", C_ANYONE, h_headers),
+	ROUTE("POST", "/v1/body", C_ANYONE, h_body),
+	ROUTE("PUT", "/v1/body", C_ANYONE, h_body),
+	ROUTE("GET", "/v1/keyed", C_KEYED, h_keyed),
+	ROUTE_BODY("POST", "/v1/big", C_ANYONE, h_body, 4 * MAX_BODY),
 };
 static const struct router router = {
 	routes, sizeof(routes) / sizeof(routes[0]), "the daemon's state",
@@ -654,16 +655,16 @@ static void
 test_router_check(void)
 {
 	static const struct route bad[][2] = {
-		{ { "GET", "v1/x", C_ANYONE, h_ping } },
-		{ { "GET", "/v1/{Group}", C_ANYONE, h_ping } },
-		{ { "GET", "/v1/{g}/x/{g}", C_ANYONE, h_ping } },
-		{ { "GET", "/v1//x", C_ANYONE, h_ping } },
-		{ { "get", "/v1/x", C_ANYONE, h_ping } },
-		{ { "GET", "/v1/x", C_ANYONE, NULL } },
-		{ { "GET", "/v1/x", C_ANYONE, h_ping },
-		  { "GET", "/v1/x", C_ANYONE, h_ping } },
-		{ { "GET", "/v1/../x", C_ANYONE, h_ping } },
-		{ { "GET", "/v1/x", 0, h_ping } },
+		{ ROUTE("GET", "v1/x", C_ANYONE, h_ping) },
+		{ ROUTE("GET", "/v1/{Group}", C_ANYONE, h_ping) },
+		{ ROUTE("GET", "/v1/{g}/x/{g}", C_ANYONE, h_ping) },
+		{ ROUTE("GET", "/v1//x", C_ANYONE, h_ping) },
+		{ ROUTE("get", "/v1/x", C_ANYONE, h_ping) },
+		{ ROUTE("GET", "/v1/x", C_ANYONE, NULL) },
+		{ ROUTE("GET", "/v1/x", C_ANYONE, h_ping),
+		  ROUTE("GET", "/v1/x", C_ANYONE, h_ping) },
+		{ ROUTE("GET", "/v1/../x", C_ANYONE, h_ping) },
+		{ ROUTE("GET", "/v1/x", 0, h_ping) },
 	};
 	struct http_config cfg = {
 		.address = "127.0.0.1", .cert_pem = pki.chain_pem,
@@ -950,6 +951,42 @@ test_json(void)
 		    "json: the reason quotes nothing of the body");
 		reply_free(&r);
 	}
+}
+
+static void
+test_route_body_limit(void)
+{
+	struct request rq = { .method = "POST", .path = "/v1/big" };
+	struct reply r;
+	char *big;
+
+	if ((big = malloc(4 * MAX_BODY + 2)) == NULL)
+		abort();
+	memset(big, 'x', 4 * MAX_BODY + 1);
+	big[4 * MAX_BODY + 1] = '\0';
+	rq.body = big;
+	rq.bodylen = 4 * MAX_BODY;
+	fetch(&rq, &r);
+	ok(r.status == 200 && jint(&r, "len") == 4 * MAX_BODY,
+	    "a route's own body limit: 4 x max_body taken there (%ld)",
+	    r.status);
+	reply_free(&r);
+	rq.bodylen = 4 * MAX_BODY + 1;
+	fetch(&rq, &r);
+	is_int(r.status, 413, "a route's own body limit: one byte over is 413");
+	reply_free(&r);
+	rq.chunked = 4 * MAX_BODY + 1;
+	fetch(&rq, &r);
+	is_int(r.status, 413, "a route's own body limit: chunked, one byte "
+	    "over is 413");
+	reply_free(&r);
+	rq.path = "/v1/body";
+	rq.chunked = 0;
+	rq.bodylen = MAX_BODY + 1;
+	fetch(&rq, &r);
+	is_int(r.status, 413, "the other routes keep the server's limit");
+	reply_free(&r);
+	free(big);
 }
 
 static void
@@ -1471,6 +1508,7 @@ main(void)
 		test_handler_answers();
 		test_json();
 		test_body_limits();
+		test_route_body_limit();
 		test_tls_versions();
 		test_raw();
 		test_log_secrets();
