@@ -143,6 +143,10 @@ check_form(const struct cli_cmd *cmd, struct add_args *a)
 		    "DEVICE with -g GROUP, or -g GROUP --from FILE");
 	if (a->npos == 1 && a->group == NULL && strcmp(a->pos[0], "group") == 0)
 		return remote_usage_error(cmd, "a group NAME is required");
+	/* "add group -g G" reads as either form: say both, register nothing. */
+	if (a->npos == 1 && strcmp(a->pos[0], "group") == 0)
+		return remote_usage_error(cmd, "ambiguous: use 'add group NAME' "
+		    "for a group, or 'add DEVICE -g GROUP' for a device");
 	if (a->group == NULL)
 		return remote_usage_error(cmd, "-g GROUP is required");
 	if (a->npos == 1 && a->from != NULL)

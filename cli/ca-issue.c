@@ -15,7 +15,8 @@ const struct cli_cmd cmd_ca_issue = {
 	"issue",
 	"issue a server certificate and its key",
 	"--dir DIR --server-name NAME [--dns NAME]... [--ip ADDR]... --out PREFIX\n"
-	"    [--key-type TYPE] [--days N] [--intermediate-passphrase-file FILE]",
+	"    [--key-type TYPE] [--days N]\n"
+	"    [--passphrase-file FILE | --intermediate-passphrase-file FILE]",
 	"Make a server key and certificate: PREFIX.crt (leaf then intermediate)\n"
 	"and PREFIX.key (unencrypted PKCS#8, mode 0600, for services that start\n"
 	"unattended).",

@@ -13,7 +13,8 @@ const struct cli_cmd cmd_ca_sign = {
 	"sign",
 	"sign a CSR as a device or server certificate",
 	"--dir DIR --csr FILE --name NAME [--profile device|server]\n"
-	"    [--dns NAME]... [--ip ADDR]... [--days N] [--intermediate-passphrase-file FILE]",
+	"    [--dns NAME]... [--ip ADDR]... [--days N]\n"
+	"    [--passphrase-file FILE | --intermediate-passphrase-file FILE]",
 	"Sign a CSR (PEM or DER) with the intermediate; the certificate goes to stdout.\n"
 	"Only the CSR's public key is used: the identity comes from --name.",
 	"  --dir DIR                           the CA directory\n"

@@ -63,4 +63,11 @@ run_fail 2 'nosuch' "iotactl ca nosuch" -- "$IOTACTL" ca nosuch
 run_fail 2 'nosuch' "iotactl ca show --nosuch" -- "$IOTACTL" ca show --nosuch
 run_fail 2 'dir' "iotactl ca show without --dir" -- "$IOTACTL" ca show
 
+# The synopsis names every way to give the passphrase the verb takes.
+for v in issue sign; do
+	run "$IOTACTL" ca "$v" --help
+	like "$(sed -n '1,/^$/p' <<<"$OUT")" '--passphrase-file FILE' \
+	    "iotactl ca $v --help: the synopsis names --passphrase-file"
+done
+
 done_testing

@@ -112,6 +112,8 @@ usage 'nosuch' "tenant add --nosuch" tenant add t --nosuch "${S[@]}"
 usage 'what to add' "add without arguments" add "${S[@]}"
 usage 'what to add' "add -g GROUP alone" add -g g1 "${S[@]}"
 usage '-g GROUP is required' "add DEVICE without -g" add d1 "${S[@]}"
+usage "ambiguous: use 'add group NAME' for a group, or 'add DEVICE -g GROUP' for a device" \
+    "add group -g grp (two forms collide): both forms shown" add group -g grp "${S[@]}"
 usage 'group NAME is required' "add group without NAME" add group "${S[@]}"
 usage 'no -g or --from' "add group NAME -g" add group g1 -g g2 "${S[@]}"
 usage 'not both' "add DEVICE --from" add d1 -g g1 --from /dev/null "${S[@]}"
