@@ -13,31 +13,6 @@
 #define CHUNK		1000	/* names per request */
 #define LINE_MAX_LEN	1024
 
-static int exec_add(const struct cli_cmd *, int, char **);
-
-static const struct cli_cmd cmd_add_desc = {
-	"add",
-	"add a group, a device, or devices from a file",
-	"group NAME [--quota N] [--secret-expires WHEN] [remote options]\n"
-	"       iotactl add DEVICE -g GROUP [remote options]\n"
-	"       iotactl add -g GROUP --from FILE [remote options]",
-	"Create a group and print its provisioning secret, once, as\n"
-	"\"Provisioning Secret: SECRET\"; or register a device in a group; or\n"
-	"register the devices named in FILE, one per line (blank lines and lines\n"
-	"starting with # are skipped; - is standard input), in requests of at\n"
-	"most 1000 names.  Names already registered are reported as duplicates\n"
-	"and are not an error.",
-	"  -g, --group GROUP     the device's group\n"
-	"  --from FILE           device names, one per line\n"
-	"  --quota N             group: at most N provisioned devices\n"
-	"  --secret-expires WHEN\n"
-	"                        group: the secret's expiry: YYYY-MM-DD or\n"
-	"                        YYYY-MM-DDTHH:MM:SSZ (UTC), @UNIXTIME, or N[smhd]\n"
-	"                        from now (N alone: seconds)\n"
-	REMOTE_HELP,
-	exec_add,
-};
-
 struct add_args {
 	struct remote_opts	 ro;
 	const char		*group;
@@ -61,52 +36,15 @@ struct names {
 	size_t	  created;
 };
 
-int
-cmd_add(int argc, char **argv)
-{
-	return exec_add(&cmd_add_desc, argc, argv);
-}
-
 static int
 parse(const struct cli_cmd *cmd, int argc, char **argv, struct add_args *a)
 {
-	static const struct option opts[] = {
-		REMOTE_LONGOPTS,
-		{ "group", required_argument, NULL, 'g' },
-		{ "from", required_argument, NULL, ROPT_FROM },
-		{ "quota", required_argument, NULL, ROPT_QUOTA },
-		{ "secret-expires", required_argument, NULL,
-		    ROPT_SECRET_EXPIRES },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch;
+	int rc;
 
-	while ((ch = getopt_long(argc, argv, "g:h", opts, NULL)) != -1) {
-		if (remote_option(ch, optarg, &a->ro))
-			continue;
-		switch (ch) {
-		case 'g':
-			a->group = optarg;
-			break;
-		case ROPT_FROM:
-			a->from = optarg;
-			break;
-		case ROPT_QUOTA:
-			a->quota_arg = optarg;
-			break;
-		case ROPT_SECRET_EXPIRES:
-			a->expires_arg = optarg;
-			break;
-		case OPT_HELP:
-			remote_help(cmd, stdout);
-			return -1;
-		default:
-			return remote_bad_option(cmd, argc, argv);
-		}
-	}
+	if ((rc = cli_parse(cmd, argc, argv, a)) != 0)
+		return rc;
 	if (argc - optind > 2)
-		return remote_usage_error(cmd, "too many arguments");
+		return cli_usage_error(cmd, "too many arguments");
 	for (; optind < argc; optind++)
 		a->pos[a->npos++] = argv[optind];
 	return 0;
@@ -124,7 +62,7 @@ check_form(const struct cli_cmd *cmd, struct add_args *a)
 {
 	if (is_group_form(a)) {
 		if (a->group != NULL || a->from != NULL)
-			return remote_usage_error(cmd, "add group NAME takes no "
+			return cli_usage_error(cmd, "add group NAME takes no "
 			    "-g or --from");
 		if ((a->quota_arg != NULL && remote_parse_quota(cmd,
 		    a->quota_arg, 0, &a->quota) != 0) ||
@@ -134,23 +72,23 @@ check_form(const struct cli_cmd *cmd, struct add_args *a)
 		return remote_check_name(cmd, "group", a->pos[1]);
 	}
 	if (a->quota_arg != NULL || a->expires_arg != NULL)
-		return remote_usage_error(cmd, "--quota and --secret-expires "
+		return cli_usage_error(cmd, "--quota and --secret-expires "
 		    "are for add group NAME");
 	if (a->npos == 2)
-		return remote_usage_error(cmd, "too many arguments");
+		return cli_usage_error(cmd, "too many arguments");
 	if (a->npos == 0 && a->from == NULL)
-		return remote_usage_error(cmd, "what to add: group NAME, a "
+		return cli_usage_error(cmd, "what to add: group NAME, a "
 		    "DEVICE with -g GROUP, or -g GROUP --from FILE");
 	if (a->npos == 1 && a->group == NULL && strcmp(a->pos[0], "group") == 0)
-		return remote_usage_error(cmd, "a group NAME is required");
+		return cli_usage_error(cmd, "a group NAME is required");
 	/* "add group -g G" reads as either form: say both, register nothing. */
 	if (a->npos == 1 && strcmp(a->pos[0], "group") == 0)
-		return remote_usage_error(cmd, "ambiguous: use 'add group NAME' "
+		return cli_usage_error(cmd, "ambiguous: use 'add group NAME' "
 		    "for a group, or 'add DEVICE -g GROUP' for a device");
 	if (a->group == NULL)
-		return remote_usage_error(cmd, "-g GROUP is required");
+		return cli_usage_error(cmd, "-g GROUP is required");
 	if (a->npos == 1 && a->from != NULL)
-		return remote_usage_error(cmd, "a DEVICE or --from FILE, not "
+		return cli_usage_error(cmd, "a DEVICE or --from FILE, not "
 		    "both");
 	if (a->npos == 1 && remote_check_name(cmd, "device", a->pos[0]) != 0)
 		return EXIT_USAGE;
@@ -460,3 +398,34 @@ exec_add(const struct cli_cmd *cmd, int argc, char **argv)
 	remote_free(r);
 	return rc;
 }
+
+static const struct cli_opt add_opts[] = {
+	CLI_STR("group", 'g', "GROUP", "the device's group", struct add_args,
+	    group),
+	CLI_STR("from", 0, "FILE", "device names, one per line",
+	    struct add_args, from),
+	CLI_STR("quota", 0, "N", "group: at most N provisioned devices",
+	    struct add_args, quota_arg),
+	CLI_STR("secret-expires", 0, "WHEN", "group: " REMOTE_WHEN_HELP,
+	    struct add_args, expires_arg),
+	CLI_OPTS_REMOTE(struct add_args, ro),
+	CLI_OPT_END,
+};
+
+const struct cli_cmd cmd_add = {
+	"add",
+	"create a group (add group NAME) or register devices",
+	"group NAME [--quota N] [--secret-expires WHEN] [remote options]\n"
+	"       iotactl add DEVICE -g GROUP [remote options]\n"
+	"       iotactl add -g GROUP --from FILE [remote options]",
+	"Create a group and print its provisioning secret, once, as\n"
+	"\"Provisioning Secret: SECRET\"; or register a device in a group; or\n"
+	"register the devices named in FILE, one per line (blank lines and lines\n"
+	"starting with # are skipped; - is standard input), in requests of at\n"
+	"most 1000 names.  Names already registered are reported as duplicates\n"
+	"and are not an error.",
+	add_opts,
+	NULL,
+	exec_add,
+	1,
+};

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -27,17 +28,8 @@ cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	cli_error("%s (see '%s ca %s --help')", msg, cli_progname, cmd->name);
+	cli_error("%s (see '%s %s --help')", msg, cli_progname, cmd->name);
 	return EXIT_USAGE;
-}
-
-void
-cli_help(const struct cli_cmd *cmd, const char *group, FILE *fp)
-{
-	fprintf(fp, "usage: %s %s %s %s\n\n%s\n", cli_progname, group,
-	    cmd->name, cmd->args, cmd->summary);
-	if (cmd->options != NULL)
-		fprintf(fp, "\noptions:\n%s", cmd->options);
 }
 
 int
@@ -56,26 +48,13 @@ cli_days(const char *opt, const char *arg, long *days)
 	return 0;
 }
 
-/* Returns 1 when the option was one of the shared ones. */
 int
-cli_common_option(int ch, const char *arg, struct ca_common *c)
+cli_no_operands(const struct cli_cmd *cmd, int argc, char **argv)
 {
-	switch (ch) {
-	case OPT_DIR:
-		c->dir = arg;
-		return 1;
-	case OPT_PASSFILE:
-		c->passfile = arg;
-		return 1;
-	case OPT_INTER_PASSFILE:
-		c->inter_passfile = arg;
-		return 1;
-	case OPT_ROOT_KEY:
-		c->root_key = arg;
-		return 1;
-	default:
-		return 0;
-	}
+	if (optind != argc)
+		return cli_usage_error(cmd, "unexpected argument \"%s\"",
+		    argv[optind]);
+	return 0;
 }
 
 int
@@ -86,13 +65,18 @@ cli_need_dir(const struct cli_cmd *cmd, const struct ca_common *c)
 	return 0;
 }
 
+/* "--provision-secret-x=VALUE" is named without its value. */
 int
 cli_bad_option(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	const char *what = optind - 1 < argc ? argv[optind - 1] : "?";
+	int len = (int)strcspn(what, "=");
 
 	if (optopt != 0 && optopt < 256 && optopt != '?')
 		return cli_usage_error(cmd, "bad or incomplete option -%c",
 		    optopt);
-	return cli_usage_error(cmd, "bad or incomplete option %s", what);
+	if (what[0] != '-')
+		return cli_usage_error(cmd, "bad or incomplete option");
+	return cli_usage_error(cmd, "bad or incomplete option %.*s", len,
+	    what);
 }

@@ -8,27 +8,6 @@
 #include "cadir.h"
 #include "cli.h"
 
-static int exec_crl(const struct cli_cmd *, int, char **);
-
-const struct cli_cmd cmd_ca_crl = {
-	"crl",
-	"print a CRL",
-	"--dir DIR [--days N] [--root [--root-key PATH] | --issuer SERIAL]",
-	"Print a CRL (PEM) signed by the intermediate, listing the revoked\n"
-	"certificates it issued; with --root, signed by the root, listing\n"
-	"revoked intermediates; with --issuer, signed by an archived\n"
-	"intermediate, listing what it issued.",
-	"  --dir DIR                           the CA directory\n"
-	"  --days N                            until nextUpdate (default 7)\n"
-	"  --root                              the root's CRL (needs the root key)\n"
-	"  --root-key PATH                     the root key, if not DIR/root.key\n"
-	"  --issuer SERIAL                     an intermediate archived by `ca rotate`\n"
-	"  --passphrase-file FILE              passphrase (or IOTA_CA_PASSPHRASE_FILE)\n"
-	"  --intermediate-passphrase-file FILE intermediate key passphrase\n"
-	"                                      (or IOTA_CA_INTERMEDIATE_PASSPHRASE_FILE)\n",
-	exec_crl,
-};
-
 struct crl_args {
 	struct ca_common c;
 	long		 days;
@@ -64,48 +43,22 @@ archived_signer(const struct cadir *cd, const struct crl_args *a)
 }
 
 static int
+crl_option(const struct cli_cmd *cmd, void *args, int key, const char *val)
+{
+	if (key == OPT_ISSUER && parse_issuer(args, val) == -1)
+		return cli_usage_error(cmd, "--issuer: \"%s\" is not a serial "
+		    "number", val);
+	return 0;
+}
+
+static int
 parse(const struct cli_cmd *cmd, int argc, char **argv, struct crl_args *a)
 {
-	static const struct option opts[] = {
-		{ "dir", required_argument, NULL, OPT_DIR },
-		{ "days", required_argument, NULL, OPT_DAYS },
-		{ "root", no_argument, NULL, OPT_ROOT },
-		{ "root-key", required_argument, NULL, OPT_ROOT_KEY },
-		{ "issuer", required_argument, NULL, OPT_ISSUER },
-		{ "passphrase-file", required_argument, NULL, OPT_PASSFILE },
-		{ "intermediate-passphrase-file", required_argument, NULL,
-		    OPT_INTER_PASSFILE },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch;
+	int rc;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (cli_common_option(ch, optarg, &a->c))
-			continue;
-		switch (ch) {
-		case OPT_DAYS:
-			if (cli_days("--days", optarg, &a->days) == -1)
-				return EXIT_USAGE;
-			break;
-		case OPT_ROOT:
-			a->root = 1;
-			break;
-		case OPT_ISSUER:
-			if (parse_issuer(a, optarg) == -1)
-				return cli_usage_error(cmd, "--issuer: \"%s\" is "
-				    "not a serial number", optarg);
-			break;
-		case OPT_HELP:
-			cli_help(cmd, "ca", stdout);
-			exit(0);
-		default:
-			return cli_bad_option(cmd, argc, argv);
-		}
-	}
-	if (optind != argc)
-		return cli_usage_error(cmd, "unexpected argument \"%s\"",
-		    argv[optind]);
+	if ((rc = cli_parse(cmd, argc, argv, a)) != 0 ||
+	    (rc = cli_no_operands(cmd, argc, argv)) != 0)
+		return rc;
 	if (a->c.root_key != NULL && !a->root)
 		return cli_usage_error(cmd, "--root-key goes with --root");
 	if (a->root && a->issuer != NULL)
@@ -176,7 +129,7 @@ exec_crl(const struct cli_cmd *cmd, int argc, char **argv)
 	int rc;
 
 	if ((rc = parse(cmd, argc, argv, &a)) != 0)
-		return rc;
+		return rc == -1 ? 0 : rc;
 	rc = 1;
 	if ((cd = cli_open_ca(&a.c, 1)) == NULL)
 		goto out;
@@ -204,3 +157,30 @@ out:
 	free(a.issuer);
 	return rc;
 }
+
+static const struct cli_opt crl_opts[] = {
+	CLI_OPTS_CA_DIR(struct crl_args, c),
+	CLI_DAYS_OPT("days", "until nextUpdate (default 7)", struct crl_args,
+	    days),
+	CLI_FLAG_OPT("root", 0, "the root's CRL (needs the root key)",
+	    struct crl_args, root),
+	CLI_OPTS_CA_ROOT_KEY(struct crl_args, c),
+	CLI_CALL_OPT("issuer", 0, "SERIAL",
+	    "an intermediate archived by `ca rotate`", OPT_ISSUER),
+	CLI_OPTS_CA_KEYS(struct crl_args, c),
+	CLI_OPT_END,
+};
+
+const struct cli_cmd cmd_ca_crl = {
+	"ca crl",
+	"print a CRL",
+	"--dir DIR [--days N] [--root [--root-key PATH] | --issuer SERIAL]",
+	"Print a CRL (PEM) signed by the intermediate, listing the revoked\n"
+	"certificates it issued; with --root, signed by the root, listing\n"
+	"revoked intermediates; with --issuer, signed by an archived\n"
+	"intermediate, listing what it issued.",
+	crl_opts,
+	crl_option,
+	exec_crl,
+	0,
+};

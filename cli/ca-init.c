@@ -7,25 +7,6 @@
 #include "cadir.h"
 #include "cli.h"
 
-static int exec_init(const struct cli_cmd *, int, char **);
-
-const struct cli_cmd cmd_ca_init = {
-	"init",
-	"create a root and an online intermediate",
-	"--dir DIR [--key-type TYPE] [--name NAME] [--passphrase-file FILE]\n"
-	"    [--intermediate-passphrase-file FILE] [--root-days N]"
-	" [--intermediate-days N]",
-	"Create a CA in DIR: a self-signed root and an online intermediate.",
-	"  --dir DIR                           the CA directory (created 0700)\n"
-	"  --key-type TYPE                     ec-p256 (default), ec-p384, ed25519, rsa-3072\n"
-	"  --name NAME                         names the CA in its subjects (default iota)\n"
-	"  --passphrase-file FILE              root key passphrase (or IOTA_CA_PASSPHRASE_FILE)\n"
-	"  --intermediate-passphrase-file FILE intermediate key passphrase (default: the root's)\n"
-	"  --root-days N                       root validity (default 7300)\n"
-	"  --intermediate-days N               intermediate validity (default 1825)\n",
-	exec_init,
-};
-
 struct init_args {
 	struct ca_common	 c;
 	enum ca_key_type	 type;
@@ -43,50 +24,11 @@ static const char *init_files[] = {
 static int
 parse(const struct cli_cmd *cmd, int argc, char **argv, struct init_args *a)
 {
-	static const struct option opts[] = {
-		{ "dir", required_argument, NULL, OPT_DIR },
-		{ "key-type", required_argument, NULL, OPT_KEY_TYPE },
-		{ "name", required_argument, NULL, OPT_NAME },
-		{ "passphrase-file", required_argument, NULL, OPT_PASSFILE },
-		{ "intermediate-passphrase-file", required_argument, NULL,
-		    OPT_INTER_PASSFILE },
-		{ "root-days", required_argument, NULL, OPT_ROOT_DAYS },
-		{ "intermediate-days", required_argument, NULL, OPT_INTER_DAYS },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch;
+	int rc;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (cli_common_option(ch, optarg, &a->c))
-			continue;
-		switch (ch) {
-		case OPT_KEY_TYPE:
-			if (ca_key_type_parse(optarg, &a->type) == -1)
-				return cli_usage_error(cmd, "%s", ca_errstr());
-			break;
-		case OPT_NAME:
-			a->name = optarg;
-			break;
-		case OPT_ROOT_DAYS:
-			if (cli_days("--root-days", optarg, &a->root_days) == -1)
-				return EXIT_USAGE;
-			break;
-		case OPT_INTER_DAYS:
-			if (cli_days("--intermediate-days", optarg,
-			    &a->inter_days) == -1)
-				return EXIT_USAGE;
-			break;
-		case OPT_HELP:
-			cli_help(cmd, "ca", stdout);
-			exit(0);
-		default:
-			return cli_bad_option(cmd, argc, argv);
-		}
-	}
-	if (optind != argc)
-		return cli_usage_error(cmd, "unexpected argument \"%s\"",
-		    argv[optind]);
+	if ((rc = cli_parse(cmd, argc, argv, a)) != 0 ||
+	    (rc = cli_no_operands(cmd, argc, argv)) != 0)
+		return rc;
 	return cli_need_dir(cmd, &a->c);
 }
 
@@ -227,7 +169,7 @@ exec_init(const struct cli_cmd *cmd, int argc, char **argv)
 	int rc;
 
 	if ((rc = parse(cmd, argc, argv, &a)) != 0)
-		return rc;
+		return rc == -1 ? 0 : rc;
 	if (passphrase_root(&a.c, &rpass, 1) == -1)
 		return 1;
 	if (passphrase_intermediate(&a.c, &ipass, 1) == -1) {
@@ -257,3 +199,30 @@ out:
 	X509_free(ca.inter);
 	return rc;
 }
+
+static const struct cli_opt init_opts[] = {
+	CLI_STR("dir", 0, "DIR", "the CA directory (created 0700)",
+	    struct init_args, c.dir),
+	CLI_KEY_TYPE_OPT(struct init_args, type),
+	CLI_STR("name", 0, "NAME", "names the CA in its subjects (default iota)",
+	    struct init_args, name),
+	CLI_OPTS_CA_KEYS(struct init_args, c),
+	CLI_DAYS_OPT("root-days", "root validity (default 7300)",
+	    struct init_args, root_days),
+	CLI_DAYS_OPT("intermediate-days", "intermediate validity (default 1825)",
+	    struct init_args, inter_days),
+	CLI_OPT_END,
+};
+
+const struct cli_cmd cmd_ca_init = {
+	"ca init",
+	"create a root and an online intermediate",
+	"--dir DIR [--key-type TYPE] [--name NAME] [--passphrase-file FILE]\n"
+	"    [--intermediate-passphrase-file FILE] [--root-days N]"
+	" [--intermediate-days N]",
+	"Create a CA in DIR: a self-signed root and an online intermediate.",
+	init_opts,
+	NULL,
+	exec_init,
+	0,
+};

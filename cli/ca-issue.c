@@ -9,30 +9,6 @@
 #include "cadir.h"
 #include "cli.h"
 
-static int exec_issue(const struct cli_cmd *, int, char **);
-
-const struct cli_cmd cmd_ca_issue = {
-	"issue",
-	"issue a server certificate and its key",
-	"--dir DIR --server-name NAME [--dns NAME]... [--ip ADDR]... --out PREFIX\n"
-	"    [--key-type TYPE] [--days N]\n"
-	"    [--passphrase-file FILE | --intermediate-passphrase-file FILE]",
-	"Make a server key and certificate: PREFIX.crt (leaf then intermediate)\n"
-	"and PREFIX.key (unencrypted PKCS#8, mode 0600, for services that start\n"
-	"unattended).",
-	"  --dir DIR                           the CA directory\n"
-	"  --server-name NAME                  DNS name: the subject and first SAN\n"
-	"  --dns NAME                          another DNS name (repeatable)\n"
-	"  --ip ADDR                           an IPv4 or IPv6 address (repeatable)\n"
-	"  --out PREFIX                        writes PREFIX.crt and PREFIX.key; never overwrites\n"
-	"  --key-type TYPE                     ec-p256 (default), ec-p384, ed25519, rsa-3072\n"
-	"  --days N                            validity (default 397), within the intermediate's\n"
-	"  --passphrase-file FILE              passphrase (or IOTA_CA_PASSPHRASE_FILE)\n"
-	"  --intermediate-passphrase-file FILE intermediate key passphrase\n"
-	"                                      (or IOTA_CA_INTERMEDIATE_PASSPHRASE_FILE)\n",
-	exec_issue,
-};
-
 struct issue_args {
 	struct ca_common	 c;
 	const char		*out;
@@ -42,62 +18,34 @@ struct issue_args {
 };
 
 static int
+issue_option(const struct cli_cmd *cmd, void *args, int key, const char *val)
+{
+	struct issue_args *a = args;
+	struct ca_request *req = &a->req;
+
+	switch (key) {
+	case OPT_DNS:
+	case OPT_IP:
+		if ((key == OPT_DNS ? req->ndns : req->nip) >= CA_MAX_SAN - 1)
+			return cli_usage_error(cmd, "too many SANs");
+		if (key == OPT_DNS)
+			req->dns[1 + req->ndns++] = val;
+		else
+			req->ip[req->nip++] = val;
+		return 0;
+	}
+	return EXIT_USAGE;
+}
+
+static int
 parse(const struct cli_cmd *cmd, int argc, char **argv, struct issue_args *a)
 {
-	static const struct option opts[] = {
-		{ "dir", required_argument, NULL, OPT_DIR },
-		{ "server-name", required_argument, NULL, OPT_SERVER_NAME },
-		{ "dns", required_argument, NULL, OPT_DNS },
-		{ "ip", required_argument, NULL, OPT_IP },
-		{ "out", required_argument, NULL, OPT_OUT },
-		{ "key-type", required_argument, NULL, OPT_KEY_TYPE },
-		{ "days", required_argument, NULL, OPT_DAYS },
-		{ "passphrase-file", required_argument, NULL, OPT_PASSFILE },
-		{ "intermediate-passphrase-file", required_argument, NULL,
-		    OPT_INTER_PASSFILE },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct ca_request *req = &a->req;
-	int ch;
+	int rc;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (cli_common_option(ch, optarg, &a->c))
-			continue;
-		switch (ch) {
-		case OPT_SERVER_NAME:
-			req->common_name = optarg;
-			break;
-		case OPT_DNS:
-		case OPT_IP:
-			if ((ch == OPT_DNS ? req->ndns : req->nip) >= CA_MAX_SAN - 1)
-				return cli_usage_error(cmd, "too many SANs");
-			if (ch == OPT_DNS)
-				req->dns[1 + req->ndns++] = optarg;
-			else
-				req->ip[req->nip++] = optarg;
-			break;
-		case OPT_OUT:
-			a->out = optarg;
-			break;
-		case OPT_KEY_TYPE:
-			if (ca_key_type_parse(optarg, &a->type) == -1)
-				return cli_usage_error(cmd, "%s", ca_errstr());
-			break;
-		case OPT_DAYS:
-			if (cli_days("--days", optarg, &req->days) == -1)
-				return EXIT_USAGE;
-			break;
-		case OPT_HELP:
-			cli_help(cmd, "ca", stdout);
-			exit(0);
-		default:
-			return cli_bad_option(cmd, argc, argv);
-		}
-	}
-	if (optind != argc)
-		return cli_usage_error(cmd, "unexpected argument \"%s\"",
-		    argv[optind]);
+	if ((rc = cli_parse(cmd, argc, argv, a)) != 0 ||
+	    (rc = cli_no_operands(cmd, argc, argv)) != 0)
+		return rc;
 	if (req->common_name == NULL || a->out == NULL)
 		return cli_usage_error(cmd, "--server-name and --out are required");
 	req->dns[0] = req->common_name;
@@ -185,7 +133,7 @@ exec_issue(const struct cli_cmd *cmd, int argc, char **argv)
 	int rc;
 
 	if ((rc = parse(cmd, argc, argv, &a)) != 0)
-		return rc;
+		return rc == -1 ? 0 : rc;
 	rc = 1;
 	if (check_outputs(&a) == -1 || (cd = cli_open_ca(&a.c, 1)) == NULL ||
 	    (signer = cli_intermediate_signer(cd, &a.c)) == NULL)
@@ -205,3 +153,36 @@ out:
 	cadir_close(cd);
 	return rc;
 }
+
+static const struct cli_opt issue_opts[] = {
+	CLI_OPTS_CA_DIR(struct issue_args, c),
+	CLI_STR("server-name", 0, "NAME", "DNS name: the subject and first SAN",
+	    struct issue_args, req.common_name),
+	CLI_CALL_OPT("dns", 0, "NAME", "another DNS name (repeatable)",
+	    OPT_DNS),
+	CLI_CALL_OPT("ip", 0, "ADDR", "an IPv4 or IPv6 address (repeatable)",
+	    OPT_IP),
+	CLI_STR("out", 0, "PREFIX",
+	    "writes PREFIX.crt and PREFIX.key; never overwrites",
+	    struct issue_args, out),
+	CLI_KEY_TYPE_OPT(struct issue_args, type),
+	CLI_DAYS_OPT("days", "validity (default 397), within the intermediate's",
+	    struct issue_args, req.days),
+	CLI_OPTS_CA_KEYS(struct issue_args, c),
+	CLI_OPT_END,
+};
+
+const struct cli_cmd cmd_ca_issue = {
+	"ca issue",
+	"issue a server certificate and its key",
+	"--dir DIR --server-name NAME [--dns NAME]... [--ip ADDR]... --out PREFIX\n"
+	"    [--key-type TYPE] [--days N]\n"
+	"    [--passphrase-file FILE | --intermediate-passphrase-file FILE]",
+	"Make a server key and certificate: PREFIX.crt (leaf then intermediate)\n"
+	"and PREFIX.key (unencrypted PKCS#8, mode 0600, for services that start\n"
+	"unattended).",
+	issue_opts,
+	issue_option,
+	exec_issue,
+	0,
+};

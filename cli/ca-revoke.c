@@ -7,52 +7,36 @@
 #include "cadir.h"
 #include "cli.h"
 
-static int exec_revoke(const struct cli_cmd *, int, char **);
-
-const struct cli_cmd cmd_ca_revoke = {
-	"revoke",
-	"revoke a certificate by serial",
-	"--dir DIR SERIAL [--reason REASON]",
-	"Record SERIAL (hex, as `openssl x509 -serial` prints it; colons allowed)\n"
-	"as revoked. No key is needed; the next `ca crl` lists it.",
-	"  --dir DIR                           the CA directory\n"
-	"  --reason REASON                     unspecified (default), keyCompromise,\n"
-	"                                      cACompromise, affiliationChanged, superseded,\n"
-	"                                      cessationOfOperation, certificateHold,\n"
-	"                                      privilegeWithdrawn\n",
-	exec_revoke,
+struct revoke_args {
+	struct ca_common	 c;
+	int			 reason;
 };
+
+static int
+revoke_option(const struct cli_cmd *cmd, void *args, int key,
+    const char *val)
+{
+	struct revoke_args *a = args;
+
+	if (ca_reason_parse(val, &a->reason) == -1)
+		return cli_usage_error(cmd, "%s", ca_errstr());
+	return 0;
+}
 
 static int
 exec_revoke(const struct cli_cmd *cmd, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "dir", required_argument, NULL, OPT_DIR },
-		{ "reason", required_argument, NULL, OPT_REASON },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct ca_common c = { 0 };
+	struct revoke_args a = { .reason = CRL_REASON_UNSPECIFIED };
 	struct cadir *cd;
 	ASN1_INTEGER *serial;
 	char *hex;
-	int ch, reason = CRL_REASON_UNSPECIFIED, rc;
+	int rc;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (cli_common_option(ch, optarg, &c))
-			continue;
-		if (ch == OPT_REASON) {
-			if (ca_reason_parse(optarg, &reason) == -1)
-				return cli_usage_error(cmd, "%s", ca_errstr());
-		} else if (ch == OPT_HELP) {
-			cli_help(cmd, "ca", stdout);
-			return 0;
-		} else
-			return cli_bad_option(cmd, argc, argv);
-	}
+	if ((rc = cli_parse(cmd, argc, argv, &a)) != 0)
+		return rc == -1 ? 0 : rc;
 	if (optind + 1 != argc)
 		return cli_usage_error(cmd, "one SERIAL is required");
-	if ((rc = cli_need_dir(cmd, &c)) != 0)
+	if ((rc = cli_need_dir(cmd, &a.c)) != 0)
 		return rc;
 	if ((serial = ca_serial_parse(argv[optind])) == NULL) {
 		cli_error("\"%s\" is not a serial number (hex digits)",
@@ -62,9 +46,9 @@ exec_revoke(const struct cli_cmd *cmd, int argc, char **argv)
 	hex = ca_serial_hex(serial);
 	ASN1_INTEGER_free(serial);
 	rc = 1;
-	if (hex != NULL && (cd = cli_open_ca(&c, 1)) != NULL) {
-		if (cadir_revoke(cd, hex, reason, time(NULL)) == 0) {
-			printf("revoked %s (%s)\n", hex, ca_reason_name(reason));
+	if (hex != NULL && (cd = cli_open_ca(&a.c, 1)) != NULL) {
+		if (cadir_revoke(cd, hex, a.reason, time(NULL)) == 0) {
+			printf("revoked %s (%s)\n", hex, ca_reason_name(a.reason));
 			rc = 0;
 		} else
 			cli_error("%s", ca_errstr());
@@ -73,3 +57,24 @@ exec_revoke(const struct cli_cmd *cmd, int argc, char **argv)
 	free(hex);
 	return rc;
 }
+
+static const struct cli_opt revoke_opts[] = {
+	CLI_OPTS_CA_DIR(struct revoke_args, c),
+	CLI_CALL_OPT("reason", 0, "REASON", "unspecified (default), keyCompromise,\n"
+	    "cACompromise, affiliationChanged, superseded,\n"
+	    "cessationOfOperation, certificateHold,\n"
+	    "privilegeWithdrawn", OPT_REASON),
+	CLI_OPT_END,
+};
+
+const struct cli_cmd cmd_ca_revoke = {
+	"ca revoke",
+	"revoke a certificate by serial",
+	"--dir DIR SERIAL [--reason REASON]",
+	"Record SERIAL (hex, as `openssl x509 -serial` prints it; colons allowed)\n"
+	"as revoked. No key is needed; the next `ca crl` lists it.",
+	revoke_opts,
+	revoke_option,
+	exec_revoke,
+	0,
+};

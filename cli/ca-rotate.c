@@ -15,24 +15,6 @@
 #include "cadir.h"
 #include "cli.h"
 
-static int exec_rotate(const struct cli_cmd *, int, char **);
-
-const struct cli_cmd cmd_ca_rotate = {
-	"rotate",
-	"replace the intermediate",
-	"--dir DIR [--root-key PATH] [--key-type TYPE] [--days N]",
-	"Issue a new intermediate from the root. The old intermediate moves to\n"
-	"DIR/archive and stays valid until it expires; ca-chain.pem is rewritten.",
-	"  --dir DIR                           the CA directory\n"
-	"  --root-key PATH                     the root key, if not DIR/root.key\n"
-	"  --key-type TYPE                     ec-p256 (default), ec-p384, ed25519, rsa-3072\n"
-	"  --days N                            validity (default 1825)\n"
-	"  --passphrase-file FILE              root key passphrase (or IOTA_CA_PASSPHRASE_FILE)\n"
-	"  --intermediate-passphrase-file FILE passphrase for the new intermediate key\n"
-	"                                      (or IOTA_CA_INTERMEDIATE_PASSPHRASE_FILE)\n",
-	exec_rotate,
-};
-
 struct rotate_args {
 	struct ca_common	 c;
 	enum ca_key_type	 type;
@@ -42,41 +24,11 @@ struct rotate_args {
 static int
 parse(const struct cli_cmd *cmd, int argc, char **argv, struct rotate_args *a)
 {
-	static const struct option opts[] = {
-		{ "dir", required_argument, NULL, OPT_DIR },
-		{ "root-key", required_argument, NULL, OPT_ROOT_KEY },
-		{ "key-type", required_argument, NULL, OPT_KEY_TYPE },
-		{ "days", required_argument, NULL, OPT_DAYS },
-		{ "passphrase-file", required_argument, NULL, OPT_PASSFILE },
-		{ "intermediate-passphrase-file", required_argument, NULL,
-		    OPT_INTER_PASSFILE },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch;
+	int rc;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (cli_common_option(ch, optarg, &a->c))
-			continue;
-		switch (ch) {
-		case OPT_KEY_TYPE:
-			if (ca_key_type_parse(optarg, &a->type) == -1)
-				return cli_usage_error(cmd, "%s", ca_errstr());
-			break;
-		case OPT_DAYS:
-			if (cli_days("--days", optarg, &a->days) == -1)
-				return EXIT_USAGE;
-			break;
-		case OPT_HELP:
-			cli_help(cmd, "ca", stdout);
-			exit(0);
-		default:
-			return cli_bad_option(cmd, argc, argv);
-		}
-	}
-	if (optind != argc)
-		return cli_usage_error(cmd, "unexpected argument \"%s\"",
-		    argv[optind]);
+	if ((rc = cli_parse(cmd, argc, argv, a)) != 0 ||
+	    (rc = cli_no_operands(cmd, argc, argv)) != 0)
+		return rc;
 	return cli_need_dir(cmd, &a->c);
 }
 
@@ -199,7 +151,7 @@ exec_rotate(const struct cli_cmd *cmd, int argc, char **argv)
 	int rc;
 
 	if ((rc = parse(cmd, argc, argv, &a)) != 0)
-		return rc;
+		return rc == -1 ? 0 : rc;
 	if ((cd = cli_open_ca(&a.c, 1)) == NULL)
 		return 1;
 	rc = 1;
@@ -210,3 +162,28 @@ exec_rotate(const struct cli_cmd *cmd, int argc, char **argv)
 	cadir_close(cd);
 	return rc;
 }
+
+static const struct cli_opt rotate_opts[] = {
+	CLI_OPTS_CA_DIR(struct rotate_args, c),
+	CLI_OPTS_CA_ROOT_KEY(struct rotate_args, c),
+	CLI_KEY_TYPE_OPT(struct rotate_args, type),
+	CLI_DAYS_OPT("days", "validity (default 1825)",
+	    struct rotate_args, days),
+	CLI_OPTS_CA_KEYS(struct rotate_args, c),
+	CLI_OPT_END,
+};
+
+const struct cli_cmd cmd_ca_rotate = {
+	"ca rotate",
+	"replace the intermediate",
+	"--dir DIR [--root-key PATH] [--key-type TYPE] [--days N]\n"
+	"    [--passphrase-file FILE] [--intermediate-passphrase-file FILE]",
+	"Issue a new intermediate from the root. The old intermediate moves to\n"
+	"DIR/archive and stays valid until it expires; ca-chain.pem is rewritten.\n"
+	"The new intermediate key takes --intermediate-passphrase-file, or else\n"
+	"the root's passphrase.",
+	rotate_opts,
+	NULL,
+	exec_rotate,
+	0,
+};

@@ -7,17 +7,8 @@
 #include "cadir.h"
 #include "cli.h"
 
-static int exec_show(const struct cli_cmd *, int, char **);
-
-const struct cli_cmd cmd_ca_show = {
-	"show",
-	"show the CA and what it issued",
-	"--dir DIR",
-	"Show the root, the intermediate and archived intermediates (subject,\n"
-	"serial, key, validity, SHA-256 fingerprint) and counts of issued and\n"
-	"revoked certificates. Needs no passphrase.",
-	"  --dir DIR                           the CA directory\n",
-	exec_show,
+struct show_args {
+	struct ca_common	 c;
 };
 
 static void
@@ -90,31 +81,19 @@ print_counts(const struct cadir_index *idx)
 static int
 exec_show(const struct cli_cmd *cmd, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "dir", required_argument, NULL, OPT_DIR },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct ca_common c = { 0 };
+	struct show_args a = { { 0 } };
 	struct cadir_index idx;
 	struct cadir *cd;
 	X509 *root = NULL, *inter = NULL;
-	int ch, rc;
+	int rc;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (cli_common_option(ch, optarg, &c))
-			continue;
-		if (ch != OPT_HELP)
-			return cli_bad_option(cmd, argc, argv);
-		cli_help(cmd, "ca", stdout);
-		return 0;
-	}
-	if (optind != argc)
-		return cli_usage_error(cmd, "unexpected argument \"%s\"",
-		    argv[optind]);
-	if ((rc = cli_need_dir(cmd, &c)) != 0)
+	if ((rc = cli_parse(cmd, argc, argv, &a)) != 0)
+		return rc == -1 ? 0 : rc;
+	if ((rc = cli_no_operands(cmd, argc, argv)) != 0)
 		return rc;
-	if ((cd = cli_open_ca(&c, 0)) == NULL)
+	if ((rc = cli_need_dir(cmd, &a.c)) != 0)
+		return rc;
+	if ((cd = cli_open_ca(&a.c, 0)) == NULL)
 		return 1;
 	rc = 1;
 	if ((root = cadir_root_cert(cd)) == NULL ||
@@ -135,3 +114,21 @@ out:
 	cadir_close(cd);
 	return rc;
 }
+
+static const struct cli_opt show_opts[] = {
+	CLI_OPTS_CA_DIR(struct show_args, c),
+	CLI_OPT_END,
+};
+
+const struct cli_cmd cmd_ca_show = {
+	"ca show",
+	"show the CA and what it issued",
+	"--dir DIR",
+	"Show the root, the intermediate and archived intermediates (subject,\n"
+	"serial, key, validity, SHA-256 fingerprint) and counts of issued and\n"
+	"revoked certificates. Needs no passphrase.",
+	show_opts,
+	NULL,
+	exec_show,
+	0,
+};

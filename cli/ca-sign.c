@@ -7,29 +7,6 @@
 #include "cadir.h"
 #include "cli.h"
 
-static int exec_sign(const struct cli_cmd *, int, char **);
-
-const struct cli_cmd cmd_ca_sign = {
-	"sign",
-	"sign a CSR as a device or server certificate",
-	"--dir DIR --csr FILE --name NAME [--profile device|server]\n"
-	"    [--dns NAME]... [--ip ADDR]... [--days N]\n"
-	"    [--passphrase-file FILE | --intermediate-passphrase-file FILE]",
-	"Sign a CSR (PEM or DER) with the intermediate; the certificate goes to stdout.\n"
-	"Only the CSR's public key is used: the identity comes from --name.",
-	"  --dir DIR                           the CA directory\n"
-	"  --csr FILE                          the certification request (at most 16 KiB)\n"
-	"  --name NAME                         device name, or the server's DNS name\n"
-	"  --profile device|server             certificate profile (default device)\n"
-	"  --dns NAME                          server: another DNS name (repeatable)\n"
-	"  --ip ADDR                           server: an IPv4 or IPv6 address (repeatable)\n"
-	"  --days N                            validity (default 365), within the intermediate's\n"
-	"  --passphrase-file FILE              passphrase (or IOTA_CA_PASSPHRASE_FILE)\n"
-	"  --intermediate-passphrase-file FILE intermediate key passphrase\n"
-	"                                      (or IOTA_CA_INTERMEDIATE_PASSPHRASE_FILE)\n",
-	exec_sign,
-};
-
 struct sign_args {
 	struct ca_common	 c;
 	const char		*csr;
@@ -52,59 +29,32 @@ add_san(const struct cli_cmd *cmd, struct ca_request *req, int ch,
 }
 
 static int
+sign_option(const struct cli_cmd *cmd, void *args, int key, const char *val)
+{
+	struct sign_args *a = args;
+
+	switch (key) {
+	case OPT_PROFILE:
+		if (ca_profile_parse(val, &a->req.profile) == -1 ||
+		    a->req.profile < CA_PROFILE_SERVER)
+			return cli_usage_error(cmd, "unknown profile "
+			    "\"%s\" (device or server)", val);
+		return 0;
+	case OPT_DNS:
+	case OPT_IP:
+		return add_san(cmd, &a->req, key, val) != 0 ? EXIT_USAGE : 0;
+	}
+	return EXIT_USAGE;
+}
+
+static int
 parse(const struct cli_cmd *cmd, int argc, char **argv, struct sign_args *a)
 {
-	static const struct option opts[] = {
-		{ "dir", required_argument, NULL, OPT_DIR },
-		{ "csr", required_argument, NULL, OPT_CSR },
-		{ "name", required_argument, NULL, OPT_NAME },
-		{ "profile", required_argument, NULL, OPT_PROFILE },
-		{ "dns", required_argument, NULL, OPT_DNS },
-		{ "ip", required_argument, NULL, OPT_IP },
-		{ "days", required_argument, NULL, OPT_DAYS },
-		{ "passphrase-file", required_argument, NULL, OPT_PASSFILE },
-		{ "intermediate-passphrase-file", required_argument, NULL,
-		    OPT_INTER_PASSFILE },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch;
+	int rc;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (cli_common_option(ch, optarg, &a->c))
-			continue;
-		switch (ch) {
-		case OPT_CSR:
-			a->csr = optarg;
-			break;
-		case OPT_NAME:
-			a->req.common_name = optarg;
-			break;
-		case OPT_PROFILE:
-			if (ca_profile_parse(optarg, &a->req.profile) == -1 ||
-			    a->req.profile < CA_PROFILE_SERVER)
-				return cli_usage_error(cmd, "unknown profile "
-				    "\"%s\" (device or server)", optarg);
-			break;
-		case OPT_DNS:
-		case OPT_IP:
-			if (add_san(cmd, &a->req, ch, optarg) != 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_DAYS:
-			if (cli_days("--days", optarg, &a->req.days) == -1)
-				return EXIT_USAGE;
-			break;
-		case OPT_HELP:
-			cli_help(cmd, "ca", stdout);
-			exit(0);
-		default:
-			return cli_bad_option(cmd, argc, argv);
-		}
-	}
-	if (optind != argc)
-		return cli_usage_error(cmd, "unexpected argument \"%s\"",
-		    argv[optind]);
+	if ((rc = cli_parse(cmd, argc, argv, a)) != 0 ||
+	    (rc = cli_no_operands(cmd, argc, argv)) != 0)
+		return rc;
 	if (a->csr == NULL || a->req.common_name == NULL)
 		return cli_usage_error(cmd, "--csr and --name are required");
 	return cli_need_dir(cmd, &a->c);
@@ -168,7 +118,9 @@ exec_sign(const struct cli_cmd *cmd, int argc, char **argv)
 	X509 *cert = NULL;
 	int rc;
 
-	if ((rc = parse(cmd, argc, argv, &a)) != 0 ||
+	if ((rc = parse(cmd, argc, argv, &a)) == -1)
+		return 0;
+	if (rc != 0 ||
 	    (rc = complete_request(&a)) != 0)
 		return rc;
 	rc = 1;
@@ -194,3 +146,35 @@ out:
 	cadir_close(cd);
 	return rc;
 }
+
+static const struct cli_opt sign_opts[] = {
+	CLI_OPTS_CA_DIR(struct sign_args, c),
+	CLI_STR("csr", 0, "FILE", "the certification request (at most 16 KiB)",
+	    struct sign_args, csr),
+	CLI_STR("name", 0, "NAME", "device name, or the server's DNS name",
+	    struct sign_args, req.common_name),
+	CLI_CALL_OPT("profile", 0, "device|server",
+	    "certificate profile (default device)", OPT_PROFILE),
+	CLI_CALL_OPT("dns", 0, "NAME", "server: another DNS name (repeatable)",
+	    OPT_DNS),
+	CLI_CALL_OPT("ip", 0, "ADDR",
+	    "server: an IPv4 or IPv6 address (repeatable)", OPT_IP),
+	CLI_DAYS_OPT("days", "validity (default 365), within the intermediate's",
+	    struct sign_args, req.days),
+	CLI_OPTS_CA_KEYS(struct sign_args, c),
+	CLI_OPT_END,
+};
+
+const struct cli_cmd cmd_ca_sign = {
+	"ca sign",
+	"sign a CSR as a device or server certificate",
+	"--dir DIR --csr FILE --name NAME [--profile device|server]\n"
+	"    [--dns NAME]... [--ip ADDR]... [--days N]\n"
+	"    [--passphrase-file FILE | --intermediate-passphrase-file FILE]",
+	"Sign a CSR (PEM or DER) with the intermediate; the certificate goes to stdout.\n"
+	"Only the CSR's public key is used: the identity comes from --name.",
+	sign_opts,
+	sign_option,
+	exec_sign,
+	0,
+};

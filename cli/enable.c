@@ -2,9 +2,13 @@
  * with a new key. */
 #include "remote.h"
 
-static int exec_enable(const struct cli_cmd *, int, char **);
+static int
+exec_enable(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	return remote_device_verb(cmd, argc, argv, "POST", "/enable");
+}
 
-static const struct cli_cmd cmd_enable_desc = {
+const struct cli_cmd cmd_enable = {
 	"enable",
 	"let a device provision again",
 	"DEVICE -g GROUP [-o table|json] [remote options]",
@@ -12,20 +16,8 @@ static const struct cli_cmd cmd_enable_desc = {
 	"registered state: it may provision again, with a new key (a device\n"
 	"that lost its key, or is to get a new one).  Prints the device as\n"
 	"'show' does.",
-	"  -g, --group GROUP     the device's group\n"
-	"  -o, --output FORMAT   table (the default) or json\n"
-	REMOTE_HELP,
+	remote_device_opts,
+	remote_device_option,
 	exec_enable,
+	1,
 };
-
-int
-cmd_enable(int argc, char **argv)
-{
-	return exec_enable(&cmd_enable_desc, argc, argv);
-}
-
-static int
-exec_enable(const struct cli_cmd *cmd, int argc, char **argv)
-{
-	return remote_device_verb(cmd, argc, argv, "POST", "/enable");
-}

@@ -5,56 +5,6 @@
 
 #include "remote.h"
 
-static int exec_rotate(const struct cli_cmd *, int, char **);
-static int exec_set(const struct cli_cmd *, int, char **);
-static int exec_delete(const struct cli_cmd *, int, char **);
-
-static const struct cli_cmd cmd_group_rotate = {
-	"group rotate-secret",
-	"replace the group's provisioning secret",
-	"GROUP [remote options]",
-	"Give the group a new provisioning secret and print it, once, as\n"
-	"\"Provisioning Secret: SECRET\", then until when the previous one stays\n"
-	"valid (iotad's configured overlap), so devices in the field can move on.",
-	REMOTE_HELP,
-	exec_rotate,
-};
-
-static const struct cli_cmd cmd_group_set = {
-	"group set",
-	"set the group's quota or secret expiry",
-	"GROUP [--quota N|none] [--secret-expires WHEN|none] [remote options]",
-	"Change the group's device quota or the expiry of its provisioning\n"
-	"secret; none removes the limit.  Prints the group.",
-	"  --quota N|none        at most N provisioned devices; none: no quota\n"
-	"  --secret-expires WHEN|none\n"
-	"                        the secret's expiry: YYYY-MM-DD or\n"
-	"                        YYYY-MM-DDTHH:MM:SSZ (UTC), @UNIXTIME, or N[smhd]\n"
-	"                        from now (N alone: seconds); none: no expiry\n"
-	REMOTE_HELP,
-	exec_set,
-};
-
-static const struct cli_cmd cmd_group_delete = {
-	"group delete",
-	"delete a group",
-	"GROUP [remote options]",
-	"Delete the group.  iotad refuses while devices of the group are\n"
-	"provisioned (exit 5).",
-	REMOTE_HELP,
-	exec_delete,
-};
-
-int
-cmd_group(int argc, char **argv)
-{
-	static const struct cli_cmd *const verbs[] = {
-		&cmd_group_rotate, &cmd_group_set, &cmd_group_delete,
-	};
-
-	return remote_dispatch("group", verbs, 3, argc, argv);
-}
-
 struct group_args {
 	struct remote_opts	 ro;
 	const char		*group;
@@ -64,37 +14,14 @@ struct group_args {
 };
 
 static int
-parse(const struct cli_cmd *cmd, int argc, char **argv, struct group_args *a,
-    int with_limits)
+parse(const struct cli_cmd *cmd, int argc, char **argv, struct group_args *a)
 {
-	static const struct option opts[] = {
-		{ "quota", required_argument, NULL, ROPT_QUOTA },
-		{ "secret-expires", required_argument, NULL,
-		    ROPT_SECRET_EXPIRES },
-		REMOTE_LONGOPTS,
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch;
+	int rc;
 
-	/* Only set takes --quota and --secret-expires: the others start
-	 * the table after them. */
-	while ((ch = getopt_long(argc, argv, "h", with_limits ? opts : opts + 2,
-	    NULL)) != -1) {
-		if (remote_option(ch, optarg, &a->ro))
-			continue;
-		if (ch == ROPT_QUOTA && with_limits)
-			a->quota = optarg;
-		else if (ch == ROPT_SECRET_EXPIRES && with_limits)
-			a->expires = optarg;
-		else if (ch == OPT_HELP) {
-			remote_help(cmd, stdout);
-			return -1;
-		} else
-			return remote_bad_option(cmd, argc, argv);
-	}
+	if ((rc = cli_parse(cmd, argc, argv, a)) != 0)
+		return rc;
 	if (argc - optind != 1)
-		return remote_usage_error(cmd, argc == optind ?
+		return cli_usage_error(cmd, argc == optind ?
 		    "a GROUP is required" : "one GROUP, please");
 	a->group = argv[optind];
 	snprintf(a->path, sizeof(a->path), "/v1/groups/%s", a->group);
@@ -110,7 +37,7 @@ exec_rotate(const struct cli_cmd *cmd, int argc, char **argv)
 	const char *secret;
 	int rc;
 
-	if ((rc = parse(cmd, argc, argv, &a, 0)) != 0)
+	if ((rc = parse(cmd, argc, argv, &a)) != 0)
 		return rc == -1 ? 0 : rc;
 	if ((rc = remote_connect(cmd, &a.ro, NULL, &r)) != 0)
 		return rc;
@@ -153,7 +80,7 @@ limits_body(const struct cli_cmd *cmd, const struct group_args *a,
 	json_t *body;
 
 	if (a->quota == NULL && a->expires == NULL)
-		return remote_usage_error(cmd, "nothing to set: give --quota "
+		return cli_usage_error(cmd, "nothing to set: give --quota "
 		    "or --secret-expires");
 	if ((a->quota != NULL &&
 	    remote_parse_quota(cmd, a->quota, 1, &quota) != 0) ||
@@ -181,7 +108,7 @@ exec_set(const struct cli_cmd *cmd, int argc, char **argv)
 	json_t *body = NULL, *answer = NULL;
 	int rc;
 
-	if ((rc = parse(cmd, argc, argv, &a, 1)) != 0)
+	if ((rc = parse(cmd, argc, argv, &a)) != 0)
 		return rc == -1 ? 0 : rc;
 	if ((rc = limits_body(cmd, &a, &body)) != 0)
 		return rc;
@@ -201,7 +128,7 @@ exec_delete(const struct cli_cmd *cmd, int argc, char **argv)
 	struct remote *r = NULL;
 	int rc;
 
-	if ((rc = parse(cmd, argc, argv, &a, 0)) != 0)
+	if ((rc = parse(cmd, argc, argv, &a)) != 0)
 		return rc == -1 ? 0 : rc;
 	if ((rc = remote_connect(cmd, &a.ro, NULL, &r)) != 0)
 		return rc;
@@ -210,3 +137,55 @@ exec_delete(const struct cli_cmd *cmd, int argc, char **argv)
 	remote_free(r);
 	return rc;
 }
+
+static const struct cli_opt group_opts[] = {
+	CLI_OPTS_REMOTE(struct group_args, ro),
+	CLI_OPT_END,
+};
+
+static const struct cli_opt group_set_opts[] = {
+	CLI_STR("quota", 0, "N|none",
+	    "at most N provisioned devices; none: no quota", struct group_args,
+	    quota),
+	CLI_STR("secret-expires", 0, "WHEN|none", REMOTE_WHEN_HELP
+	    "; none: no expiry", struct group_args, expires),
+	CLI_OPTS_REMOTE(struct group_args, ro),
+	CLI_OPT_END,
+};
+
+const struct cli_cmd cmd_group_rotate = {
+	"group rotate-secret",
+	"replace the group's provisioning secret",
+	"GROUP [remote options]",
+	"Give the group a new provisioning secret and print it, once, as\n"
+	"\"Provisioning Secret: SECRET\", then until when the previous one stays\n"
+	"valid (iotad's configured overlap), so devices in the field can move on.",
+	group_opts,
+	NULL,
+	exec_rotate,
+	1,
+};
+
+const struct cli_cmd cmd_group_set = {
+	"group set",
+	"set the group's quota or secret expiry",
+	"GROUP [--quota N|none] [--secret-expires WHEN|none] [remote options]",
+	"Change the group's device quota or the expiry of its provisioning\n"
+	"secret; none removes the limit.  Prints the group.",
+	group_set_opts,
+	NULL,
+	exec_set,
+	1,
+};
+
+const struct cli_cmd cmd_group_delete = {
+	"group delete",
+	"delete a group",
+	"GROUP [remote options]",
+	"Delete the group.  iotad refuses while devices of the group are\n"
+	"provisioned (exit 5).",
+	group_opts,
+	NULL,
+	exec_delete,
+	1,
+};

@@ -7,44 +7,6 @@
 
 #define PAGE	1000	/* devices per request, the API's maximum */
 
-static int exec_list_groups(const struct cli_cmd *, int, char **);
-static int exec_list_devices(const struct cli_cmd *, int, char **);
-
-static const struct cli_cmd cmd_list_groups = {
-	"list groups",
-	"list the groups",
-	"[-o table|json] [remote options]",
-	"List the tenant's groups: devices registered and provisioned, quota,\n"
-	"expiry of the provisioning secret, creation time.  With -o json, one\n"
-	"JSON object {\"groups\": [...]}, as the API gives it.",
-	"  -o, --output FORMAT   table (the default) or json\n"
-	REMOTE_HELP,
-	exec_list_groups,
-};
-
-static const struct cli_cmd cmd_list_devices = {
-	"list devices",
-	"list the devices of a group",
-	"-g GROUP [-o table|json] [remote options]",
-	"List every device of the group (fetched in pages of 1000): state,\n"
-	"certificate serial and expiry, time of provisioning.  With -o json,\n"
-	"one JSON object {\"devices\": [...]} holding all of them.",
-	"  -g, --group GROUP     the group\n"
-	"  -o, --output FORMAT   table (the default) or json\n"
-	REMOTE_HELP,
-	exec_list_devices,
-};
-
-int
-cmd_list(int argc, char **argv)
-{
-	static const struct cli_cmd *const verbs[] = {
-		&cmd_list_groups, &cmd_list_devices,
-	};
-
-	return remote_dispatch("list", verbs, 2, argc, argv);
-}
-
 struct list_args {
 	struct remote_opts	 ro;
 	const char		*group;
@@ -52,40 +14,27 @@ struct list_args {
 };
 
 static int
+list_option(const struct cli_cmd *cmd, void *args, int key, const char *val)
+{
+	struct list_args *a = args;
+
+	return remote_parse_output(cmd, val, &a->format) != 0 ? EXIT_USAGE : 0;
+}
+
+static int
 parse(const struct cli_cmd *cmd, int argc, char **argv, struct list_args *a,
     int with_group)
 {
-	static const struct option opts[] = {
-		{ "group", required_argument, NULL, 'g' },
-		REMOTE_LONGOPTS,
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch;
+	int rc;
 
-	/* Without -g, the table starts after --group. */
-	while ((ch = getopt_long(argc, argv, with_group ? "g:o:h" : "o:h",
-	    with_group ? opts : opts + 1, NULL)) != -1) {
-		if (remote_option(ch, optarg, &a->ro))
-			continue;
-		if (ch == 'g' && with_group)
-			a->group = optarg;
-		else if (ch == 'o') {
-			if (remote_parse_output(cmd, optarg, &a->format) != 0)
-				return EXIT_USAGE;
-		} else if (ch == OPT_HELP) {
-			remote_help(cmd, stdout);
-			return -1;
-		} else
-			return remote_bad_option(cmd, argc, argv);
-	}
+	if ((rc = cli_parse(cmd, argc, argv, a)) != 0)
+		return rc;
 	if (optind != argc)
-		return remote_usage_error(cmd, "unexpected argument");
+		return cli_usage_error(cmd, "unexpected argument");
 	if (!with_group)
 		return 0;
 	if (a->group == NULL)
-		return remote_usage_error(cmd, "-g GROUP is required");
+		return cli_usage_error(cmd, "-g GROUP is required");
 	return remote_check_name(cmd, "group", a->group);
 }
 
@@ -238,3 +187,42 @@ exec_list_devices(const struct cli_cmd *cmd, int argc, char **argv)
 	remote_free(r);
 	return rc;
 }
+
+static const struct cli_opt list_groups_opts[] = {
+	REMOTE_OUTPUT_OPT,
+	CLI_OPTS_REMOTE(struct list_args, ro),
+	CLI_OPT_END,
+};
+
+static const struct cli_opt list_devices_opts[] = {
+	CLI_STR("group", 'g', "GROUP", "the group", struct list_args, group),
+	REMOTE_OUTPUT_OPT,
+	CLI_OPTS_REMOTE(struct list_args, ro),
+	CLI_OPT_END,
+};
+
+const struct cli_cmd cmd_list_groups = {
+	"list groups",
+	"list the groups",
+	"[-o table|json] [remote options]",
+	"List the tenant's groups: devices registered and provisioned, quota,\n"
+	"expiry of the provisioning secret, creation time.  With -o json, one\n"
+	"JSON object {\"groups\": [...]}, as the API gives it.",
+	list_groups_opts,
+	list_option,
+	exec_list_groups,
+	1,
+};
+
+const struct cli_cmd cmd_list_devices = {
+	"list devices",
+	"list the devices of a group",
+	"-g GROUP [-o table|json] [remote options]",
+	"List every device of the group (fetched in pages of 1000): state,\n"
+	"certificate serial and expiry, time of provisioning.  With -o json,\n"
+	"one JSON object {\"devices\": [...]} holding all of them.",
+	list_devices_opts,
+	list_option,
+	exec_list_devices,
+	1,
+};

@@ -37,32 +37,6 @@
 
 #define MAX_CHAIN	8
 
-static int exec_provision(const struct cli_cmd *, int, char **);
-
-static const struct cli_cmd cmd_provision_desc = {
-	"provision",
-	"provision this device: key, CSR, certificate",
-	"DEVICE -g GROUP --out DIR [--provision-secret-file FILE]\n"
-	"    [--key-type TYPE] [--force] [--server URL] [--ca-file FILE]",
-	"Generate the device's key and a CSR here, send the CSR with the group's\n"
-	"provisioning secret to iotad, and write DIR/DEVICE.key (unencrypted\n"
-	"PKCS#8, mode 0600), DIR/DEVICE.crt and DIR/ca-chain.pem.  A run that\n"
-	"did not finish is taken up again with the same key; an existing\n"
-	"DIR/DEVICE.crt is refused without --force.",
-	"  -g, --group GROUP     the device's group\n"
-	"  --out DIR             where the files go (made 0700 if missing)\n"
-	"  --provision-secret-file FILE\n"
-	"                        the group's provisioning secret, on the first line\n"
-	"                        (or IOTA_PROVISION_SECRET_FILE)\n"
-	"  --provision-secret SECRET\n"
-	"                        the secret itself (or IOTA_PROVISION_SECRET)\n"
-	"  --key-type TYPE       ec-p256 (default), ec-p384, ed25519, rsa-3072\n"
-	"  --force               provision again over DIR/DEVICE.crt, with a new\n"
-	"                        key (an operator must enable the device first)\n"
-	REMOTE_SERVER_HELP,
-	exec_provision,
-};
-
 struct prov_args {
 	struct remote_opts	 ro;
 	const char		*device;
@@ -84,77 +58,30 @@ struct prov_files {
 	char	*pending;	/* key or newkey: the key being provisioned */
 };
 
-int
-cmd_provision(int argc, char **argv)
-{
-	return exec_provision(&cmd_provision_desc, argc, argv);
-}
-
 static int
-parse_option(const struct cli_cmd *cmd, int ch, struct prov_args *a)
+prov_option(const struct cli_cmd *cmd, void *args, int key, const char *val)
 {
-	switch (ch) {
-	case 'g':
-		a->group = optarg;
-		return 0;
-	case ROPT_OUT:
-		a->out = optarg;
-		return 0;
-	case ROPT_SECRET:
-		a->secret = optarg;
-		return 0;
-	case ROPT_SECRET_FILE:
-		a->secret_file = optarg;
-		return 0;
-	case ROPT_FORCE:
-		a->force = 1;
-		return 0;
-	case ROPT_KEY_TYPE:
-		if (ca_key_type_parse(optarg, &a->type) == -1)
-			return remote_usage_error(cmd, "--key-type: %s",
-			    ca_errstr());
-		a->type_given = 1;
-		return 0;
-	default:
-		return -1;
-	}
+	struct prov_args *a = args;
+
+	if (ca_key_type_parse(val, &a->type) == -1)
+		return cli_usage_error(cmd, "--key-type: %s", ca_errstr());
+	a->type_given = 1;
+	return 0;
 }
 
 static int
 parse(const struct cli_cmd *cmd, int argc, char **argv, struct prov_args *a)
 {
-	static const struct option opts[] = {
-		REMOTE_SERVER_LONGOPTS,
-		{ "group", required_argument, NULL, 'g' },
-		{ "out", required_argument, NULL, ROPT_OUT },
-		{ "provision-secret", required_argument, NULL, ROPT_SECRET },
-		{ "provision-secret-file", required_argument, NULL,
-		    ROPT_SECRET_FILE },
-		{ "key-type", required_argument, NULL, ROPT_KEY_TYPE },
-		{ "force", no_argument, NULL, ROPT_FORCE },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch, rc;
+	int rc;
 
-	while ((ch = getopt_long(argc, argv, "g:h", opts, NULL)) != -1) {
-		if (remote_option(ch, optarg, &a->ro))
-			continue;
-		if (ch == OPT_HELP) {
-			remote_help(cmd, stdout);
-			return -1;
-		}
-		if ((rc = parse_option(cmd, ch, a)) == -1)
-			return remote_bad_option(cmd, argc, argv);
-		if (rc != 0)
-			return rc;
-	}
+	if ((rc = cli_parse(cmd, argc, argv, a)) != 0)
+		return rc;
 	if (argc - optind != 1)
-		return remote_usage_error(cmd, argc == optind ?
+		return cli_usage_error(cmd, argc == optind ?
 		    "a DEVICE is required" : "one DEVICE, please");
 	a->device = argv[optind];
 	if (a->group == NULL || a->out == NULL)
-		return remote_usage_error(cmd, "-g GROUP and --out DIR are "
+		return cli_usage_error(cmd, "-g GROUP and --out DIR are "
 		    "required");
 	if (remote_check_name(cmd, "device", a->device) != 0)
 		return EXIT_USAGE;
@@ -527,3 +454,39 @@ exec_provision(const struct cli_cmd *cmd, int argc, char **argv)
 	remote_free(r);
 	return rc;
 }
+
+static const struct cli_opt provision_opts[] = {
+	CLI_STR("group", 'g', "GROUP", "the device's group", struct prov_args,
+	    group),
+	CLI_STR("out", 0, "DIR", "where the files go (made 0700 if missing)",
+	    struct prov_args, out),
+	CLI_STR("provision-secret-file", 0, "FILE",
+	    "the group's provisioning secret, on the first line\n"
+	    "(or IOTA_PROVISION_SECRET_FILE)", struct prov_args, secret_file),
+	CLI_STR("provision-secret", 0, "SECRET",
+	    "the secret itself (or IOTA_PROVISION_SECRET)", struct prov_args,
+	    secret),
+	CLI_CALL_OPT("key-type", 0, "TYPE",
+	    "ec-p256 (default), ec-p384, ed25519, rsa-3072", 0),
+	CLI_FLAG_OPT("force", 0, "provision again over DIR/DEVICE.crt, with a "
+	    "new\nkey (an operator must enable the device first)",
+	    struct prov_args, force),
+	CLI_OPTS_SERVER(struct prov_args, ro),
+	CLI_OPT_END,
+};
+
+const struct cli_cmd cmd_provision = {
+	"provision",
+	"provision this device: key, CSR, certificate",
+	"DEVICE -g GROUP --out DIR [--provision-secret-file FILE]\n"
+	"    [--key-type TYPE] [--force] [--server URL] [--ca-file FILE]",
+	"Generate the device's key and a CSR here, send the CSR with the group's\n"
+	"provisioning secret to iotad, and write DIR/DEVICE.key (unencrypted\n"
+	"PKCS#8, mode 0600), DIR/DEVICE.crt and DIR/ca-chain.pem.  A run that\n"
+	"did not finish is taken up again with the same key; an existing\n"
+	"DIR/DEVICE.crt is refused without --force.",
+	provision_opts,
+	prov_option,
+	exec_provision,
+	1,
+};

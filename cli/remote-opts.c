@@ -20,103 +20,6 @@
 #define QUOTA_MAX	1000000000LL
 #define WHEN_MAX	(100LL * 366 * 86400)	/* seconds ahead */
 
-int
-remote_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	cli_error("%s (see '%s %s --help')", msg, cli_progname, cmd->name);
-	return EXIT_USAGE;
-}
-
-/* "--provision-secret-x=VALUE" is named without its value. */
-int
-remote_bad_option(const struct cli_cmd *cmd, int argc, char **argv)
-{
-	const char *what = optind - 1 < argc ? argv[optind - 1] : "?";
-	int len = (int)strcspn(what, "=");
-
-	if (optopt != 0 && optopt < 256 && optopt != '?')
-		return remote_usage_error(cmd, "bad or incomplete option -%c",
-		    optopt);
-	if (what[0] != '-')
-		return remote_usage_error(cmd, "bad or incomplete option");
-	return remote_usage_error(cmd, "bad or incomplete option %.*s", len,
-	    what);
-}
-
-void
-remote_help(const struct cli_cmd *cmd, FILE *fp)
-{
-	fprintf(fp, "usage: %s %s %s\n\n%s\n", cli_progname, cmd->name,
-	    cmd->args, cmd->summary);
-	if (cmd->options != NULL)
-		fprintf(fp, "\noptions:\n%s", cmd->options);
-}
-
-static void
-dispatch_usage(const char *word, const struct cli_cmd *const *verbs,
-    size_t n, FILE *fp)
-{
-	size_t skip = strlen(word) + 1;
-
-	fprintf(fp, "usage: %s %s verb [options]\n\nverbs:\n", cli_progname,
-	    word);
-	for (size_t i = 0; i < n; i++)
-		fprintf(fp, "  %-14s %s\n", verbs[i]->name + skip,
-		    verbs[i]->brief);
-	fprintf(fp, "\n'%s %s VERB --help' lists a verb's options.\n",
-	    cli_progname, word);
-}
-
-int
-remote_dispatch(const char *word, const struct cli_cmd *const *verbs,
-    size_t n, int argc, char **argv)
-{
-	size_t skip = strlen(word) + 1;
-
-	if (argc < 2) {
-		cli_error("%s: no verb (see '%s %s --help')", word,
-		    cli_progname, word);
-		return EXIT_USAGE;
-	}
-	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-		dispatch_usage(word, verbs, n, stdout);
-		return 0;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(argv[1], verbs[i]->name + skip) == 0)
-			return verbs[i]->exec(verbs[i], argc - 1, argv + 1);
-	cli_error("%s: unknown verb (see '%s %s --help')", word, cli_progname,
-	    word);
-	return EXIT_USAGE;
-}
-
-int
-remote_option(int ch, const char *arg, struct remote_opts *ro)
-{
-	switch (ch) {
-	case ROPT_SERVER:
-		ro->server = arg;
-		return 1;
-	case ROPT_CA_FILE:
-		ro->ca_file = arg;
-		return 1;
-	case ROPT_TOKEN:
-		ro->token = arg;
-		return 1;
-	case ROPT_TOKEN_FILE:
-		ro->token_file = arg;
-		return 1;
-	default:
-		return 0;
-	}
-}
-
 static const char *
 env(const char *name)
 {
@@ -146,14 +49,14 @@ server_base(const struct cli_cmd *cmd, const char *src, const char *url,
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    strcmp(scheme, "https") != 0)
-		remote_usage_error(cmd, "%s is not an https:// URL", src);
+		cli_usage_error(cmd, "%s is not an https:// URL", src);
 	else if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_PASSWORD, &part, 0) == CURLUE_OK)
-		remote_usage_error(cmd, "%s: no user name or password in the "
+		cli_usage_error(cmd, "%s: no user name or password in the "
 		    "URL, please", src);
 	else if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK)
-		remote_usage_error(cmd, "%s: no query or fragment in the URL, "
+		cli_usage_error(cmd, "%s: no query or fragment in the URL, "
 		    "please", src);
 	else if (curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK ||
 	    (*basep = strdup(full)) == NULL)
@@ -185,7 +88,7 @@ remote_connect(const struct cli_cmd *cmd, const struct remote_opts *ro,
 
 	*rp = NULL;
 	if (server == NULL)
-		return remote_usage_error(cmd, "no server: give --server URL "
+		return cli_usage_error(cmd, "no server: give --server URL "
 		    "or set IOTA_SERVER");
 	if ((rc = server_base(cmd, ro->server ? "--server" : "IOTA_SERVER",
 	    server, &base)) != 0)
@@ -253,7 +156,7 @@ secret_from_value(const struct cli_cmd *cmd, const struct secret_source *src,
     const char *where, const char *value, char **out)
 {
 	if (!secret_ok(value, strlen(value)))
-		return remote_usage_error(cmd, "the %s in %s is not valid "
+		return cli_usage_error(cmd, "the %s in %s is not valid "
 		    "(printable ASCII, no spaces)", src->what, where);
 	if ((*out = strdup(value)) == NULL) {
 		cli_error("out of memory");
@@ -270,7 +173,7 @@ remote_secret(const struct cli_cmd *cmd, const struct secret_source *src,
 
 	*out = NULL;
 	if (src->value != NULL && src->file != NULL)
-		return remote_usage_error(cmd, "give %s or %s, not both",
+		return cli_usage_error(cmd, "give %s or %s, not both",
 		    src->opt, src->file_opt);
 	if (src->value != NULL)
 		return secret_from_value(cmd, src, src->opt, src->value, out);
@@ -280,7 +183,7 @@ remote_secret(const struct cli_cmd *cmd, const struct secret_source *src,
 		return secret_from_value(cmd, src, src->env, v, out);
 	if ((v = env(src->env_file)) != NULL)
 		return secret_from_file(src, v, out);
-	return remote_usage_error(cmd, "no %s: give %s FILE (or %s), or set "
+	return cli_usage_error(cmd, "no %s: give %s FILE (or %s), or set "
 	    "%s or %s", src->what, src->file_opt, src->opt, src->env_file,
 	    src->env);
 }
@@ -298,7 +201,7 @@ remote_check_name(const struct cli_cmd *cmd, const char *what,
 {
 	if (ca_name_is_safe(name))
 		return 0;
-	return remote_usage_error(cmd, "bad %s name: use 1 to 64 letters, "
+	return cli_usage_error(cmd, "bad %s name: use 1 to 64 letters, "
 	    "digits, '-' or '_', starting with a letter or digit", what);
 }
 
@@ -311,7 +214,7 @@ remote_parse_output(const struct cli_cmd *cmd, const char *arg,
 	else if (strcmp(arg, "json") == 0)
 		*fmt = OUTPUT_JSON;
 	else
-		return remote_usage_error(cmd, "-o: \"%s\" is not table or "
+		return cli_usage_error(cmd, "-o: \"%s\" is not table or "
 		    "json", arg);
 	return 0;
 }
@@ -339,7 +242,7 @@ remote_parse_quota(const struct cli_cmd *cmd, const char *arg, int none_ok,
 		return 0;
 	}
 	if (parse_number(arg, QUOTA_MAX, quota) == -1)
-		return remote_usage_error(cmd, "--quota: \"%.32s\" is not a "
+		return cli_usage_error(cmd, "--quota: \"%.32s\" is not a "
 		    "number of devices (0..%lld%s)", arg, QUOTA_MAX,
 		    none_ok ? " or none" : "");
 	return 0;
@@ -428,44 +331,42 @@ remote_parse_when(const struct cli_cmd *cmd, const char *arg, int none_ok,
 	}
 	if (parse_duration(arg, now, when) == 0 || parse_date(arg, when) == 0)
 		return 0;
-	return remote_usage_error(cmd, "--secret-expires: \"%.40s\" is not "
+	return cli_usage_error(cmd, "--secret-expires: \"%.40s\" is not "
 	    "YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ, @UNIXTIME or a number of "
 	    "seconds (or N[smhd]) from now%s", arg, none_ok ? ", or none" : "");
 }
 
+const struct cli_opt remote_device_opts[] = {
+	CLI_STR("group", 'g', "GROUP", "the device's group", struct device_args,
+	    group),
+	REMOTE_OUTPUT_OPT,
+	CLI_OPTS_REMOTE(struct device_args, ro),
+	CLI_OPT_END,
+};
+
+int
+remote_device_option(const struct cli_cmd *cmd, void *args, int key,
+    const char *val)
+{
+	struct device_args *a = args;
+
+	return remote_parse_output(cmd, val, &a->format) != 0 ? EXIT_USAGE : 0;
+}
+
 int
 remote_parse_device(const struct cli_cmd *cmd, int argc, char **argv,
-    struct device_args *a, int with_output)
+    struct device_args *a)
 {
-	static const struct option opts[] = {
-		REMOTE_LONGOPTS,
-		{ "group", required_argument, NULL, 'g' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch;
+	int rc;
 
-	while ((ch = getopt_long(argc, argv, "g:o:h", opts, NULL)) != -1) {
-		if (remote_option(ch, optarg, &a->ro))
-			continue;
-		if (ch == 'g')
-			a->group = optarg;
-		else if (ch == 'o' && with_output) {
-			if (remote_parse_output(cmd, optarg, &a->format) != 0)
-				return EXIT_USAGE;
-		} else if (ch == OPT_HELP) {
-			remote_help(cmd, stdout);
-			return -1;
-		} else
-			return remote_bad_option(cmd, argc, argv);
-	}
+	if ((rc = cli_parse(cmd, argc, argv, a)) != 0)
+		return rc;
 	if (argc - optind != 1)
-		return remote_usage_error(cmd, argc == optind ?
+		return cli_usage_error(cmd, argc == optind ?
 		    "a DEVICE is required" : "one DEVICE, please");
 	a->device = argv[optind];
 	if (a->group == NULL)
-		return remote_usage_error(cmd, "-g GROUP is required");
+		return cli_usage_error(cmd, "-g GROUP is required");
 	if (remote_check_name(cmd, "device", a->device) != 0 ||
 	    remote_check_name(cmd, "group", a->group) != 0)
 		return EXIT_USAGE;
@@ -487,7 +388,7 @@ remote_device_verb(const struct cli_cmd *cmd, int argc, char **argv,
 	json_t *answer = NULL;
 	int rc;
 
-	if ((rc = remote_parse_device(cmd, argc, argv, &a, 1)) != 0)
+	if ((rc = remote_parse_device(cmd, argc, argv, &a)) != 0)
 		return rc == -1 ? 0 : rc;
 	if ((rc = remote_connect(cmd, &a.ro, NULL, &r)) != 0)
 		return rc;

@@ -27,39 +27,16 @@
 #define REMOTE_TIMEOUT		120			/* seconds, in all */
 #define REMOTE_TOKEN_MAX	1024			/* bytes */
 
-/* Long options of the remote verbs; above cli.h's OPT_* values. */
-enum {
-	ROPT_SERVER = 512,
-	ROPT_CA_FILE,
-	ROPT_TOKEN,
-	ROPT_TOKEN_FILE,
-	ROPT_QUOTA,
-	ROPT_SECRET_EXPIRES,
-	ROPT_FROM,
-	ROPT_SECRET,
-	ROPT_SECRET_FILE,
-	ROPT_KEY_TYPE,
-	ROPT_OUT,
-	ROPT_FORCE,
-};
+/* -o table|json: a CLI_CALL row; the verb's option() calls
+ * remote_parse_output(). */
+#define REMOTE_OUTPUT_OPT \
+	CLI_CALL_OPT("output", 'o', "FORMAT", "table (the default) or json", 'o')
 
-/* Rows for a getopt_long table, and their lines for --help. */
-#define REMOTE_SERVER_LONGOPTS \
-	{ "server", required_argument, NULL, ROPT_SERVER }, \
-	{ "ca-file", required_argument, NULL, ROPT_CA_FILE }
-#define REMOTE_TOKEN_LONGOPTS \
-	{ "token", required_argument, NULL, ROPT_TOKEN }, \
-	{ "token-file", required_argument, NULL, ROPT_TOKEN_FILE }
-#define REMOTE_LONGOPTS	REMOTE_SERVER_LONGOPTS, REMOTE_TOKEN_LONGOPTS
-
-#define REMOTE_SERVER_HELP \
-	"  --server URL          iotad's https:// URL (or IOTA_SERVER)\n" \
-	"  --ca-file FILE        the root certificate that authenticates iotad\n" \
-	"                        (or IOTA_CA_FILE; default: the system's store)\n"
-#define REMOTE_TOKEN_HELP \
-	"  --token-file FILE     read the bearer token from FILE (or IOTA_TOKEN_FILE)\n" \
-	"  --token TOKEN         the bearer token (or IOTA_TOKEN)\n"
-#define REMOTE_HELP	REMOTE_SERVER_HELP REMOTE_TOKEN_HELP
+/* The forms of --secret-expires, for --help. */
+#define REMOTE_WHEN_HELP \
+	"the secret's expiry: YYYY-MM-DD or\n" \
+	"YYYY-MM-DDTHH:MM:SSZ (UTC), @UNIXTIME, or N[smhd]\n" \
+	"from now (N alone: seconds)"
 
 /* What the command line said; the environment fills the gaps later. */
 struct remote_opts {
@@ -99,8 +76,6 @@ const char	*remote_string(const json_t *, const char *);
 int		 remote_exit_status(long);
 
 /* remote-opts.c: options, credentials and arguments of the remote verbs. */
-/* Returns 1 when `ch` was a --server, --ca-file, --token(-file) option. */
-int		 remote_option(int, const char *, struct remote_opts *);
 /* Server and root from options or environment, bearer from `bearer` or
  * else the operator token; returns 0 or the exit status, having said why. */
 int		 remote_connect(const struct cli_cmd *, const struct remote_opts *,
@@ -122,13 +97,6 @@ struct secret_source {
 int		 remote_secret(const struct cli_cmd *,
 		    const struct secret_source *, char **);
 void		 remote_secret_free(char *);
-int		 remote_usage_error(const struct cli_cmd *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-int		 remote_bad_option(const struct cli_cmd *, int, char **);
-void		 remote_help(const struct cli_cmd *, FILE *);
-/* Runs the sub-verb of `word` named by argv[1], e.g. "group set". */
-int		 remote_dispatch(const char *, const struct cli_cmd *const *,
-		    size_t, int, char **);
 /* A tenant, group or device name as docs/API.md allows; else exit 2. */
 int		 remote_check_name(const struct cli_cmd *, const char *,
 		    const char *);
@@ -141,8 +109,11 @@ struct device_args {
 	enum output_format	 format;
 	char			 path[256];	/* /v1/groups/G/devices/D */
 };
+extern const struct cli_opt remote_device_opts[];
+int		 remote_device_option(const struct cli_cmd *, void *, int,
+		    const char *);
 int		 remote_parse_device(const struct cli_cmd *, int, char **,
-		    struct device_args *, int);
+		    struct device_args *);
 /* show, revoke, enable: the device's path plus a suffix, the device out. */
 int	remote_device_verb(const struct cli_cmd *, int, char **, const char *,
 	    const char *);

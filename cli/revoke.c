@@ -2,9 +2,13 @@
  * revoked by iotad. */
 #include "remote.h"
 
-static int exec_revoke(const struct cli_cmd *, int, char **);
+static int
+exec_revoke(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	return remote_device_verb(cmd, argc, argv, "POST", "/revoke");
+}
 
-static const struct cli_cmd cmd_revoke_desc = {
+const struct cli_cmd cmd_revoke = {
 	"revoke",
 	"revoke a device",
 	"DEVICE -g GROUP [-o table|json] [remote options]",
@@ -12,20 +16,8 @@ static const struct cli_cmd cmd_revoke_desc = {
 	"certificate, if it has one, is revoked.  'iotactl enable' undoes the\n"
 	"first; the device then provisions again with a new key.  Prints the\n"
 	"device as 'show' does.",
-	"  -g, --group GROUP     the device's group\n"
-	"  -o, --output FORMAT   table (the default) or json\n"
-	REMOTE_HELP,
+	remote_device_opts,
+	remote_device_option,
 	exec_revoke,
+	1,
 };
-
-int
-cmd_revoke(int argc, char **argv)
-{
-	return exec_revoke(&cmd_revoke_desc, argc, argv);
-}
-
-static int
-exec_revoke(const struct cli_cmd *cmd, int argc, char **argv)
-{
-	return remote_device_verb(cmd, argc, argv, "POST", "/revoke");
-}

@@ -63,6 +63,22 @@ run_fail 2 'nosuch' "iotactl ca nosuch" -- "$IOTACTL" ca nosuch
 run_fail 2 'nosuch' "iotactl ca show --nosuch" -- "$IOTACTL" ca show --nosuch
 run_fail 2 'dir' "iotactl ca show without --dir" -- "$IOTACTL" ca show
 
+# The top-level usage is made from the command table: every command it
+# lists has a --help of its own that names it, and there is no other.
+run "$IOTACTL" --help
+listed=$(awk '/^  [a-z]/ { n = 1; name = $1; if ($2 ~ /^[a-z-]+$/ && \
+    (name == "ca" || name == "tenant" || name == "list" || name == "group")) \
+    name = name " " $2; print name }' <<<"$OUT")
+is "$(wc -l <<<"$listed")" 18 "iotactl --help lists 18 commands"
+while read -r c; do
+	# shellcheck disable=SC2086
+	run "$IOTACTL" $c --help
+	is "$RC" 0 "iotactl $c --help: exit 0"
+	like "$(head -1 <<<"$OUT")" "^usage: iotactl $c( |\$)" \
+	    "iotactl $c --help: its usage line names it"
+	like "$OUT" '-h, --help' "iotactl $c --help: lists --help"
+done <<<"$listed"
+
 # The synopsis names every way to give the passphrase the verb takes.
 for v in issue sign; do
 	run "$IOTACTL" ca "$v" --help
