@@ -58,6 +58,17 @@ cli_no_operands(const struct cli_cmd *cmd, int argc, char **argv)
 }
 
 int
+cli_one_operand(const struct cli_cmd *cmd, int argc, char **argv,
+    const char *what, const char **out)
+{
+	if (argc - optind != 1)
+		return cli_usage_error(cmd, argc == optind ? "a %s is required" :
+		    "one %s, please", what);
+	*out = argv[optind];
+	return 0;
+}
+
+int
 cli_need_dir(const struct cli_cmd *cmd, const struct ca_common *c)
 {
 	if (c->dir == NULL)

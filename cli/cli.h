@@ -123,6 +123,9 @@ int	cli_days(const char *, const char *, long *);
 int	cli_need_dir(const struct cli_cmd *, const struct ca_common *);
 /* After cli_parse(): a usage error if operands are left. */
 int	cli_no_operands(const struct cli_cmd *, int, char **);
+/* After cli_parse(): exactly one operand, `what` names it in the error. */
+int	cli_one_operand(const struct cli_cmd *, int, char **, const char *,
+	    const char **);
 
 /* opts.c: parses argv by cmd's option rows into `args`; returns 0 with
  * optind at the first operand, -1 after --help, or the exit status. */

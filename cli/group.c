@@ -18,12 +18,9 @@ parse(const struct cli_cmd *cmd, int argc, char **argv, struct group_args *a)
 {
 	int rc;
 
-	if ((rc = cli_parse(cmd, argc, argv, a)) != 0)
+	if ((rc = cli_parse(cmd, argc, argv, a)) != 0 ||
+	    (rc = cli_one_operand(cmd, argc, argv, "GROUP", &a->group)) != 0)
 		return rc;
-	if (argc - optind != 1)
-		return cli_usage_error(cmd, argc == optind ?
-		    "a GROUP is required" : "one GROUP, please");
-	a->group = argv[optind];
 	snprintf(a->path, sizeof(a->path), "/v1/groups/%s", a->group);
 	return remote_check_name(cmd, "group", a->group);
 }

@@ -74,12 +74,9 @@ parse(const struct cli_cmd *cmd, int argc, char **argv, struct prov_args *a)
 {
 	int rc;
 
-	if ((rc = cli_parse(cmd, argc, argv, a)) != 0)
+	if ((rc = cli_parse(cmd, argc, argv, a)) != 0 ||
+	    (rc = cli_one_operand(cmd, argc, argv, "DEVICE", &a->device)) != 0)
 		return rc;
-	if (argc - optind != 1)
-		return cli_usage_error(cmd, argc == optind ?
-		    "a DEVICE is required" : "one DEVICE, please");
-	a->device = argv[optind];
 	if (a->group == NULL || a->out == NULL)
 		return cli_usage_error(cmd, "-g GROUP and --out DIR are "
 		    "required");

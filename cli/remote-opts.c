@@ -359,12 +359,9 @@ remote_parse_device(const struct cli_cmd *cmd, int argc, char **argv,
 {
 	int rc;
 
-	if ((rc = cli_parse(cmd, argc, argv, a)) != 0)
+	if ((rc = cli_parse(cmd, argc, argv, a)) != 0 ||
+	    (rc = cli_one_operand(cmd, argc, argv, "DEVICE", &a->device)) != 0)
 		return rc;
-	if (argc - optind != 1)
-		return cli_usage_error(cmd, argc == optind ?
-		    "a DEVICE is required" : "one DEVICE, please");
-	a->device = argv[optind];
 	if (a->group == NULL)
 		return cli_usage_error(cmd, "-g GROUP is required");
 	if (remote_check_name(cmd, "device", a->device) != 0 ||
