@@ -1,8 +1,9 @@
 #!/bin/bash
-# iotad's RabbitMQ management adapter (provision/broker/broker.c) against a real
-# broker: the C test t/unit/broker-test with RABBIT_MGMT_URL,
-# RABBIT_MGMT_CREDS and RABBIT_AMQP_PORT set, its TAP lines relayed one by
-# one.  Without them, t/unit/broker-test runs its broker-less part only.
+# iotad's RabbitMQ management API client (provision/broker/mgmt-http.c and
+# the files beside it) against a real broker: the C test t/unit/broker-test
+# with RABBIT_MGMT_URL, RABBIT_MGMT_CREDS and RABBIT_AMQP_PORT set, its TAP
+# lines relayed one by one.  Without them, t/unit/broker-test runs its
+# broker-less part only.
 #
 # The broker: the one those variables name when all are set, else a
 # private node of t/lib/rabbitmq.sh, stopped (and its epmd) when the test
