@@ -17,7 +17,10 @@
 # are medians of the rounds.  step-ca is not in Debian 12 and cannot be
 # built offline from its packages, so it is not a peer here.
 #
-# usage: provision.sh [--quick]   (--quick: one round, smaller groups)
+# usage: provision.sh [--quick | --profile]
+#   --quick: one round, smaller groups
+#   --profile: one keep-alive c=32 load under `perf record -g` on iotad,
+#   and the report's top entries (where the time goes), instead of the table
 # environment: IOTAD IOTACTL LOAD T_SRCDIR (set by make bench-provision)
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 set -u
@@ -29,9 +32,9 @@ command -v cfssl >/dev/null || bail_out "cfssl not found (apt-get install golang
 [ -x "${LOAD:-}" ] || bail_out "LOAD: bench/provision-load not built"
 
 ROUNDS=3 N=1000 N1=200 SIZES="100 10000 100000"
-if [ "${1:-}" = --quick ]; then
-	ROUNDS=1 N=300 N1=60 SIZES="100 10000"
-fi
+case ${1:-} in
+--quick|--profile) ROUNDS=1 N=300 N1=60 SIZES="100 10000" ;;
+esac
 BIG=${SIZES##* }
 HZ=$(getconf CLK_TCK)
 W=$T_TMP
@@ -144,6 +147,24 @@ measure() {
 		printf "%s rate %s p50 %s p99 %s cpu_ms %.3f\n", n, $10, $12,
 		    $14, cpu * 1000 / hz / ok }' <<<"$out" >>"$W/results"
 }
+
+if [ "${1:-}" = --profile ]; then
+	command -v perf >/dev/null || bail_out "perf not found (linux-perf)"
+	bodies "$W/p" "g$BIG" "${SECRET[g$BIG]}" 0 3000 p
+	api POST "/v1/groups/g$BIG/devices" "$OP" "$(seq -f 'p%.0f' 0 2999 |
+	    jq -R . | jq -sc '{names: .}')"
+	perf record -g -o "$W/perf.data" -p "$IOTAD_PID" 2>/dev/null &
+	perf_pid=$!
+	sleep 0.5
+	"$LOAD" run 127.0.0.1 "$IOTAD_PORT" /v1/provision "$W/p" 32 keepalive
+	kill -INT "$perf_pid"
+	wait "$perf_pid"
+	perf report -i "$W/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null |
+	    grep -v '^#' | grep '%' | head -15
+	perf report -i "$W/perf.data" --no-children --sort symbol --stdio \
+	    -g none 2>/dev/null | grep -v '^#' | grep '%' | head -30
+	exit 0
+fi
 
 : >"$W/results"
 for ((r = 0; r < ROUNDS; r++)); do
