@@ -41,6 +41,19 @@ broker_strerror(int rc)
 
 /* User and vhost names: 1..BROKER_NAME_MAX printable ASCII, no space. */
 
+int
+mgmt_name_ok(const char *s)
+{
+	size_t n;
+
+	if (s == NULL)
+		return 0;
+	for (n = 0; s[n] != '\0'; n++)
+		if (s[n] <= ' ' || s[n] > '~')
+			return 0;
+	return n > 0 && n <= BROKER_NAME_MAX;
+}
+
 static int
 mgmt_pct_encode(const char *in, char *out, size_t outlen)
 {

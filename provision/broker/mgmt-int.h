@@ -108,10 +108,10 @@ int	mgmt_delete(struct broker *, const char *, const char *, const char *,
 	    const char *, char *, size_t);
 void	mgmt_answer_init(struct answer *, size_t, int);
 void	mgmt_answer_free(struct answer *);
-
-/* objects.c: a device's names checked, its patterns and JSON objects. */
 /* A user or vhost name RabbitMQ and our URLs both take. */
 int	mgmt_name_ok(const char *);
+
+/* objects.c: a device's names checked, its patterns and JSON objects. */
 int	mgmt_device_ok(const struct broker_device *, char *, size_t);
 int	mgmt_patterns(const struct broker_device *, struct patterns *);
 json_t	*mgmt_user_json(const struct broker_device *, int);

@@ -11,19 +11,6 @@
 #include "errbuf.h"
 #include "mgmt-int.h"
 
-int
-mgmt_name_ok(const char *s)
-{
-	size_t n;
-
-	if (s == NULL)
-		return 0;
-	for (n = 0; s[n] != '\0'; n++)
-		if (s[n] <= ' ' || s[n] > '~')
-			return 0;
-	return n > 0 && n <= BROKER_NAME_MAX;
-}
-
 /* Group and device names become topic levels: [A-Za-z0-9_-] only. */
 static int
 level_ok(const char *s)
