@@ -9,7 +9,10 @@
 #      CA, no database) on the same P-256 CSRs: keep-alive with 1, 8 and 32
 #      connections, and a fresh TLS connection per certificate;
 #   3. iotad's start-up until it listens (100,000 devices in the store),
-#      and its peak RSS.
+#      and its peak RSS;
+#   4. broker management mode against a private RabbitMQ, beside
+#      RabbitMQ's own definitions-import ceiling in the same run
+#      (BENCH_BROKER=0 leaves it out).  auth-backend mode is not in yet.
 #
 # Server CPU is utime+stime from /proc/PID/stat over the round, divided by
 # the certificates issued; the load generator (bench/provision-load) runs
@@ -201,6 +204,70 @@ for ((r = 0; r < 3; r++)); do
 	startup+=("$(((t1 - t0) / 1000000))")
 done
 
+# 4. the broker, management mode: a second iotad against a private RabbitMQ,
+#    interleaved with RabbitMQ's own ceiling, definitions imports of 500
+#    users with their permissions (what iotad sends it, at its best size).
+BROKER=0
+if [ "${BENCH_BROKER:-1}" = 1 ] && [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]; then
+	BROKER=1
+	say "broker: management mode against a private RabbitMQ"
+	. "$T_SRCDIR/lib/rabbitmq.sh"
+	iotad_stop
+	B=$W/iotad-b
+	broker_yaml() {
+		cat <<-EOF
+		broker:
+		  mode: management
+		  mqtt_url: mqtts://127.0.0.1:${RABBIT_MQTTS_PORT:-1}
+		  management_url: ${RABBIT_MGMT_URL:-http://127.0.0.1:1}
+		  management_credentials_file: $W/mgmt.credentials
+		  amqp_port: ${RABBIT_AMQP_PORT:-1}
+		  key_file: $B/state/broker.key
+		  timeout: 10s
+		limits:
+		  max_connections: 256
+		EOF
+	}
+	(umask 077 && echo "placeholder:placeholder" >"$W/mgmt.credentials")
+	iotad_setup "$B" "$(broker_yaml)"
+	run "$IOTACTL" ca issue --dir "$B/ca" --passphrase-file "$B/pass" \
+	    --server-name localhost --ip 127.0.0.1 --out "$W/broker" ||
+	    bail_out "broker certificate: $ERR"
+	rabbit_setup "$W/rabbit" "$B/ca/ca-chain.pem" "$W/broker.crt" "$W/broker.key"
+	rabbit_start || bail_out "cannot start RabbitMQ"
+	cp "$RABBIT_MGMT_CREDS" "$W/mgmt.credentials"
+	iotad_write_conf "$(broker_yaml)"
+	iotad_start || bail_out "iotad (management mode) did not start"
+	tenant_add benchb OP || bail_out "no tenant"
+	group_add "$OP" gb SECRET[gb] || bail_out "group"
+	register gb $((ROUNDS * N)) d
+	hash=$(rabbit_password_hash "bench-password")
+	for ((r = 0; r < ROUNDS; r++)); do
+		bodies "$W/bm" gb "${SECRET[gb]}" $((r * N)) "$N" d
+		measure broker-mgmt "$IOTAD_PID" "$IOTAD_PORT" /v1/provision \
+		    "$W/bm" 32 keepalive
+		jq -cn --arg h "$hash" --arg p "r$r-" '[range(500) | "\($p)u\(.)"] |
+		    { users: map({ name: ., password_hash: $h, tags: "",
+		        hashing_algorithm: "rabbit_password_hashing_sha256" }),
+		      permissions: map({ user: ., vhost: "/", configure: "^$",
+		        write: "^$", read: "^$" }),
+		      topic_permissions: map({ user: ., vhost: "/",
+		        exchange: "amq.topic", write: "^$", read: "^$" }) }' \
+		    >"$W/defs.json"
+		t0=$(date +%s%N)
+		# The body is over the 128 KiB of one argument: from the file.
+		st=$(printf 'user = "%s"\n' "$(cat "$RABBIT_MGMT_CREDS")" |
+		    curl -sS --max-time 120 -K - -X POST -o "$W/import.out" \
+		    -w '%{http_code}' -H 'content-type: application/json' \
+		    --data-binary @"$W/defs.json" "$RABBIT_MGMT_URL/api/definitions")
+		t1=$(date +%s%N)
+		case $st in 2*) ;; *) bail_out "import: $st $(head -c 200 "$W/import.out")" ;; esac
+		awk -v ns=$((t1 - t0)) 'BEGIN {
+		    printf "rabbit-import rate %.1f\n", 500 / (ns / 1e9) }' \
+		    >>"$W/results"
+	done
+fi
+
 # --- the table ------------------------------------------------------------------
 fig() {	# fig NAME FIELD: median over the rounds
 	awk -v n="$1" -v f="$2" '$1 == n { for (i = 2; i < NF; i += 2)
@@ -230,3 +297,11 @@ done
 printf '\niotad start-up until listening (%s devices stored): %s ms (median of 3)\n' \
     "$((BIG + ${#SECRET[@]}))" "$(printf '%s\n' "${startup[@]}" | median)"
 printf 'iotad peak RSS: %.1f MB\n' "$RSS"
+if [ "$BROKER" = 1 ]; then
+	awk -v a="$(fig broker-mgmt rate)" -v b="$(fig rabbit-import rate)" \
+	    -v c="$(fig broker-mgmt cpu_ms)" 'BEGIN {
+	    printf "\nbroker management mode, keep-alive c=32: %.1f provisions/s, " \
+	        "iotad CPU %.3f ms each\n", a, c
+	    printf "RabbitMQ definitions import, 500 users each: %.1f users/s\n", b
+	    printf "iota / RabbitMQ ceiling: %.2f\n", a / b }'
+fi
