@@ -215,18 +215,9 @@ if [ "${BENCH_BROKER:-1}" = 1 ] && [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ];
 	iotad_stop
 	B=$W/iotad-b
 	broker_yaml() {
-		cat <<-EOF
-		broker:
-		  mode: management
-		  mqtt_url: mqtts://127.0.0.1:${RABBIT_MQTTS_PORT:-1}
-		  management_url: ${RABBIT_MGMT_URL:-http://127.0.0.1:1}
-		  management_credentials_file: $W/mgmt.credentials
-		  amqp_port: ${RABBIT_AMQP_PORT:-1}
-		  key_file: $B/state/broker.key
-		  timeout: 10s
-		limits:
-		  max_connections: 256
-		EOF
+		rabbit_iotad_yaml management "$W/mgmt.credentials" \
+		    "$B/state/broker.key"
+		printf 'limits:\n  max_connections: 256\n'
 	}
 	(umask 077 && echo "placeholder:placeholder" >"$W/mgmt.credentials")
 	iotad_setup "$B" "$(broker_yaml)"

@@ -50,17 +50,8 @@ START=$SECONDS
 # management_url (this mode needs none).  The credentials file is the
 # management user's: iotad publishes its events over AMQP as that user.
 broker_yaml() {
-	cat <<-EOF
-	broker:
-	  mode: auth-backend
-	  mqtt_url: mqtts://127.0.0.1:${RABBIT_MQTTS_PORT:-1}
-	  management_credentials_file: $T/mgmt.credentials
-	  amqp_port: ${RABBIT_AMQP_PORT:-1}
-	  key_file: $D/state/broker.key
-	  auth_clients: 127.0.0.1
-	  timeout: 5s
-	  retry_after: 7s
-	EOF
+	rabbit_iotad_yaml auth-backend "$T/mgmt.credentials" \
+	    "$D/state/broker.key" "auth_clients: 127.0.0.1"
 }
 
 # conf_write: iotad.yaml for the node's ports, on iotad's current port

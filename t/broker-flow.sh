@@ -40,17 +40,7 @@ START=$SECONDS
 
 # broker_yaml: iotad's broker section for the node's current ports.
 broker_yaml() {
-	cat <<-EOF
-	broker:
-	  mode: management
-	  mqtt_url: mqtts://127.0.0.1:${RABBIT_MQTTS_PORT:-1}
-	  management_url: ${RABBIT_MGMT_URL:-http://127.0.0.1:1}
-	  management_credentials_file: $T/mgmt.credentials
-	  amqp_port: ${RABBIT_AMQP_PORT:-1}
-	  key_file: $D/state/broker.key
-	  timeout: 5s
-	  retry_after: 7s
-	EOF
+	rabbit_iotad_yaml management "$T/mgmt.credentials" "$D/state/broker.key"
 }
 
 # --init reads the broker section but contacts nothing: the ports are

@@ -65,6 +65,13 @@
 # Management API (curl as the management user, 20 s at most):
 #     rabbit_api METHOD PATH [JSON]     sets MGMT_STATUS (000: no answer)
 #                                       and MGMT_BODY
+# iotad's side:
+#     rabbit_iotad_yaml MODE CREDS KEYFILE [LINE...]
+#                               iotad.yaml's broker section for this node's
+#                               current ports: MODE (management or
+#                               auth-backend), the management credentials
+#                               file, iotad's broker key file, then LINEs
+#                               ("login: certificate") indented into it
 #     rabbit_password_hash PASSWORD     base64(salt4 || SHA-256(salt4 ||
 #                                       PASSWORD)), salt4 4 random bytes:
 #                                       rabbit_password_hashing_sha256
@@ -312,6 +319,19 @@ rabbit_listening() {
 }
 
 # --- management API ---------------------------------------------------------------
+
+rabbit_iotad_yaml() {
+	local mode=$1 creds=$2 key=$3 line
+	shift 3
+	printf 'broker:\n  mode: %s\n' "$mode"
+	for line in "$@"; do printf '  %s\n' "$line"; done
+	printf '  mqtt_url: mqtts://127.0.0.1:%s\n' "${RABBIT_MQTTS_PORT:-1}"
+	[ "$mode" = management ] &&
+	    printf '  management_url: %s\n' "${RABBIT_MGMT_URL:-http://127.0.0.1:1}"
+	printf '  management_credentials_file: %s\n' "$creds"
+	printf '  amqp_port: %s\n  key_file: %s\n' "${RABBIT_AMQP_PORT:-1}" "$key"
+	printf '  timeout: 5s\n  retry_after: 7s\n'
+}
 
 rabbit_password_hash() {
 	local salt=$T_TMP/.rabbit.salt.$BASHPID
