@@ -69,6 +69,20 @@ cli_one_operand(const struct cli_cmd *cmd, int argc, char **argv,
 }
 
 int
+cli_san_add(const struct cli_cmd *cmd, struct ca_request *req, int key,
+    const char *val, int reserved)
+{
+	if ((key == OPT_DNS ? req->ndns : req->nip) >= CA_MAX_SAN - 1)
+		return cli_usage_error(cmd, "too many SANs (at most %d)",
+		    CA_MAX_SAN - 1);
+	if (key == OPT_DNS)
+		req->dns[reserved + req->ndns++] = val;
+	else
+		req->ip[req->nip++] = val;
+	return 0;
+}
+
+int
 cli_need_dir(const struct cli_cmd *cmd, const struct ca_common *c)
 {
 	if (c->dir == NULL)

@@ -21,20 +21,9 @@ static int
 issue_option(const struct cli_cmd *cmd, void *args, int key, const char *val)
 {
 	struct issue_args *a = args;
-	struct ca_request *req = &a->req;
 
-	switch (key) {
-	case OPT_DNS:
-	case OPT_IP:
-		if ((key == OPT_DNS ? req->ndns : req->nip) >= CA_MAX_SAN - 1)
-			return cli_usage_error(cmd, "too many SANs");
-		if (key == OPT_DNS)
-			req->dns[1 + req->ndns++] = val;
-		else
-			req->ip[req->nip++] = val;
-		return 0;
-	}
-	return EXIT_USAGE;
+	/* dns[0] is kept for --server-name, the subject and first SAN. */
+	return cli_san_add(cmd, &a->req, key, val, 1);
 }
 
 static int

@@ -15,20 +15,6 @@ struct sign_args {
 };
 
 static int
-add_san(const struct cli_cmd *cmd, struct ca_request *req, int ch,
-    const char *arg)
-{
-	if ((ch == OPT_DNS ? req->ndns : req->nip) >= CA_MAX_SAN - 1)
-		return cli_usage_error(cmd, "too many SANs (at most %d)",
-		    CA_MAX_SAN - 1);
-	if (ch == OPT_DNS)
-		req->dns[req->ndns++] = arg;
-	else
-		req->ip[req->nip++] = arg;
-	return 0;
-}
-
-static int
 sign_option(const struct cli_cmd *cmd, void *args, int key, const char *val)
 {
 	struct sign_args *a = args;
@@ -42,7 +28,7 @@ sign_option(const struct cli_cmd *cmd, void *args, int key, const char *val)
 		return 0;
 	case OPT_DNS:
 	case OPT_IP:
-		return add_san(cmd, &a->req, key, val) != 0 ? EXIT_USAGE : 0;
+		return cli_san_add(cmd, &a->req, key, val, 0);
 	}
 	return EXIT_USAGE;
 }

@@ -121,6 +121,10 @@ int	cli_usage_error(const struct cli_cmd *, const char *, ...)
 int	cli_bad_option(const struct cli_cmd *, int, char **);
 int	cli_days(const char *, const char *, long *);
 int	cli_need_dir(const struct cli_cmd *, const struct ca_common *);
+/* --dns (OPT_DNS) or --ip into the request; `reserved` DNS slots are
+ * kept in front (the server name). */
+int	cli_san_add(const struct cli_cmd *, struct ca_request *, int,
+	    const char *, int);
 /* After cli_parse(): a usage error if operands are left. */
 int	cli_no_operands(const struct cli_cmd *, int, char **);
 /* After cli_parse(): exactly one operand, `what` names it in the error. */

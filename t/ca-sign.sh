@@ -135,6 +135,14 @@ for i in 1 2 3 4 5 6 7 8; do
 done
 is "$missing" "" "each concurrent certificate is in certs/"
 
+# One SAN too many: a usage error that says the limit, nothing signed.
+many=()
+for ((i = 0; i < 32; i++)); do many+=(--dns "d$i.example"); done
+run_fail_nochange "$CA" "$BADVAL" 'too many SANs \(at most 31\)' \
+    "sign with 32 --dns" -- "$IOTACTL" ca sign --dir "$CA" \
+    --csr "$T/p256.csr" --profile server --name srv.example "${many[@]}" \
+    --passphrase-file "$PASS"
+
 # --profile server
 run "$IOTACTL" ca sign --dir "$CA" --csr "$T/p256.csr" --profile server \
     --name srv.example --dns alt.example --ip 127.0.0.1 --ip ::1 \
