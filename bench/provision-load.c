@@ -15,6 +15,9 @@
  *       AUTH_FILE holds the Authorization header's value (a provisioning
  *       secret is never put on a command line); a body line "AUTH<TAB>BODY"
  *       brings its own (devices of many groups).  2xx answers are "ok".
+ *       A body that starts with '{' goes as JSON, any other as a form
+ *       (RabbitMQ's HTTP auth backend asking iotad).  LOAD_SOURCES=N
+ *       spreads the connections over the source addresses 127.0.1.1-N.
  *
  * The server's certificate is not verified: this measures, it does not
  * trust, and it runs on loopback only.
@@ -50,6 +53,8 @@ struct load {
 	char		**auths;	/* per body, or NULL: auth */
 	size_t		 n;
 	int		 fresh;
+	int		 sources;	/* LOAD_SOURCES: 127.0.1.x to bind */
+	unsigned int	 source_next;
 	SSL_CTX		*ctx;
 	pthread_mutex_t	 lock;
 	size_t		 next;
@@ -153,6 +158,26 @@ make(int argc, char **argv)
 
 /* A TCP connection with Nagle off (the handshake's last flight and the
  * request would otherwise wait for a delayed ACK), then TLS. */
+/*
+ * Many devices come from many addresses: iotad admits a bounded number
+ * of connections per address, so with LOAD_SOURCES=N the connections
+ * take their source from 127.0.1.1 to 127.0.1.N in turn.
+ */
+static int
+bind_source(struct load *l, int fd, int family)
+{
+	struct sockaddr_in src = { .sin_family = AF_INET };
+	unsigned int k;
+
+	if (l->sources <= 0 || family != AF_INET)
+		return 0;
+	pthread_mutex_lock(&l->lock);
+	k = l->source_next++ % (unsigned int)l->sources;
+	pthread_mutex_unlock(&l->lock);
+	src.sin_addr.s_addr = htonl(0x7f000101u + k);
+	return bind(fd, (struct sockaddr *)&src, sizeof(src));
+}
+
 static SSL *
 tls_connect(struct load *l)
 {
@@ -163,7 +188,7 @@ tls_connect(struct load *l)
 	if (getaddrinfo(l->host, l->port, &hints, &ai) != 0)
 		return NULL;
 	fd = socket(ai->ai_family, SOCK_STREAM, 0);
-	if (fd == -1 || connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+	if (fd == -1 || bind_source(l, fd, ai->ai_family) == -1 || connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
 	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1) {
 		if (fd != -1)
 			close(fd);
@@ -258,8 +283,10 @@ one_request(struct load *l, SSL **sslp, size_t i, char *buf)
 		if (*sslp == NULL && (*sslp = tls_connect(l)) == NULL)
 			return -1;
 		n = snprintf(head, sizeof(head), "POST %s HTTP/1.1\r\n"
-		    "Host: %s\r\nContent-Type: application/json\r\n"
+		    "Host: %s\r\nContent-Type: %s\r\n"
 		    "%s%s%sContent-Length: %zu\r\n%s\r\n", l->path, l->host,
+		    body[0] == '{' ? "application/json" :
+		    "application/x-www-form-urlencoded",
 		    auth[0] != '\0' ? "Authorization: " : "", auth,
 		    auth[0] != '\0' ? "\r\n" : "", strlen(body),
 		    l->fresh ? "Connection: close\r\n" : "");
@@ -394,6 +421,8 @@ run(int argc, char **argv)
 	l.path = argv[4];
 	read_bodies(&l, argv[5]);
 	c = strtol(argv[6], NULL, 10);
+	if (getenv("LOAD_SOURCES") != NULL)
+		l.sources = (int)strtol(getenv("LOAD_SOURCES"), NULL, 10);
 	l.fresh = strcmp(argv[7], "fresh") == 0;
 	if (argc == 9)
 		read_auth(&l, argv[8]);

@@ -12,7 +12,10 @@
 #      and its peak RSS;
 #   4. broker management mode against a private RabbitMQ, beside
 #      RabbitMQ's own definitions-import ceiling in the same run
-#      (BENCH_BROKER=0 leaves it out).  auth-backend mode is not in yet.
+#      (BENCH_BROKER=0 leaves it out), with 32 and with 500 devices at
+#      once;
+#   5. broker auth-backend mode: provisioning, and the login and topic
+#      checks RabbitMQ's HTTP auth backend would ask, at 32 connections.
 #
 # Server CPU is utime+stime from /proc/PID/stat over the round, divided by
 # the certificates issued; the load generator (bench/provision-load) runs
@@ -217,7 +220,7 @@ if [ "${BENCH_BROKER:-1}" = 1 ] && [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ];
 	broker_yaml() {
 		rabbit_iotad_yaml management "$W/mgmt.credentials" \
 		    "$B/state/broker.key"
-		printf 'limits:\n  max_connections: 256\n'
+		printf 'limits:\n  max_connections: 600\n'
 	}
 	(umask 077 && echo "placeholder:placeholder" >"$W/mgmt.credentials")
 	iotad_setup "$B" "$(broker_yaml)"
@@ -231,12 +234,17 @@ if [ "${BENCH_BROKER:-1}" = 1 ] && [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ];
 	iotad_start || bail_out "iotad (management mode) did not start"
 	tenant_add benchb OP || bail_out "no tenant"
 	group_add "$OP" gb SECRET[gb] || bail_out "group"
-	register gb $((ROUNDS * N)) d
+	register gb $((2 * ROUNDS * N)) d
 	hash=$(rabbit_password_hash "bench-password")
 	for ((r = 0; r < ROUNDS; r++)); do
 		bodies "$W/bm" gb "${SECRET[gb]}" $((r * N)) "$N" d
 		measure broker-mgmt "$IOTAD_PID" "$IOTAD_PORT" /v1/provision \
 		    "$W/bm" 32 keepalive
+		# Under load: 500 devices at once, each waiting for its user,
+		# so that one import carries hundreds of them.
+		bodies "$W/bm" gb "${SECRET[gb]}" $((ROUNDS * N + r * N)) "$N" d
+		LOAD_SOURCES=16 measure broker-mgmt-c500 "$IOTAD_PID" "$IOTAD_PORT" \
+		    /v1/provision "$W/bm" 500 keepalive
 		jq -cn --arg h "$hash" --arg p "r$r-" '[range(500) | "\($p)u\(.)"] |
 		    { users: map({ name: ., password_hash: $h, tags: "",
 		        hashing_algorithm: "rabbit_password_hashing_sha256" }),
@@ -256,6 +264,62 @@ if [ "${BENCH_BROKER:-1}" = 1 ] && [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ];
 		awk -v ns=$((t1 - t0)) 'BEGIN {
 		    printf "rabbit-import rate %.1f\n", 500 / (ns / 1e9) }' \
 		    >>"$W/results"
+	done
+
+	# 5. auth-backend mode: a third iotad; RabbitMQ would ask it about
+	#    each login, vhost, resource and topic.  Provisioning there makes
+	#    no broker call; the asking is measured with forms like RabbitMQ's,
+	#    from the credentials of devices provisioned first.
+	say "broker: auth-backend mode"
+	iotad_stop
+	A=$W/iotad-a
+	auth_yaml() {
+		rabbit_iotad_yaml auth-backend "$W/mgmt.credentials" \
+		    "$A/state/broker.key" "auth_clients: 127.0.0.1"
+		printf 'limits:\n  max_connections: 256\n'
+	}
+	iotad_setup "$A" "$(auth_yaml)"
+	iotad_start || bail_out "iotad (auth-backend mode) did not start"
+	tenant_add bencha OP || bail_out "no tenant"
+	group_add "$OP" ga SECRET[ga] || bail_out "group"
+	register ga $((ROUNDS * N + 50)) d
+	: >"$W/creds"
+	for ((i = 0; i < 50; i++)); do
+		bodies "$W/one" ga "${SECRET[ga]}" $((ROUNDS * N + i)) 1 d
+		api_file POST /v1/provision "${SECRET[ga]}" \
+		    <(cut -f2 "$W/one") >/dev/null
+		[ "$STATUS" = 200 ] || [ "$STATUS" = 201 ] ||
+		    bail_out "auth-backend provisioning: $STATUS $BODY"
+		jq -r '[.broker.username, .broker.password, .broker.vhost] | map(@uri) |
+		    @tsv' <<<"$BODY" >>"$W/creds"
+	done
+	# Forms in RabbitMQ's order for one MQTT session: user, vhost,
+	# resource, topic; a fifth of the logins with a wrong password.
+	awk -F'\t' -v n=$((2 * N)) '{ u[NR] = $1; p[NR] = $2; v[NR] = $3 }
+	    END { for (i = 0; i < n; i++) { k = i % NR + 1
+		printf "\tusername=%s&password=%s&client_id=%s\n", u[k],
+		    (i % 5 ? p[k] : "wrong"), u[k] } }' "$W/creds" >"$W/auth.user"
+	awk -F'\t' -v n=$((2 * N)) '{ u[NR] = $1; v[NR] = $3 }
+	    END { for (i = 0; i < n; i++) { k = i % NR + 1
+		split(u[k], part, ".")
+		printf "\tusername=%s&vhost=%s&name=amq.topic&permission=write" \
+		    "&routing_key=devices.%s.%s.telemetry\n", u[k], v[k],
+		    part[2], part[3] } }' "$W/creds" >"$W/auth.topic"
+	for f in auth.user auth.topic; do
+		a=$(sed -n 2p "$W/$f" | cut -f2 | tr -d "\n" | curl -sS --max-time 20 \
+		    --cacert "$CACERT" --data-binary @- \
+		    "$IOTAD_URL/auth/${f#auth.}" -H \
+		    'Content-Type: application/x-www-form-urlencoded' 2>&1)
+		[ "$a" = allow ] || bail_out "auth-backend $f check: $a (form: $(sed -n 2p "$W/$f" | cut -c1-60))"
+	done
+	for ((r = 0; r < ROUNDS; r++)); do
+		bodies "$W/ba" ga "${SECRET[ga]}" $((r * N)) "$N" d
+		measure broker-auth "$IOTAD_PID" "$IOTAD_PORT" /v1/provision \
+		    "$W/ba" 32 keepalive
+		measure auth-user "$IOTAD_PID" "$IOTAD_PORT" /auth/user \
+		    "$W/auth.user" 32 keepalive
+		measure auth-topic "$IOTAD_PID" "$IOTAD_PORT" /auth/topic \
+		    "$W/auth.topic" 32 keepalive
 	done
 fi
 
@@ -295,4 +359,17 @@ if [ "$BROKER" = 1 ]; then
 	        "iotad CPU %.3f ms each\n", a, c
 	    printf "RabbitMQ definitions import, 500 users each: %.1f users/s\n", b
 	    printf "iota / RabbitMQ ceiling: %.2f\n", a / b }'
+	awk -v a="$(fig broker-mgmt-c500 rate)" -v b="$(fig rabbit-import rate)" \
+	    -v c="$(fig broker-mgmt-c500 cpu_ms)" -v p="$(fig broker-mgmt-c500 p99)" 'BEGIN {
+	    printf "broker management mode, keep-alive c=500: %.1f provisions/s, " \
+	        "p99 %s ms, iotad CPU %.3f ms each\n", a, p, c
+	    printf "iota / RabbitMQ ceiling at c=500: %.2f\n", a / b }'
+	awk -v a="$(fig broker-auth rate)" -v b="$(fig iota-c32-keepalive rate)" \
+	    -v c="$(fig broker-auth cpu_ms)" 'BEGIN {
+	    printf "\nbroker auth-backend mode, keep-alive c=32: %.1f provisions/s, " \
+	        "iotad CPU %.3f ms each\n", a, c
+	    printf "auth-backend / broker none (c=32, keep-alive): %.2f\n", a / b }'
+	printf 'auth checks, keep-alive c=32: login %s/s (CPU %s ms), topic %s/s (CPU %s ms)\n' \
+	    "$(fig auth-user rate)" "$(fig auth-user cpu_ms)" \
+	    "$(fig auth-topic rate)" "$(fig auth-topic cpu_ms)"
 fi
