@@ -29,6 +29,7 @@ struct creds_job {
 	struct creds		*c;
 	enum creds_state	 state;
 	time_t			 now;
+	int			 active;	/* recorded active */
 };
 
 static int
@@ -102,6 +103,9 @@ exec_bound(sqlite3 *db, const char *sql, const struct creds_job *j)
 		sqlite3_bind_text(st, 4, j->c->vhost, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, (sqlite3_int64)j->now);
 	}
+	if (sqlite3_bind_parameter_count(st) > 5)
+		sqlite3_bind_text(st, 6, j->active ? "active" : "pending", -1,
+		    SQLITE_STATIC);
 	rc = sqlite3_step(st) == SQLITE_DONE ? REG_OK : REG_ERROR;
 	sqlite3_finalize(st);
 	return rc;
@@ -111,7 +115,7 @@ static int
 insert_job(sqlite3 *db, void *arg)
 {
 	return exec_bound(db, "INSERT INTO credentials (device_id, username, "
-	    "password, vhost, state, created) VALUES (?, ?, ?, ?, 'pending', ?)",
+	    "password, vhost, created, state) VALUES (?, ?, ?, ?, ?, ?)",
 	    arg);
 }
 
@@ -160,10 +164,10 @@ creds_by_username(struct store *db, const char *username, struct creds *c,
 
 int
 creds_record(struct store *db, int64_t device_id, const struct creds *c,
-    time_t now, char *err, size_t errlen)
+    time_t now, int active, char *err, size_t errlen)
 {
 	struct creds_job j = { .device_id = device_id, .c = (struct creds *)c,
-	    .now = now };
+	    .now = now, .active = active };
 
 	return done(store_write(db, insert_job, &j, err, errlen));
 }

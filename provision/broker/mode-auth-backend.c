@@ -21,8 +21,9 @@ auth_device(struct broker_mode *m, const struct broker_who *who,
 	enum creds_state state;
 	int rc;
 
-	/* The record is all the broker will ask. */
-	if ((rc = mode_record(m, who, c, &state)) != BROKER_OK ||
+	/* The record is all the broker will ask: active in one commit,
+	 * and a pending one from an older iotad made active. */
+	if ((rc = mode_record(m, who, c, &state, CREDS_ACTIVE)) != BROKER_OK ||
 	    state == CREDS_ACTIVE)
 		return rc;
 	return mode_activate(m, who->device_id);

@@ -41,9 +41,10 @@ extern const struct broker_mode_ops mode_none_ops, mode_management_ops,
 	    mode_auth_backend_ops;
 
 /* mode.c, for the modes: */
-/* The device's record, or a new pending one with fresh credentials. */
+/* The device's record, or a new one (pending or active) with fresh
+ * credentials. */
 int	mode_record(struct broker_mode *, const struct broker_who *,
-	    struct creds *, enum creds_state *);
+	    struct creds *, enum creds_state *, enum creds_state);
 int	mode_activate(struct broker_mode *, int64_t);
 int	mode_forget(struct broker_mode *, int64_t);
 /* A tenant's vhost at the broker, made once per process. */

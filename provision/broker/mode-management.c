@@ -46,7 +46,7 @@ management_device(struct broker_mode *m, const struct broker_who *who,
 	enum creds_state state;
 	int rc;
 
-	if ((rc = mode_record(m, who, c, &state)) != BROKER_OK ||
+	if ((rc = mode_record(m, who, c, &state, CREDS_PENDING)) != BROKER_OK ||
 	    state == CREDS_ACTIVE)
 		return rc;
 	if ((rc = make_at_broker(m, c, who)) != BROKER_OK)

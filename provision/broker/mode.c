@@ -304,7 +304,7 @@ new_creds(struct broker_mode *m, const struct broker_who *who,
 
 int
 mode_record(struct broker_mode *m, const struct broker_who *who,
-    struct creds *c, enum creds_state *state)
+    struct creds *c, enum creds_state *state, enum creds_state as)
 {
 	char err[256];
 
@@ -315,15 +315,16 @@ mode_record(struct broker_mode *m, const struct broker_who *who,
 	}
 	if (*state != CREDS_NONE)
 		return BROKER_OK;
-	/* Recorded as pending before the broker hears of them. */
+	/* Recorded before the broker hears of them: pending, unless the
+	 * record is all the broker will ask (`as` active). */
 	if (new_creds(m, who, c) != BROKER_OK)
 		return BROKER_ERROR;
-	if (creds_record(m->db, who->device_id, c, time(NULL), err,
-	    sizeof(err)) == -1) {
+	if (creds_record(m->db, who->device_id, c, time(NULL),
+	    as == CREDS_ACTIVE, err, sizeof(err)) == -1) {
 		log_error("broker database: %s", err);
 		return BROKER_ERROR;
 	}
-	*state = CREDS_PENDING;
+	*state = as;
 	return BROKER_OK;
 }
 
