@@ -23,9 +23,17 @@ rows_of(const struct cli_cmd *cmd, const struct cli_opt **rows)
 {
 	size_t n = 0;
 
-	for (const struct cli_opt *o = cmd->opts; o != NULL && o->name != NULL &&
-	    n < OPTS_MAX - 1; o++)
+	for (const struct cli_opt *o = cmd->opts; o != NULL && o->name != NULL;
+	    o++) {
+		/* A table too long is this program's bug: never drop a row. */
+		if (n == OPTS_MAX - 1) {
+			fprintf(stderr, "%s: internal error: %s has more than "
+			    "%d options\n", cli_progname, cmd->name,
+			    OPTS_MAX - 1);
+			abort();
+		}
 		rows[n++] = o;
+	}
 	rows[n++] = &help_row;
 	return n;
 }
