@@ -75,16 +75,16 @@ find_job(sqlite3 *db, void *arg)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, j->username != NULL ?
-	    SELECT_CREDS "username = ?" : SELECT_CREDS "device_id = ?", -1,
-	    &st, NULL) != SQLITE_OK)
+	if ((st = store_stmt(db, j->username != NULL ?
+	    SELECT_CREDS "username = ?" : SELECT_CREDS "device_id = ?")) ==
+	    NULL)
 		return REG_ERROR;
 	if (j->username != NULL)
 		sqlite3_bind_text(st, 1, j->username, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_int64(st, 1, j->device_id);
 	rc = read_row(st, j);
-	sqlite3_finalize(st);
+	store_stmt_done(st);
 	return rc;
 }
 
@@ -94,7 +94,7 @@ exec_bound(sqlite3 *db, const char *sql, const struct creds_job *j)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if ((st = store_stmt(db, sql)) == NULL)
 		return REG_ERROR;
 	sqlite3_bind_int64(st, 1, j->device_id);
 	if (sqlite3_bind_parameter_count(st) > 1) {
@@ -107,7 +107,7 @@ exec_bound(sqlite3 *db, const char *sql, const struct creds_job *j)
 		sqlite3_bind_text(st, 6, j->active ? "active" : "pending", -1,
 		    SQLITE_STATIC);
 	rc = sqlite3_step(st) == SQLITE_DONE ? REG_OK : REG_ERROR;
-	sqlite3_finalize(st);
+	store_stmt_done(st);
 	return rc;
 }
 

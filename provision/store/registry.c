@@ -1,6 +1,6 @@
 /*
  * The registry's queries.  Every statement is bound, stepped and reset
- * within one function (it stays prepared on its connection, see kept()):
+ * within one function (it stays prepared on its connection, see store_stmt()):
  * nothing stays open across a job.
  * Constraint failures map to codes: a taken UNIQUE or PRIMARY KEY is
  * REG_EXISTS, a missing parent (FOREIGN KEY) is REG_NOT_FOUND.
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "registry.h"
+#include "store.h"
 
 #define GROUP_COLUMNS							\
 	"SELECT g.id, g.tenant_id, g.name, g.public_id, g.secret_hash,"	\
@@ -85,36 +86,6 @@ bind_one(sqlite3_stmt *st, int i, char type, va_list *ap)
 }
 
 /*
- * The connection's statement for sql, prepared once and kept: preparing
- * was a tenth of iotad's CPU under load.  A kept statement is reset when
- * its caller is done (release()), so one that is not busy is free: the
- * registry never prepares a statement twice before stepping the first.
- * The connection finalizes them all when it closes (store.c).
- */
-static sqlite3_stmt *
-kept(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	const char *text;
-
-	while ((st = sqlite3_next_stmt(db, st)) != NULL)
-		if (!sqlite3_stmt_busy(st) && (text = sqlite3_sql(st)) != NULL &&
-		    strcmp(text, sql) == 0)
-			return st;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return NULL;
-	return st;
-}
-
-/* A kept statement back to the connection, its bindings cleared. */
-static void
-release(sqlite3_stmt *st)
-{
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-}
-
-/*
  * Prepares sql and binds one argument per letter of types, in order:
  * 'i' int64_t; 'n' int64_t, REG_NONE as NULL; 't' a string; 'h' a
  * REG_HASH_LEN hash or NULL; 'b' bytes and their size_t length.  Every
@@ -128,14 +99,14 @@ prepare(sqlite3 *db, sqlite3_stmt **stp, const char *sql, const char *types,
 	va_list ap;
 	int i, rc = SQLITE_OK;
 
-	if ((st = kept(db, sql)) == NULL)
+	if ((st = store_stmt(db, sql)) == NULL)
 		return REG_ERROR;
 	va_start(ap, types);
 	for (i = 0; types[i] != '\0' && rc == SQLITE_OK; i++)
 		rc = bind_one(st, i + 1, types[i], &ap);
 	va_end(ap);
 	if (rc != SQLITE_OK || i != sqlite3_bind_parameter_count(st)) {
-		release(st);
+		store_stmt_done(st);
 		return REG_ERROR;
 	}
 	*stp = st;
@@ -163,7 +134,7 @@ run(sqlite3 *db, sqlite3_stmt *st)
 	int rc;
 
 	rc = sqlite3_step(st) == SQLITE_DONE ? REG_OK : failure(db);
-	release(st);
+	store_stmt_done(st);
 	return rc;
 }
 
@@ -200,7 +171,7 @@ query_int(sqlite3_stmt *st, int64_t *v)
 
 	if ((rc = first_row(st)) == REG_OK)
 		*v = sqlite3_column_int64(st, 0);
-	release(st);
+	store_stmt_done(st);
 	return rc;
 }
 
@@ -308,7 +279,7 @@ one_group(sqlite3_stmt *st, struct reg_group *out)
 	if ((rc = first_row(st)) == REG_OK && (rc = group_row(st, &g)) ==
 	    REG_OK)
 		*out = g;
-	release(st);
+	store_stmt_done(st);
 	return rc;
 }
 
@@ -321,7 +292,7 @@ one_device(sqlite3_stmt *st, struct reg_device *out)
 	if ((rc = first_row(st)) == REG_OK && (rc = device_row(st, &d)) ==
 	    REG_OK)
 		*out = d;
-	release(st);
+	store_stmt_done(st);
 	return rc;
 }
 
@@ -365,7 +336,7 @@ registry_tenant_name(sqlite3 *db, int64_t id, char name[REG_NAME_MAX + 1])
 	if ((rc = first_row(st)) == REG_OK &&
 	    column_text(st, 0, name, REG_NAME_MAX + 1) == -1)
 		rc = REG_ERROR;
-	release(st);
+	store_stmt_done(st);
 	return rc;
 }
 
@@ -397,7 +368,7 @@ registry_token_lookup(sqlite3 *db, const unsigned char hash[REG_HASH_LEN],
 		*tenant_id = column_opt(st, 0);
 		*is_admin = *tenant_id == REG_NONE;
 	}
-	release(st);
+	store_stmt_done(st);
 	return rc;
 }
 
@@ -475,7 +446,7 @@ registry_group_list(sqlite3 *db, int64_t tenant_id, reg_group_cb cb,
 			break;
 		}
 	}
-	release(st);
+	store_stmt_done(st);
 	return rc == REG_NOT_FOUND ? REG_OK : rc;
 }
 
@@ -620,7 +591,7 @@ registry_device_list(sqlite3 *db, int64_t group_id, int64_t offset,
 			break;
 		}
 	}
-	release(st);
+	store_stmt_done(st);
 	if (rc != REG_NOT_FOUND)
 		return rc;
 	*total = n;
@@ -756,7 +727,7 @@ registry_cert_der(sqlite3 *db, const char *serial, unsigned char **der,
 			*len = (size_t)n;
 		}
 	}
-	release(st);
+	store_stmt_done(st);
 	return rc;
 }
 

@@ -69,6 +69,12 @@ void		 store_close(struct store *);
  */
 int		 store_write(struct store *, store_job, void *, char *, size_t);
 /*
+ * For jobs: the connection's statement for the SQL, prepared on first use
+ * and kept with the connection; store_stmt_done() resets it for the next.
+ */
+sqlite3_stmt	*store_stmt(sqlite3 *, const char *);
+void		 store_stmt_done(sqlite3_stmt *);
+/*
  * Runs the job in a read transaction (one consistent snapshot, writes
  * refused) on a pooled read connection; returns as store_write() does.
  * Sees every write whose store_write() has returned.  Any thread.
