@@ -371,6 +371,11 @@ is_error 413 too_large "a registration body past the route's limit: 413"
 head -c 70000 /dev/zero | tr '\0' ' ' >"$T/big.json"
 api_file POST /v1/groups "$OP" "$T/big.json"
 is_error 413 too_large "other routes keep limits.max_body: 413"
+# A client that waits for 100-continue is refused before it sends the body.
+API_ARGS=(-H 'Expect: 100-continue')
+api_file POST /v1/groups "$OP" "$T/big.json"
+API_ARGS=()
+is_error 413 too_large "a body over the limit, with Expect: 100-continue: 413"
 api GET /v1/groups/bulk "$OP"
 is "$(jf .devices)" 10000 "the refused registrations changed nothing"
 

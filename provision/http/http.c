@@ -18,7 +18,10 @@
  * never in between: a chunked body that outgrows max_body is therefore
  * read on and dropped, at most HTTP_DRAIN_MAX more bytes of it, and then
  * answered 413; past that the connection is closed without an answer.
- * Bodies with a Content-Length over the limit are refused unread.
+ * A Content-Length over the limit is refused unread when the client waits
+ * for "100-continue"; otherwise the body is read and dropped the same way
+ * first (up to HTTP_DRAIN_MAX), since closing on unread data resets the
+ * connection, and the client may lose the 413 before it reads it.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -469,6 +472,19 @@ parse_length(const char *s, size_t *len)
 	return 0;
 }
 
+/* A declared body over the limit (see the top of this file). */
+static enum MHD_Result
+refuse_declared(struct http_request *req, size_t len)
+{
+	const char *expect = http_request_header(req, MHD_HTTP_HEADER_EXPECT);
+
+	if ((expect != NULL && strcasecmp(expect, "100-continue") == 0) ||
+	    len > HTTP_DRAIN_MAX)
+		return answer_too_large(req);
+	req->phase = PHASE_DRAIN;
+	return MHD_YES;
+}
+
 static enum MHD_Result
 check_length(struct http_request *req)
 {
@@ -487,7 +503,7 @@ check_length(struct http_request *req)
 		return answer_error(req, 400, "bad_request",
 		    "malformed Content-Length");
 	if (len > req->max_body)
-		return answer_too_large(req);
+		return refuse_declared(req, len);
 	/* One allocation for the whole body, which is at most max_body. */
 	if ((req->body = malloc(len + 1)) == NULL)
 		return MHD_NO;
