@@ -95,7 +95,11 @@ struct ca_request {
 	size_t		 nip;
 	const char	*uri;			/* device: URI SAN naming it */
 	long		 days;			/* validity; clamped to issuer */
+	/* Leaves, optional: where relying parties check revocation. */
+	const char	*crl_url;		/* CRL distribution point */
+	const char	*ocsp_url;		/* AIA: OCSP responder */
 };
+#define CA_URL_MAX	256
 
 int		 ca_profile_parse(const char *, enum ca_profile *);
 /* ext.c: the profile's extensions, for a cert whose key is already set. */
@@ -115,6 +119,7 @@ X509		*ca_cert_tbs(const X509 *, const X509_PUBKEY *,
 int		 ca_name_is_safe(const char *);
 int		 ca_dns_name_check(const char *);
 int		 ca_ip_check(const char *);
+int		 ca_http_url_check(const char *);
 
 /* crl.c: CRL v2 with CRL number and AKI. */
 struct ca_revoked {
@@ -135,9 +140,54 @@ const char	*ca_reason_name(int);
 /* The unsigned CRL, for signers. */
 X509_CRL	*ca_crl_tbs(const X509 *, const struct ca_crl_req *);
 
+/* ocsp.c: RFC 6960 requests and answers for the certificates we issued. */
+#include <openssl/ocsp.h>
+
+#define CA_OCSP_REQ_MAX		4096	/* bytes of DER we read */
+#define CA_OCSP_SINGLES_MAX	8	/* certificates asked in one request */
+#define CA_OCSP_NONCE_MAX	34	/* RFC 8954: 32 octets, DER-wrapped */
+
+enum ca_cert_status {
+	CA_STATUS_UNKNOWN,	/* never issued by this issuer */
+	CA_STATUS_GOOD,
+	CA_STATUS_REVOKED,
+};
+
+struct ca_ocsp_single {
+	char			 serial[CA_SERIAL_BYTES * 2 + 8];  /* hex */
+	int			 md_nid;	/* the CertID's hash */
+	enum ca_cert_status	 status;	/* the caller fills these */
+	time_t			 revoked_at;
+	int			 reason;	/* CRL_REASON_* */
+};
+
+/* What a signer answers: typed, so it can re-check every field. */
+struct ca_ocsp_req {
+	struct ca_ocsp_single	 singles[CA_OCSP_SINGLES_MAX];
+	size_t			 n;
+	unsigned char		 nonce[CA_OCSP_NONCE_MAX];  /* as sent */
+	size_t			 nonce_len;	/* 0: no nonce asked */
+	time_t			 now;		/* thisUpdate */
+	long			 validity;	/* seconds to nextUpdate */
+};
+
+/*
+ * Reads an untrusted DER request about certificates of one of `issuers`:
+ * OCSP_RESPONSE_STATUS_SUCCESSFUL with *out (statuses all unknown) and
+ * the issuer's index, or the error status to answer: malformedRequest
+ * for anything we cannot read, unauthorized for an issuer not ours.
+ */
+int		 ca_ocsp_request_parse(const unsigned char *, size_t,
+		    const X509 *const *, size_t, struct ca_ocsp_req *, size_t *);
+/* An unsigned error answer with that status, as DER. */
+int		 ca_ocsp_error(int, unsigned char **, size_t *);
+/* The unsigned basic response, for signers. */
+OCSP_BASICRESP	*ca_ocsp_tbs(const X509 *, const struct ca_ocsp_req *);
+
 /*
  * signer.c: the one narrow interface to a CA signing key.  Requests are
- * typed: a certificate of a profile for a public key, or a CRL.  The
+ * typed: a certificate of a profile for a public key, a CRL, or an OCSP
+ * answer about serials.  The
  * answer is DER.  A signer issues only the profiles its place allows (a
  * root: intermediates; an intermediate: end entities), narrowed further
  * with ca_signer_restrict(); each implementation re-checks every request
@@ -166,6 +216,8 @@ struct ca_signer_ops {
 		    struct ca_issued *);
 	int	(*crl)(struct ca_signer *, const struct ca_crl_req *,
 		    unsigned char **, size_t *);
+	int	(*ocsp)(struct ca_signer *, const struct ca_ocsp_req *,
+		    unsigned char **, size_t *);
 	void	(*free)(void *);
 };
 
@@ -188,6 +240,9 @@ int		 ca_signer_issue(struct ca_signer *, const struct ca_issue_req *,
 void		 ca_issued_clear(struct ca_issued *);
 /* The CRL as DER (OPENSSL_free() it). */
 int		 ca_signer_crl(struct ca_signer *, const struct ca_crl_req *,
+		    unsigned char **, size_t *);
+/* A signed OCSPResponse as DER (OPENSSL_free() it). */
+int		 ca_signer_ocsp(struct ca_signer *, const struct ca_ocsp_req *,
 		    unsigned char **, size_t *);
 
 /*

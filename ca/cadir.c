@@ -291,8 +291,82 @@ cadir_record(const struct cadir *cd, X509 *cert, const X509 *issuer,
 	return rc;
 }
 
-static struct cadir_entry *
-find_serial(struct cadir_index *idx, const char *serial)
+/*
+ * A certificate revoked elsewhere (iotad's device certificates, which
+ * the index lists once revoked so that every CRL of the issuer holds it).
+ */
+int
+cadir_append_revoked(const struct cadir *cd, const X509 *cert,
+    const X509 *issuer, time_t when, int reason)
+{
+	struct cadir_entry e = { .status = 'R', .profile = CA_PROFILE_DEVICE,
+	    .revoked_at = when, .reason = reason };
+	int rc = -1;
+
+	e.serial = ca_serial_hex(X509_get0_serialNumber(cert));
+	e.issuer = ca_serial_hex(X509_get0_serialNumber(issuer));
+	e.subject = subject_line(cert);
+	e.not_after = ca_time_from_asn1(X509_get0_notAfter(cert));
+	if (e.serial == NULL || e.issuer == NULL || e.subject == NULL)
+		ca_seterr("out of memory");
+	else
+		rc = cadir_index_append(cd, &e);
+	free(e.serial);
+	free(e.issuer);
+	free(e.subject);
+	return rc;
+}
+
+/* The revoked entries this issuer signed (the serials stay the index's). */
+static struct ca_revoked *
+revoked_by(const struct cadir_index *idx, const char *issuer, size_t *np)
+{
+	struct ca_revoked *r;
+	size_t n = 0;
+
+	if ((r = calloc(idx->n + 1, sizeof(*r))) == NULL)
+		return NULL;
+	for (size_t i = 0; i < idx->n; i++) {
+		const struct cadir_entry *e = &idx->entries[i];
+
+		if (e->status != 'R' || strcmp(e->issuer, issuer) != 0 ||
+		    strcmp(e->serial, issuer) == 0)
+			continue;
+		r[n].serial = e->serial;
+		r[n].when = e->revoked_at;
+		r[n++].reason = e->reason;
+	}
+	*np = n;
+	return r;
+}
+
+int
+cadir_crl(const struct cadir *cd, struct ca_signer *signer, time_t now,
+    long days, unsigned char **der, size_t *len)
+{
+	struct cadir_index idx;
+	struct ca_revoked *revoked = NULL;
+	struct ca_crl_req r = { .now = now, .days = days };
+	char *issuer;
+	int rc = -1;
+
+	if (cadir_index_load(cd, &idx) == -1)
+		return -1;
+	issuer = ca_serial_hex(X509_get0_serialNumber(ca_signer_cert(signer)));
+	if (issuer == NULL || (revoked = revoked_by(&idx, issuer, &r.n)) == NULL)
+		ca_seterr("out of memory");
+	else if ((r.number = cadir_next_crlnumber(cd)) != 0) {
+		r.revoked = revoked;
+		rc = ca_signer_crl(signer, &r, der, len);
+	}
+	free(revoked);
+	free(issuer);
+	cadir_index_free(&idx);
+	return rc;
+}
+
+struct cadir_entry *
+cadir_index_find(const struct cadir_index *idx, const char *serial)
 {
 	for (size_t i = 0; i < idx->n; i++)
 		if (strcmp(idx->entries[i].serial, serial) == 0)
@@ -310,8 +384,10 @@ cadir_revoke(const struct cadir *cd, const char *serial, int reason,
 
 	if (cadir_index_load(cd, &idx) == -1)
 		return -1;
-	if ((e = find_serial(&idx, serial)) == NULL)
-		ca_seterr("serial %s was never issued by this CA", serial);
+	if ((e = cadir_index_find(&idx, serial)) == NULL)
+		ca_seterr("serial %s was never issued by this CA's `iotactl "
+		    "ca`; a device certificate is revoked through iotad: "
+		    "iotactl revoke DEVICE -g GROUP", serial);
 	else if (e->profile == CA_PROFILE_ROOT)
 		ca_seterr("serial %s is the root: a root is retired, not "
 		    "revoked", serial);

@@ -83,6 +83,15 @@ struct ca_signer *cadir_root_signer(const struct cadir *, const char *,
  */
 int		 cadir_record(const struct cadir *, X509 *, const X509 *,
 		    enum ca_profile);
+/* An 'R' line for a certificate that never had a 'V' one (iotad's). */
+int		 cadir_append_revoked(const struct cadir *, const X509 *,
+		    const X509 *, time_t, int);
+/*
+ * The signer's CRL as DER: every revoked entry it issued, under the next
+ * CRL number; the caller holds the lock.
+ */
+int		 cadir_crl(const struct cadir *, struct ca_signer *, time_t, long,
+		    unsigned char **, size_t *);
 /* Marks SERIAL revoked; fails if unknown or already revoked. */
 int		 cadir_revoke(const struct cadir *, const char *, int, time_t);
 uint64_t	 cadir_next_crlnumber(const struct cadir *);
@@ -97,5 +106,7 @@ int		 cadir_index_append(const struct cadir *,
 		    const struct cadir_entry *);
 int		 cadir_index_save(const struct cadir *,
 		    const struct cadir_index *);
+struct cadir_entry *cadir_index_find(const struct cadir_index *,
+		    const char *);
 
 #endif

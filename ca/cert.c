@@ -179,11 +179,47 @@ check_sans(const struct ca_request *req)
 		ca_seterr("a server certificate needs a DNS name or an address");
 		return -1;
 	}
-	if (req->uri != NULL && (strlen(req->uri) > 256 ||
+	if (req->uri != NULL && (strlen(req->uri) > CA_URL_MAX ||
 	    strpbrk(req->uri, ", \t\r\n") != NULL)) {
 		ca_seterr("\"%s\" is not a usable URI", req->uri);
 		return -1;
 	}
+	return 0;
+}
+
+/* Relying parties fetch these without TLS (RFC 5280 4.2.1.13). */
+int
+ca_http_url_check(const char *url)
+{
+	size_t len = strlen(url);
+
+	if (len > CA_URL_MAX || strncmp(url, "http://", 7) != 0 || len == 7) {
+		ca_seterr("\"%.64s\" is not an http:// URL of at most %d bytes",
+		    url, CA_URL_MAX);
+		return -1;
+	}
+	for (const char *p = url; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f ||
+		    strchr("\"<>\\^`{|}", *p) != NULL) {
+			ca_seterr("\"%.64s\" holds a byte not allowed in a URL",
+			    url);
+			return -1;
+		}
+	return 0;
+}
+
+static int
+check_urls(const struct ca_request *req)
+{
+	if (req->profile != CA_PROFILE_SERVER &&
+	    req->profile != CA_PROFILE_DEVICE &&
+	    (req->crl_url != NULL || req->ocsp_url != NULL)) {
+		ca_seterr("only end-entity certificates name CRL or OCSP URLs");
+		return -1;
+	}
+	if ((req->crl_url != NULL && ca_http_url_check(req->crl_url) == -1) ||
+	    (req->ocsp_url != NULL && ca_http_url_check(req->ocsp_url) == -1))
+		return -1;
 	return 0;
 }
 
@@ -195,7 +231,8 @@ ca_request_check(const struct ca_request *req)
 		    req->days, MAX_DAYS);
 		return -1;
 	}
-	if (check_names(req) == -1 || check_sans(req) == -1)
+	if (check_names(req) == -1 || check_sans(req) == -1 ||
+	    check_urls(req) == -1)
 		return -1;
 	return 0;
 }

@@ -144,6 +144,61 @@ add_san(X509 *cert, const struct ca_request *req)
 	return ok ? 0 : -1;
 }
 
+/* CRL distribution point and AIA (RFC 5280 4.2.1.13, 4.2.2.1). */
+static int
+add_crl_point(X509 *cert, const char *url)
+{
+	CRL_DIST_POINTS *points;
+	DIST_POINT *dp = NULL;
+	int ok;
+
+	if ((points = sk_DIST_POINT_new_null()) == NULL)
+		return -1;
+	ok = (dp = DIST_POINT_new()) != NULL &&
+	    (dp->distpoint = DIST_POINT_NAME_new()) != NULL &&
+	    (dp->distpoint->type = 0) == 0 &&		/* fullName */
+	    (dp->distpoint->name.fullname = sk_GENERAL_NAME_new_null()) != NULL &&
+	    push_name(dp->distpoint->name.fullname, GEN_URI,
+	    (const unsigned char *)url, (int)strlen(url)) == 0 &&
+	    sk_DIST_POINT_push(points, dp) > 0;
+	if (!ok)
+		DIST_POINT_free(dp);
+	ok = ok && X509_add1_ext_i2d(cert, NID_crl_distribution_points, points,
+	    0, 0);
+	CRL_DIST_POINTS_free(points);
+	return ok ? 0 : -1;
+}
+
+static int
+add_ocsp_point(X509 *cert, const char *url)
+{
+	AUTHORITY_INFO_ACCESS *aia;
+	ACCESS_DESCRIPTION *ad = NULL;
+	GENERAL_NAMES *gens;
+	int ok;
+
+	if ((aia = sk_ACCESS_DESCRIPTION_new_null()) == NULL ||
+	    (gens = sk_GENERAL_NAME_new_null()) == NULL) {
+		sk_ACCESS_DESCRIPTION_free(aia);
+		return -1;
+	}
+	ok = push_name(gens, GEN_URI, (const unsigned char *)url,
+	    (int)strlen(url)) == 0 && (ad = ACCESS_DESCRIPTION_new()) != NULL;
+	if (ok) {
+		ASN1_OBJECT_free(ad->method);
+		ad->method = OBJ_nid2obj(NID_ad_OCSP);
+		GENERAL_NAME_free(ad->location);
+		ad->location = sk_GENERAL_NAME_shift(gens);
+		ok = sk_ACCESS_DESCRIPTION_push(aia, ad) > 0;
+		if (!ok)
+			ACCESS_DESCRIPTION_free(ad);
+	}
+	GENERAL_NAMES_free(gens);
+	ok = ok && X509_add1_ext_i2d(cert, NID_info_access, aia, 0, 0);
+	AUTHORITY_INFO_ACCESS_free(aia);
+	return ok ? 0 : -1;
+}
+
 static int
 add_leaf(X509 *cert, const struct ca_request *req, int rsa)
 {
@@ -157,7 +212,9 @@ add_leaf(X509 *cert, const struct ca_request *req, int rsa)
 	    (server && rsa ? add_key_usage(cert, sig_enc, 2) :
 	    add_key_usage(cert, sig, 1)) == -1 ||
 	    add_eku(cert, server ? NID_server_auth : NID_client_auth) == -1 ||
-	    add_san(cert, req) == -1)
+	    add_san(cert, req) == -1 ||
+	    (req->crl_url != NULL && add_crl_point(cert, req->crl_url) == -1) ||
+	    (req->ocsp_url != NULL && add_ocsp_point(cert, req->ocsp_url) == -1))
 		return -1;
 	return 0;
 }

@@ -178,6 +178,32 @@ local_crl(struct ca_signer *s, const struct ca_crl_req *r,
 	return 0;
 }
 
+/* Signed by the CA itself, named by its key hash (RFC 6960 4.2.2.3). */
+static int
+local_ocsp(struct ca_signer *s, const struct ca_ocsp_req *r,
+    unsigned char **der, size_t *len)
+{
+	struct local *l = ca_signer_impl(s);
+	OCSP_BASICRESP *bs;
+	OCSP_RESPONSE *resp = NULL;
+	int n = 0;
+
+	if ((bs = ca_ocsp_tbs(ca_signer_cert(s), r)) == NULL)
+		return -1;
+	*der = NULL;
+	if (OCSP_basic_sign(bs, (X509 *)ca_signer_cert(s), l->key, l->md, NULL,
+	    OCSP_NOCERTS | OCSP_RESPID_KEY) != 1 ||
+	    (resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL,
+	    bs)) == NULL || (n = i2d_OCSP_RESPONSE(resp, der)) <= 0) {
+		ca_seterr("signing the OCSP answer failed");
+		n = 0;
+	}
+	OCSP_RESPONSE_free(resp);
+	OCSP_BASICRESP_free(bs);
+	*len = (size_t)n;
+	return n > 0 ? 0 : -1;
+}
+
 static void
 local_free(void *impl)
 {
@@ -194,6 +220,7 @@ local_free(void *impl)
 static const struct ca_signer_ops local_ops = {
 	.issue = local_issue,
 	.crl = local_crl,
+	.ocsp = local_ocsp,
 	.free = local_free,
 };
 

@@ -110,6 +110,17 @@ ca_signer_crl(struct ca_signer *s, const struct ca_crl_req *r,
 	return s->ops->crl(s, r, der, len);
 }
 
+int
+ca_signer_ocsp(struct ca_signer *s, const struct ca_ocsp_req *r,
+    unsigned char **der, size_t *len)
+{
+	if (s->cert == NULL || s->ops->ocsp == NULL) {
+		ca_seterr("this signer answers no OCSP request");
+		return -1;
+	}
+	return s->ops->ocsp(s, r, der, len);
+}
+
 void
 ca_issued_clear(struct ca_issued *i)
 {

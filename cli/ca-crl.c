@@ -67,55 +67,20 @@ parse(const struct cli_cmd *cmd, int argc, char **argv, struct crl_args *a)
 	return cli_need_dir(cmd, &a->c);
 }
 
-/* The revoked entries of the index that this signer issued. */
-static struct ca_revoked *
-collect(const struct cadir_index *idx, const char *issuer, size_t *np)
-{
-	struct ca_revoked *r;
-	size_t n = 0;
-
-	if ((r = calloc(idx->n + 1, sizeof(*r))) == NULL)
-		return NULL;
-	for (size_t i = 0; i < idx->n; i++) {
-		const struct cadir_entry *e = &idx->entries[i];
-
-		if (e->status != 'R' || strcmp(e->issuer, issuer) != 0 ||
-		    strcmp(e->serial, issuer) == 0)
-			continue;
-		r[n].serial = e->serial;
-		r[n].when = e->revoked_at;
-		r[n++].reason = e->reason;
-	}
-	*np = n;
-	return r;
-}
-
-static void
-free_revoked(struct ca_revoked *r, size_t n)
-{
-	(void)n;	/* the serials belong to the index */
-	free(r);
-}
-
 static X509_CRL *
 build(const struct cadir *cd, struct ca_signer *signer, long days)
 {
-	struct cadir_index idx;
-	struct ca_revoked *revoked = NULL;
+	unsigned char *der = NULL;
+	const unsigned char *p;
 	X509_CRL *crl = NULL;
-	char *issuer;
-	uint64_t number;
-	size_t n = 0;
+	size_t len;
 
-	if (cadir_index_load(cd, &idx) == -1)
+	if (cadir_crl(cd, signer, time(NULL), days, &der, &len) == -1)
 		return NULL;
-	issuer = ca_serial_hex(X509_get0_serialNumber(ca_signer_cert(signer)));
-	if (issuer != NULL && (revoked = collect(&idx, issuer, &n)) != NULL &&
-	    (number = cadir_next_crlnumber(cd)) != 0)
-		crl = ca_crl_build(signer, revoked, n, number, time(NULL), days);
-	free_revoked(revoked, n);
-	free(issuer);
-	cadir_index_free(&idx);
+	p = der;
+	if ((crl = d2i_X509_CRL(NULL, &p, (long)len)) == NULL)
+		ca_seterr("cannot decode the CRL just signed");
+	OPENSSL_free(der);
 	return crl;
 }
 

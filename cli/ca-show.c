@@ -76,6 +76,9 @@ print_counts(const struct cadir_index *idx)
 	    issued[CA_PROFILE_INTERMEDIATE], issued[CA_PROFILE_DEVICE],
 	    issued[CA_PROFILE_SERVER], issued[CA_PROFILE_INTERMEDIATE]);
 	printf("revoked: %zu\n", revoked);
+	printf("device certificates that iotad issues are kept in its "
+	    "registry (iotactl list devices); each is listed here once "
+	    "revoked, so that every CRL of the issuer has it\n");
 }
 
 static int

@@ -377,22 +377,36 @@ remote_parse_device(const struct cli_cmd *cmd, int argc, char **argv,
  * call to the device's path plus `suffix`, the device printed.
  */
 int
-remote_device_verb(const struct cli_cmd *cmd, int argc, char **argv,
-    const char *method, const char *suffix)
+remote_device_verb_with(const struct cli_cmd *cmd, int argc, char **argv,
+    const char *method, const char *suffix, json_t *(*make_body)(
+    const struct cli_cmd *, const struct device_args *, int *))
 {
 	struct device_args a = { .format = OUTPUT_TABLE };
 	struct remote *r = NULL;
-	json_t *answer = NULL;
+	json_t *answer = NULL, *body = NULL;
 	int rc;
 
 	if ((rc = remote_parse_device(cmd, argc, argv, &a)) != 0)
 		return rc == -1 ? 0 : rc;
-	if ((rc = remote_connect(cmd, &a.ro, NULL, &r)) != 0)
+	if (make_body != NULL && (body = make_body(cmd, &a, &rc)) == NULL &&
+	    rc != 0)
 		return rc;
+	if ((rc = remote_connect(cmd, &a.ro, NULL, &r)) != 0) {
+		json_decref(body);
+		return rc;
+	}
 	strncat(a.path, suffix, sizeof(a.path) - strlen(a.path) - 1);
-	if ((rc = remote_call(r, method, a.path, NULL, &answer)) == 0)
+	if ((rc = remote_call(r, method, a.path, body, &answer)) == 0)
 		rc = out_device(answer, a.format);
 	json_decref(answer);
+	json_decref(body);
 	remote_free(r);
 	return rc;
+}
+
+int
+remote_device_verb(const struct cli_cmd *cmd, int argc, char **argv,
+    const char *method, const char *suffix)
+{
+	return remote_device_verb_with(cmd, argc, argv, method, suffix, NULL);
 }

@@ -107,6 +107,7 @@ struct device_args {
 	const char		*group;
 	const char		*device;
 	enum output_format	 format;
+	const char		*reason;	/* revoke --reason */
 	char			 path[256];	/* /v1/groups/G/devices/D */
 };
 extern const struct cli_opt remote_device_opts[];
@@ -117,6 +118,10 @@ int		 remote_parse_device(const struct cli_cmd *, int, char **,
 /* show, revoke, enable: the device's path plus a suffix, the device out. */
 int	remote_device_verb(const struct cli_cmd *, int, char **, const char *,
 	    const char *);
+/* The same with a body (NULL: none), built from the parsed arguments. */
+int	remote_device_verb_with(const struct cli_cmd *, int, char **,
+	    const char *, const char *, json_t *(*)(const struct cli_cmd *,
+	    const struct device_args *, int *));
 /* Prints a DEVICE object of the API in the chosen format. */
 int		 out_device(const json_t *, enum output_format);
 int		 remote_parse_output(const struct cli_cmd *, const char *,

@@ -93,6 +93,24 @@ static const struct conf_key iotad_keys[] = {
 	  .help = "How long a group's previous provisioning secret stays "
 	    "valid after the secret is rotated." },
 
+	{ STRING(revocation.url),
+	  .help = "Base http:// URL at which relying parties reach iotad's "
+	    "CRLs (URL/crl/ISSUER.crl) and OCSP responder (URL/ocsp), named "
+	    "in every device certificate.  Not set: http://"
+	    "revocation.address:revocation.port when that port is set, "
+	    "else no URL goes into certificates." },
+	{ STRING(revocation.address), .def = "127.0.0.1",
+	  .help = "IPv4 or IPv6 address of the plain-HTTP listener that "
+	    "serves only CRLs and OCSP (relying parties fetch them "
+	    "without TLS)." },
+	{ INT(revocation.port), .min = -1, .max = 65535, .def = "-1",
+	  .help = "Port of that listener; 0 takes any free port and logs "
+	    "it; -1 starts none (the same endpoints stay on the HTTPS "
+	    "listener)." },
+	{ INT(revocation.crl_days), .min = 1, .max = 30, .def = "2",
+	  .help = "Validity of the CRLs iotad signs (nextUpdate); each is "
+	    "re-signed at once on a revocation and after half this time." },
+
 	{ INT(ratelimit.failures_per_minute), .min = 1, .max = 10000,
 	  .def = "10",
 	  .help = "Failed provisioning secrets tolerated per minute, per "

@@ -72,6 +72,12 @@ struct iotad_conf {
 		long long	 secret_overlap;	/* seconds */
 	} provisioning;
 	struct {
+		char		*url;			/* NULL: from the port */
+		char		*address;
+		int		 port;			/* -1: no listener */
+		int		 crl_days;
+	} revocation;
+	struct {
 		int		 failures_per_minute;
 		long long	 lockout;		/* seconds */
 	} ratelimit;

@@ -120,3 +120,72 @@ pem_armour(const char *label, const unsigned char *der, size_t len,
 		*outlen = n;
 	return pem;
 }
+
+/* The value of a base64 digit (RFC 4648 4), -1 for anything else. */
+static int
+b64_value(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+/*
+ * Strict: only the alphabet, '=' only as the last one or two characters
+ * of a final quantum of four, no bits left over; line breaks (CR, LF) are
+ * skipped only when `lines` is set (EST bodies come in lines).
+ */
+int
+b64_decode(const char *in, size_t len, unsigned char *out, size_t cap,
+    size_t *outlen, int lines)
+{
+	unsigned int acc = 0;
+	size_t n = 0, digits = 0, pad = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		int c = (unsigned char)in[i], v;
+
+		if (lines && (c == '\r' || c == '\n'))
+			continue;
+		if (c == '=') {
+			pad++;
+			continue;
+		}
+		if (pad > 0 || (v = b64_value(c)) < 0)
+			return -1;
+		acc = acc << 6 | (unsigned int)v;
+		if (++digits % 4 == 0) {
+			if (n + 3 > cap)
+				return -1;
+			out[n++] = (unsigned char)(acc >> 16);
+			out[n++] = (unsigned char)(acc >> 8);
+			out[n++] = (unsigned char)acc;
+			acc = 0;
+		}
+	}
+	switch (digits % 4) {
+	case 0:
+		if (pad != 0)
+			return -1;
+		break;
+	case 2:
+		if ((pad != 0 && pad != 2) || (acc & 0xf) != 0 || n + 1 > cap)
+			return -1;
+		out[n++] = (unsigned char)(acc >> 4);
+		break;
+	case 3:
+		if (pad > 1 || (acc & 0x3) != 0 || n + 2 > cap)
+			return -1;
+		out[n++] = (unsigned char)(acc >> 10);
+		out[n++] = (unsigned char)(acc >> 2);
+		break;
+	default:
+		return -1;
+	}
+	*outlen = n;
+	return 0;
+}

@@ -23,6 +23,14 @@ void	 b64url_encode(const unsigned char *, size_t, char *);
 int	 b64url_random(size_t, char *);
 
 /*
+ * Standard base64 (RFC 4648 4), padding optional, into at most cap bytes:
+ * 0 with *outlen, or -1 for anything else than base64 (CR and LF allowed
+ * when the last argument is set).
+ */
+int	 b64_decode(const char *, size_t, unsigned char *, size_t, size_t *,
+	    int);
+
+/*
  * "-----BEGIN label-----", the base64 of der in lines of 64, "-----END
  * label-----", each line ending in "\n"; NUL-terminated, free() it.  NULL
  * when out of memory.

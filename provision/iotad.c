@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 
 #include "cadir.h"
+#include "ledger.h"
 #include "file.h"
 #include "iotad.h"
 #include "mode.h"
@@ -142,20 +143,34 @@ static void
 load_ca(struct iotad *d)
 {
 	struct cadir *cd;
-	char *pass;
+	char *pass, err[512];
 	size_t len;
 
 	if ((cd = cadir_open(d->conf.ca.dir, 0)) == NULL)
 		fatal("ca.dir: %s", ca_errstr());
 	pass = first_line(d->conf.ca.passphrase_file, &len);
-	d->signer = cadir_intermediate_signer(cd, pass, len);
+	d->ledger = ledger_open(d->conf.ca.dir, pass, len,
+	    d->conf.revocation.crl_days, err, sizeof(err));
 	file_line_free(pass, len);
-	if (d->signer == NULL)
-		fatal("the online intermediate: %s", ca_errstr());
+	if (d->ledger == NULL)
+		fatal("the intermediates: %s", err);
 	/* The online path issues device certificates and nothing else. */
+	d->signer = ledger_signer(d->ledger);
 	ca_signer_restrict(d->signer, CA_ALLOW(CA_PROFILE_DEVICE));
 	d->chain_pem = read_pem(cadir_file(cd, CADIR_CHAIN));
 	cadir_close(cd);
+}
+
+/* Revocations the index missed (iotad stopped in between) go in first. */
+static void
+publish_revoked(struct iotad *d)
+{
+	char err[512];
+
+	if (ledger_publish(d->ledger, d->store, REG_NONE, err, sizeof(err)) ==
+	    -1)
+		fatal("publishing revocations to %s/%s (iotad needs to write "
+		    "it): %s", d->conf.ca.dir, CADIR_INDEX, err);
 }
 
 static void
@@ -295,21 +310,98 @@ wait_for_stop(void)
 	log_info("stopping on signal %d", sig);
 }
 
+/* The plain-HTTP listener of CRLs and OCSP, when revocation.port says. */
+static struct http_server *
+start_plain(struct iotad *d, const struct router *router)
+{
+	struct http_config cfg = {
+		.plain = 1, .address = d->conf.revocation.address,
+		.port = d->conf.revocation.port,
+		.max_body = CA_OCSP_REQ_MAX,
+		.max_connections = (unsigned int)d->conf.limits.max_connections,
+		.timeout_seconds = (unsigned int)d->conf.limits.connection_timeout,
+		.log = log_http, .log_arg = NULL,
+	};
+	struct http_server *http;
+	char err[HTTP_ERRLEN];
+
+	if (d->conf.revocation.port < 0)
+		return NULL;
+	if ((http = http_start(&cfg, router, err, sizeof(err))) == NULL)
+		fatal("revocation listener: %s", err);
+	return http;
+}
+
+static char *
+url_of(const char *base, const char *fmt, const char *arg)
+{
+	char buf[CA_URL_MAX + 1];
+	char *url;
+
+	if ((size_t)snprintf(buf, sizeof(buf), fmt, base, arg) >= sizeof(buf) ||
+	    ca_http_url_check(buf) == -1)
+		fatal("revocation.url: %s", ca_errstr());
+	if ((url = strdup(buf)) == NULL)
+		fatal("out of memory");
+	return url;
+}
+
+/* The URLs new device certificates name; none without a base. */
+static void
+set_urls(struct iotad *d, const struct http_server *plain)
+{
+	char base[CA_URL_MAX + 1];
+	const char *a = d->conf.revocation.address;
+	int v6 = strchr(a, ':') != NULL;
+
+	if (d->conf.revocation.url != NULL)
+		snprintf(base, sizeof(base), "%s", d->conf.revocation.url);
+	else if (plain != NULL)
+		snprintf(base, sizeof(base), "http://%s%s%s:%d", v6 ? "[" : "",
+		    a, v6 ? "]" : "", http_port(plain));
+	else
+		return;
+	while (strlen(base) > 7 && base[strlen(base) - 1] == '/')
+		base[strlen(base) - 1] = '\0';
+	d->crl_url = url_of(base, "%s/crl/%s.crl",
+	    ledger_current_serial(d->ledger));
+	d->ocsp_url = url_of(base, "%s/ocsp%s", "");
+	log_info("revocation: CRLs at %s, OCSP at %s", d->crl_url,
+	    d->ocsp_url);
+}
+
 static void
 serve(struct iotad *d)
 {
 	struct router router = { iotad_routes, iotad_nroutes, d, api_gate,
 	    sizeof(struct caller) };
-	struct http_server *http;
+	struct router plain_router = { revocation_routes, revocation_nroutes,
+	    d, api_gate, sizeof(struct caller) };
+	struct http_server *http, *plain;
+	struct ledger_schedule *schedule;
 
 	check_routes(&router);
+	check_routes(&plain_router);
+	/* The URLs first: handlers read them without a lock. */
+	plain = start_plain(d, &plain_router);
+	set_urls(d, plain);
 	http = start_http(d, &router);
+	if ((schedule = ledger_schedule_start(d->ledger)) == NULL)
+		fatal("cannot start the CRL schedule");
 	log_info("listening on https://%s%s%s:%d",
 	    strchr(d->conf.listen.address, ':') ? "[" : "",
 	    d->conf.listen.address, strchr(d->conf.listen.address, ':') ?
 	    "]" : "", http_port(http));
+	if (plain != NULL)
+		log_info("revocation listening on http://%s%s%s:%d",
+		    strchr(d->conf.revocation.address, ':') ? "[" : "",
+		    d->conf.revocation.address,
+		    strchr(d->conf.revocation.address, ':') ? "]" : "",
+		    http_port(plain));
 	wait_for_stop();
+	http_stop(plain);
 	http_stop(http);
+	ledger_schedule_stop(schedule);
 }
 
 /* Threads started from here on leave these signals to sigwait. */
@@ -331,7 +423,9 @@ cleanup(struct iotad *d)
 {
 	broker_mode_close(d->broker);
 	store_close(d->store);
-	ca_signer_free(d->signer);
+	ledger_free(d->ledger);
+	free(d->crl_url);
+	free(d->ocsp_url);
 	ratelimit_free(d->failures);
 	free(d->chain_pem);
 	conf_free(&d->conf);
@@ -382,6 +476,7 @@ main(int argc, char *argv[])
 				fatal("out of memory");
 			if (broker_mode_start(d.broker, err, sizeof(err)) == -1)
 				fatal("%s", err);
+			publish_revoked(&d);
 			serve(&d);
 		}
 	}

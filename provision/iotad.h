@@ -22,12 +22,16 @@
 #include <jansson.h>
 
 struct broker_mode;
+struct ledger;
 
 struct iotad {
 	struct iotad_conf	 conf;
 	struct store		*store;
 	struct broker_mode	*broker;	/* broker.mode, chosen at start */
-	struct ca_signer	*signer;	/* the online intermediate */
+	struct ledger		*ledger;	/* issuers, CRLs, OCSP */
+	struct ca_signer	*signer;	/* the ledger's current one */
+	char			*crl_url;	/* CDP of new certs, or NULL */
+	char			*ocsp_url;	/* AIA of new certs, or NULL */
 	char			*chain_pem;	/* intermediate then root */
 	struct ratelimit	*failures;	/* keys "g:<group>", "c:<addr>" */
 	int			 lock;		/* statelock_take(), while serving */
@@ -43,6 +47,9 @@ struct iotad {
 /* common.c: the route table and what handlers share. */
 extern const struct route iotad_routes[];
 extern const size_t iotad_nroutes;
+/* The plain-HTTP listener's: CRLs and OCSP alone. */
+extern const struct route revocation_routes[];
+extern const size_t revocation_nroutes;
 
 /* 0 if `name` is a safe name; otherwise answers 400 and returns -1. */
 int	api_check_name(struct http_response *, const char *, const char *);
@@ -97,6 +104,15 @@ void	handle_device_revoke(struct http_request *, struct http_response *,
 void	handle_device_enable(struct http_request *, struct http_response *,
 	    const struct caller *);
 void	handle_provision(struct http_request *, struct http_response *,
+	    const struct caller *);
+/* revocation.c: CRLs and OCSP */
+void	handle_crl_current(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_crl(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_ocsp_post(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_ocsp_get(struct http_request *, struct http_response *,
 	    const struct caller *);
 /* api-auth.c: RabbitMQ's HTTP auth backend */
 void	handle_auth_user(struct http_request *, struct http_response *,

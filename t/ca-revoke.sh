@@ -116,7 +116,7 @@ ok "[ $next -gt $((now + 2 * 86400)) ] && [ $next -le $((now + 3 * 86400 + 60)) 
     "--days 3: Next Update 3 days ahead"
 
 # Errors: clear, and the directory untouched.
-run_fail_nochange "$CA" 1 "serial 0*ABCDEF0123456789 was never issued by this CA" \
+run_fail_nochange "$CA" 1 "serial 0*ABCDEF0123456789 was never issued by this CA.s .iotactl ca.; a device certificate is revoked through iotad: iotactl revoke DEVICE -g GROUP" \
     "revoke an unknown serial" -- \
     "$IOTACTL" ca revoke --dir "$CA" ABCDEF0123456789
 run_fail_nochange "$CA" 1 'already revoked' "revoke twice" -- \

@@ -42,7 +42,7 @@ VERBS=(
 	"list groups:--output --server --ca-file --token --token-file"
 	"list devices:--group --output --server --ca-file --token --token-file"
 	"show:--group --output --server --ca-file --token --token-file"
-	"revoke:--group --server --ca-file --token --token-file"
+	"revoke:--group --reason --server --ca-file --token --token-file"
 	"enable:--group --server --ca-file --token --token-file"
 	"group rotate-secret:--server --ca-file --token --token-file"
 	"group set:--quota --secret-expires --server --ca-file --token --token-file"

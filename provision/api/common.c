@@ -18,6 +18,18 @@
 #define OP	CALLER_OPERATOR
 #define GROUP	"/v1/groups/{group}"
 #define DEVICE	GROUP "/devices/{device}"
+/* For relying parties: on both listeners, no credential. */
+#define REVOCATION_ROUTES						\
+	ROUTE("GET", "/crl", CALLER_ANYONE, handle_crl_current),	\
+	ROUTE("GET", "/crl/{file}", CALLER_ANYONE, handle_crl),		\
+	ROUTE_BODY("POST", "/ocsp", CALLER_ANYONE, handle_ocsp_post,	\
+	    CA_OCSP_REQ_MAX),						\
+	ROUTE("GET", "/ocsp/{request*}", CALLER_ANYONE, handle_ocsp_get)
+const struct route revocation_routes[] = {
+	REVOCATION_ROUTES,
+};
+const size_t revocation_nroutes = sizeof(revocation_routes) /
+    sizeof(revocation_routes[0]);
 const struct route iotad_routes[] = {
 	ROUTE("GET", "/v1/health", CALLER_ANYONE, handle_health),
 	ROUTE("POST", "/v1/tenants", CALLER_ADMIN, handle_tenant_create),
@@ -38,10 +50,12 @@ const struct route iotad_routes[] = {
 	ROUTE("POST", "/auth/vhost", CALLER_BROKER, handle_auth_vhost),
 	ROUTE("POST", "/auth/resource", CALLER_BROKER, handle_auth_resource),
 	ROUTE("POST", "/auth/topic", CALLER_BROKER, handle_auth_topic),
+	REVOCATION_ROUTES,
 };
 #undef OP
 #undef GROUP
 #undef DEVICE
+#undef REVOCATION_ROUTES
 const size_t iotad_nroutes = sizeof(iotad_routes) / sizeof(iotad_routes[0]);
 
 void

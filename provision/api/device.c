@@ -2,9 +2,12 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <openssl/x509v3.h>
+
 #include "mode.h"
 #include "events.h"
 #include "iotad.h"
+#include "ledger.h"
 #include "json.h"
 
 #define PAGE_DEFAULT	100
@@ -201,6 +204,7 @@ struct device_job {
 	char			 tenant[REG_NAME_MAX + 1];
 	struct reg_device	 dev;
 	int			 action;	/* 0 show, 1 revoke, 2 enable */
+	int			 reason;	/* CRL_REASON_*, for revoke */
 	struct reg_audit	 audit;
 };
 
@@ -217,7 +221,8 @@ device_act(sqlite3 *db, void *arg)
 		return 0;
 	/* Enabling a provisioned device ends its certificate first. */
 	if (j->action == 1 || j->dev.state == REG_DEVICE_PROVISIONED)
-		rc = registry_device_revoke(db, j->dev.id, j->audit.at);
+		rc = registry_device_revoke(db, j->dev.id, j->audit.at,
+		    j->action == 1 ? j->reason : CRL_REASON_SUPERSEDED);
 	if (rc == 0 && j->action == 2)
 		rc = registry_device_enable(db, j->dev.id);
 	if (rc == 0)
@@ -253,6 +258,53 @@ revoke_at_broker(struct iotad *d, struct http_response *resp,
 	return -1;
 }
 
+/*
+ * An optional body {"reason": "keyCompromise"} (RFC 5280 5.3.1 names);
+ * none: unspecified.  -1 after answering 400.
+ */
+static int
+revoke_reason(struct http_request *req, struct http_response *resp, int *reason)
+{
+	char why[JSON_WHYLEN];
+	json_t *body, *r;
+	size_t len;
+	int rc = 0;
+
+	*reason = CRL_REASON_UNSPECIFIED;
+	if ((void)http_request_body(req, &len), len == 0)
+		return 0;
+	if ((body = http_request_json(req, why, sizeof(why))) == NULL) {
+		http_respond_error(resp, 400, "bad_request", "%s", why);
+		return -1;
+	}
+	r = json_object_get(body, "reason");
+	if (json_object_size(body) != (r != NULL) || (r != NULL &&
+	    (!json_is_string(r) || ca_reason_parse(json_string_value(r),
+	    reason) == -1 || *reason == CRL_REASON_REMOVE_FROM_CRL))) {
+		http_respond_error(resp, 400, "bad_request", "the body may "
+		    "only name a reason, one of RFC 5280's (keyCompromise, "
+		    "superseded, ...)");
+		rc = -1;
+	}
+	json_decref(body);
+	return rc;
+}
+
+/* The registry has it: now the CA index and the CRLs. -1 after 500. */
+static int
+publish(struct iotad *d, struct http_response *resp, int64_t device_id)
+{
+	char err[256];
+
+	if (ledger_publish(d->ledger, d->store, device_id, err,
+	    sizeof(err)) == 0)
+		return 0;
+	log_error("revoke: %s", err);
+	http_respond_error(resp, 500, "internal", "revoked, but the CRL is "
+	    "not signed yet; revoke again to finish");
+	return -1;
+}
+
 static void
 device_request(struct http_request *req, struct http_response *resp,
     const struct caller *c, int action, const char *audit_action)
@@ -273,10 +325,14 @@ device_request(struct http_request *req, struct http_response *resp,
 	j.tenant_id = c->tenant_id;
 	snprintf(target, sizeof(target), "%s/%s", g.name, j.name);
 	j.audit.target = target;
+	if (action == 1 && revoke_reason(req, resp, &j.reason) == -1)
+		return;
 	if (action != 0 && revoke_at_broker(d, resp, &j) == -1)
 		return;
 	rc = action == 0 ? store_read(d->store, device_act, &j, err,
 	    sizeof(err)) : api_write(d, resp, device_act, &j, "device");
+	if (rc == 0 && action != 0 && publish(d, resp, j.dev.id) == -1)
+		return;
 	if (rc == 0) {
 		if (action != 0)
 			api_audit_line(&j.audit);

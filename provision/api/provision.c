@@ -35,6 +35,7 @@ struct provision {
 	char			 serial[REG_SERIAL_MAX + 1];
 	int64_t			 not_after;
 	int			 again;		/* a retry with the same key */
+	int			 key_revoked;	/* refused: a revoked key */
 	struct creds		 creds;		/* empty in broker.mode none */
 };
 
@@ -138,7 +139,8 @@ sign(struct provision *p, const struct ca_csr *csr)
 	    .common_name = broker_mode_subject(p->d->broker, &p->creds,
 	    p->device), .organization = p->tenant,
 	    .unit = p->g.name, .uri = uri,
-	    .days = p->d->conf.provisioning.certificate_days },
+	    .days = p->d->conf.provisioning.certificate_days,
+	    .crl_url = p->d->crl_url, .ocsp_url = p->d->ocsp_url },
 	    .now = p->now };
 	struct ca_issued out;
 
@@ -180,6 +182,11 @@ record(sqlite3 *db, void *arg)
 	}
 	if (now.state != REG_DEVICE_REGISTERED)
 		return REG_STATE;
+	/* Checked here, in the transaction, so a revocation cannot race it. */
+	if ((rc = registry_key_revoked(db, p->key_hash)) != REG_NOT_FOUND) {
+		p->key_revoked = rc == REG_OK;
+		return rc == REG_OK ? REG_STATE : rc;
+	}
 	if (p->g.quota != REG_NONE &&
 	    ((rc = registry_device_provisioned_count(db, p->g.id, &count)) != 0 ||
 	    count >= p->g.quota))
@@ -277,7 +284,10 @@ issue(struct http_response *resp, struct provision *p, struct ca_csr *csr)
 	} else if ((rc = api_write(p->d, resp, record, p, "provision")) ==
 	    0 && p->again)
 		rc = store_read(p->d->store, recorded_cert, p, err, sizeof(err));
-	if (rc == REG_STATE)
+	if (rc == REG_STATE && p->key_revoked)
+		refuse(resp, p, 403, "key_revoked", "this key belonged to a "
+		    "revoked certificate; generate a new key and CSR");
+	else if (rc == REG_STATE)
 		refuse(resp, p, 409, "conflict", "the device changed state; "
 		    "try again");
 	else if (rc != 0 && rc != STORE_ERROR)

@@ -706,7 +706,7 @@ make_addr(const char *address, int port, struct sockaddr_storage *ss,
 static const char *
 check_config(const struct http_config *cfg)
 {
-	if (cfg->cert_pem == NULL || cfg->key_pem == NULL)
+	if (!cfg->plain && (cfg->cert_pem == NULL || cfg->key_pem == NULL))
 		return "no certificate or key";
 	if (cfg->max_body == 0 || cfg->max_body >= SIZE_MAX / 2)
 		return "max_body out of range";
@@ -812,6 +812,8 @@ server_new(const struct http_config *cfg, const struct router *r)
 	srv->max_body = cfg->max_body;
 	srv->log = cfg->log;
 	srv->log_arg = cfg->log_arg;
+	if (cfg->plain)
+		return srv;
 	if ((srv->cert = strdup(cfg->cert_pem)) == NULL ||
 	    (srv->key = strdup(cfg->key_pem)) == NULL ||
 	    (cfg->key_password != NULL &&
@@ -828,12 +830,26 @@ start_mhd(struct http_server *srv, const struct http_config *cfg,
 {
 	unsigned int flags;
 
-	flags = MHD_USE_TLS | MHD_USE_THREAD_PER_CONNECTION |
+	flags = MHD_USE_THREAD_PER_CONNECTION |
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
 	if (v6)
 		flags |= MHD_USE_IPv6;	/* the socket's family, not the addr */
+	/* MHD refuses TLS options without TLS: a call of its own. */
+	if (cfg->plain)
+		return MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL,
+		    on_request, srv,
+		    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+		    MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
+		    MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+		    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		    (unsigned int)HTTP_PER_IP_LIMIT,
+		    MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_seconds,
+		    MHD_OPTION_STRICT_FOR_CLIENT, 1,
+		    MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		    MHD_OPTION_END);
 	/* The logger first, so that no message goes to stderr. */
-	return MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL,
+	return MHD_start_daemon(flags | MHD_USE_TLS, (uint16_t)cfg->port, NULL, NULL,
 	    on_request, srv,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
 	    MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
@@ -873,7 +889,7 @@ http_start(const struct http_config *cfg, const struct router *r, char *err,
 	}
 	if (router_check(r, err, errlen) == -1)
 		return NULL;
-	if ((why = check_tls(cfg)) != NULL) {
+	if (!cfg->plain && (why = check_tls(cfg)) != NULL) {
 		snprintf(err, errlen, "%s", why);
 		return NULL;
 	}
@@ -887,8 +903,8 @@ http_start(const struct http_config *cfg, const struct router *r, char *err,
 	srv->starting = 0;
 	pthread_mutex_unlock(&srv->lock);
 	if (srv->mhd == NULL) {
-		snprintf(err, errlen, "cannot serve HTTPS on %s%s%s:%d: %s",
-		    v6 ? "[" : "", cfg->address, v6 ? "]" : "", cfg->port,
+		snprintf(err, errlen, "cannot serve %s on %s%s%s:%d: %s",
+		    cfg->plain ? "HTTP" : "HTTPS", v6 ? "[" : "", cfg->address, v6 ? "]" : "", cfg->port,
 		    srv->starterr[0] != '\0' ? srv->starterr : "unknown error");
 		server_free(srv);
 		return NULL;

@@ -31,6 +31,7 @@ struct router;
 struct http_config {
 	const char	*address;	/* IPv4 or IPv6 literal */
 	int		 port;		/* 0: any free one, see http_port() */
+	int		 plain;		/* no TLS: CRLs and OCSP only */
 	const char	*cert_pem;	/* leaf first, then its chain */
 	const char	*key_pem;
 	const char	*key_password;	/* NULL for a plain key */

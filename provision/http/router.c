@@ -26,12 +26,13 @@ raw_ok(int c, int query)
 
 /*
  * Decodes len bytes of src into dst (at least len + 1 bytes), terminated.
- * Refuses bad escapes and, once decoded, control bytes (NUL among them)
- * and, in a path segment, '/': a name never needs them, and letting them
- * through would let "%2F" or "%00" mean something else further down.
+ * Refuses bad escapes and, once decoded, control bytes (NUL among them): a
+ * name never needs them, and letting them through would let "%00" mean
+ * something else further down.  A "%2F" in a path segment sets *slashed:
+ * only a tail capture may take such a segment (see router_route).
  */
 static int
-decode(const char *src, size_t len, char *dst, int query)
+decode(const char *src, size_t len, char *dst, int query, int *slashed)
 {
 	size_t i, n = 0;
 	int c, hi, lo;
@@ -45,7 +46,7 @@ decode(const char *src, size_t len, char *dst, int query)
 			c = hi << 4 | lo;
 			i += 2;
 			if (c == '/' && !query)
-				return -1;
+				*slashed = 1;
 		} else if (c == '+' && query)
 			c = ' ';
 		else if (!raw_ok(c, query))
@@ -82,8 +83,8 @@ split_path(const char *raw, struct router_match *m)
 		/* Deeper than any pattern: nothing can match. */
 		if (m->nseg == ROUTER_MAX_SEGMENTS)
 			return ROUTER_NOT_FOUND;
-		if (decode(p, (size_t)(end - p), dst, 0) == -1 ||
-		    dot_segment(dst))
+		if (decode(p, (size_t)(end - p), dst, 0,
+		    &m->slashed[m->nseg]) == -1 || dot_segment(dst))
 			return ROUTER_BAD_PATH;
 		m->seg[m->nseg++] = dst;
 		dst += strlen(dst) + 1;
@@ -96,6 +97,23 @@ static int
 is_capture(const char *seg, size_t len)
 {
 	return len >= 2 && seg[0] == '{' && seg[len - 1] == '}';
+}
+
+/* "{name*}": the rest of the path, '/' and "%2F" included. */
+static int
+is_tail(const char *seg, size_t len)
+{
+	return is_capture(seg, len) && len >= 4 && seg[len - 2] == '*';
+}
+
+/* The segments from i on, joined again with '/' in the match's buffer. */
+static const char *
+join_tail(struct router_match *m, size_t i)
+{
+	for (size_t j = i + 1; j < m->nseg; j++)
+		((char *)m->seg[j])[-1] = '/';
+	m->nseg = i + 1;
+	return m->seg[i];
 }
 
 /*
@@ -114,6 +132,16 @@ pattern_match(const char *pat, struct router_match *m, int capture)
 		if ((end = strchr(p, '/')) == NULL)
 			end = p + strlen(p);
 		len = (size_t)(end - p);
+		if (is_tail(p, len)) {
+			if (capture) {
+				m->params[m->nparams].name = p + 1;
+				m->params[m->nparams].namelen = len - 3;
+				m->params[m->nparams++].value = join_tail(m, i);
+			}
+			return m->seg[i][0] != '\0';
+		}
+		if (m->slashed[i])
+			return 0;
 		if (is_capture(p, len)) {
 			if (m->seg[i][0] == '\0')
 				return 0;
@@ -167,6 +195,9 @@ router_route(const struct router *r, const char *method, const char *raw,
 		}
 		allow_add(m, r->routes[i].method);
 	}
+	for (i = 0; i < m->nseg; i++)
+		if (m->slashed[i] && m->allow[0] == '\0')
+			return ROUTER_BAD_PATH;
 	return m->allow[0] != '\0' ? ROUTER_BAD_METHOD : ROUTER_NOT_FOUND;
 }
 
@@ -257,12 +288,15 @@ check_pattern(const char *pat)
 		len = (size_t)(end - p);
 		if (++nseg > ROUTER_MAX_SEGMENTS)
 			return "too many segments";
+		if (is_tail(p, len) && *end != '\0')
+			return "a tail capture must be the last segment";
 		if (is_capture(p, len)) {
-			if (check_capture_name(p + 1, len - 2) == -1)
+			if (check_capture_name(p + 1, len - 2 - is_tail(p, len))
+			    == -1)
 				return "bad capture name";
 			if (++ncap > ROUTER_MAX_PARAMS)
 				return "too many captures";
-			if (capture_seen(pat, p + 1, len - 2))
+			if (capture_seen(pat, p + 1, len - 2 - is_tail(p, len)))
 				return "capture name used twice";
 		} else if (len == 0 || check_literal(p, len) == -1)
 			return "bad literal segment";
@@ -336,13 +370,13 @@ query_pair(struct router_query *q, const char *p, size_t len, char **dst)
 		return -1;
 	eq = memchr(p, '=', len);
 	nlen = eq != NULL ? (size_t)(eq - p) : len;
-	if (nlen == 0 || decode(p, nlen, *dst, 1) == -1)
+	if (nlen == 0 || decode(p, nlen, *dst, 1, NULL) == -1)
 		return -1;
 	q->pairs[q->n].name = *dst;
 	*dst += strlen(*dst) + 1;
 	q->pairs[q->n].value = "";
 	if (eq != NULL) {
-		if (decode(eq + 1, len - nlen - 1, *dst, 1) == -1)
+		if (decode(eq + 1, len - nlen - 1, *dst, 1, NULL) == -1)
 			return -1;
 		q->pairs[q->n].value = *dst;
 		*dst += strlen(*dst) + 1;

@@ -8,11 +8,15 @@
  * A pattern is absolute and made of segments separated by '/': a literal
  * ("groups") matches the same decoded segment, a capture ("{group}")
  * matches any one non-empty segment and is read back by name with
- * http_request_param().  Paths are percent-decoded segment by segment
+ * http_request_param().  A last segment "{name*}" is a tail capture: it
+ * matches the rest of the path, one segment or more, read back as one
+ * decoded string in which '/' and "%2F" both stand for '/' (an OCSP GET
+ * carries base64 there).  Paths are percent-decoded segment by segment
  * after splitting on '/', so "%2F" can never move a segment boundary;
- * a segment that decodes to '/', NUL or another control character, a
- * "." or ".." segment, a malformed escape or a byte outside RFC 3986's
- * pchar makes the whole target malformed (400), whatever the table says.
+ * a segment holding a "%2F" that no tail capture takes, one that decodes
+ * to NUL or another control character, a "." or ".." segment, a malformed
+ * escape or a byte outside RFC 3986's pchar makes the whole target
+ * malformed (400), whatever the table says.
  */
 #ifndef IOTA_ROUTER_H
 #define IOTA_ROUTER_H
@@ -87,6 +91,7 @@ struct router_match {
 	char		*buf;		/* decoded segments, each terminated */
 	size_t		 nseg;
 	const char	*seg[ROUTER_MAX_SEGMENTS];
+	int		 slashed[ROUTER_MAX_SEGMENTS];	/* held a "%2F" */
 	size_t		 nparams;
 	struct router_param params[ROUTER_MAX_PARAMS];
 	char		 allow[ROUTER_ALLOW_MAX];	/* "GET, POST" */

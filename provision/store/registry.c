@@ -7,6 +7,7 @@
  */
 #include <limits.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -659,21 +660,40 @@ registry_device_set_provisioned(sqlite3 *db, int64_t device_id,
 }
 
 int
-registry_device_revoke(sqlite3 *db, int64_t device_id, int64_t now)
+registry_device_revoke(sqlite3 *db, int64_t device_id, int64_t now,
+    int reason)
 {
 	sqlite3_stmt *st;
 	int rc;
 
+	/* Its key first: enabling the device later forgets the hash. */
+	if (prepare(db, &st, "INSERT OR IGNORE INTO revoked_keys (pubkey_hash,"
+	    " revoked) SELECT pubkey_hash, ? FROM devices WHERE id = ? AND"
+	    " pubkey_hash IS NOT NULL", "ii", now, device_id) != REG_OK ||
+	    (rc = run(db, st)) != REG_OK)
+		return REG_ERROR;
 	if (prepare(db, &st, "UPDATE devices SET state = 'revoked' "
 	    "WHERE id = ?", "i", device_id) != REG_OK)
 		return REG_ERROR;
 	if ((rc = run_changed(db, st)) != REG_OK)
 		return rc;
-	if (prepare(db, &st, "UPDATE certificates SET revoked = ? "
-	    "WHERE device_id = ? AND revoked IS NULL", "ii", now,
-	    device_id) != REG_OK)
+	if (prepare(db, &st, "UPDATE certificates SET revoked = ?, reason = ? "
+	    "WHERE device_id = ? AND revoked IS NULL", "iii", now,
+	    (int64_t)reason, device_id) != REG_OK)
 		return REG_ERROR;
 	return run(db, st);
+}
+
+int
+registry_key_revoked(sqlite3 *db, const unsigned char hash[REG_HASH_LEN])
+{
+	sqlite3_stmt *st;
+	int64_t when;
+
+	if (prepare(db, &st, "SELECT revoked FROM revoked_keys WHERE"
+	    " pubkey_hash = ?", "h", hash) != REG_OK)
+		return REG_ERROR;
+	return query_int(st, &when);
 }
 
 int
@@ -704,31 +724,87 @@ registry_cert_insert(sqlite3 *db, const char *serial, int64_t device_id,
 	return run(db, st);
 }
 
+static int
+column_copy(sqlite3_stmt *st, int col, unsigned char **der, size_t *len)
+{
+	const void *p = sqlite3_column_blob(st, col);
+	int n = sqlite3_column_bytes(st, col);
+
+	if (p == NULL || n <= 0 || (*der = malloc((size_t)n)) == NULL)
+		return REG_ERROR;
+	memcpy(*der, p, (size_t)n);
+	*len = (size_t)n;
+	return REG_OK;
+}
+
+static void
+cert_row(sqlite3_stmt *st, struct reg_cert *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->serial, sizeof(c->serial), "%s",
+	    (const char *)sqlite3_column_text(st, 0));
+	c->device_id = sqlite3_column_type(st, 1) == SQLITE_NULL ? REG_NONE :
+	    sqlite3_column_int64(st, 1);
+	c->not_after = sqlite3_column_int64(st, 2);
+	c->issued = sqlite3_column_int64(st, 3);
+	c->revoked = sqlite3_column_type(st, 4) == SQLITE_NULL ? REG_NONE :
+	    sqlite3_column_int64(st, 4);
+	c->reason = sqlite3_column_int(st, 5);
+}
+
+#define CERT_COLUMNS	"serial, device_id, not_after, issued, revoked, " \
+			"reason, der"
+
+int
+registry_cert_find(sqlite3 *db, const char *serial, struct reg_cert *c,
+    unsigned char **der, size_t *len)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(db, &st, "SELECT " CERT_COLUMNS " FROM certificates"
+	    " WHERE serial = ?", "t", serial) != REG_OK)
+		return REG_ERROR;
+	if ((rc = first_row(st)) == REG_OK) {
+		if (c != NULL)
+			cert_row(st, c);
+		if (der != NULL)
+			rc = column_copy(st, 6, der, len);
+	}
+	store_stmt_done(st);
+	return rc;
+}
+
 int
 registry_cert_der(sqlite3 *db, const char *serial, unsigned char **der,
     size_t *len)
 {
-	sqlite3_stmt *st;
-	const void *p;
-	unsigned char *copy = NULL;
-	int n, rc;
+	return registry_cert_find(db, serial, NULL, der, len);
+}
 
-	if (prepare(db, &st, "SELECT der FROM certificates WHERE serial = ?",
-	    "t", serial) != REG_OK)
+int
+registry_revoked_list(sqlite3 *db, int64_t device_id, reg_cert_cb cb,
+    void *arg)
+{
+	sqlite3_stmt *st;
+	struct reg_cert c;
+	int rc;
+
+	if (device_id == REG_NONE ? prepare(db, &st, "SELECT " CERT_COLUMNS
+	    " FROM certificates WHERE revoked IS NOT NULL", "") :
+	    prepare(db, &st, "SELECT " CERT_COLUMNS " FROM certificates"
+	    " WHERE device_id = ? AND revoked IS NOT NULL", "i", device_id))
 		return REG_ERROR;
-	if ((rc = first_row(st)) == REG_OK) {
-		p = sqlite3_column_blob(st, 0);
-		n = sqlite3_column_bytes(st, 0);
-		if (p == NULL || n <= 0 || (copy = malloc((size_t)n)) == NULL)
-			rc = REG_ERROR;
-		else {
-			memcpy(copy, p, (size_t)n);
-			*der = copy;
-			*len = (size_t)n;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		cert_row(st, &c);
+		if (cb(&c, sqlite3_column_blob(st, 6),
+		    (size_t)sqlite3_column_bytes(st, 6), arg) != 0) {
+			store_stmt_done(st);
+			return REG_ERROR;
 		}
 	}
 	store_stmt_done(st);
-	return rc;
+	return rc == SQLITE_DONE ? REG_OK : REG_ERROR;
 }
 
 /* The audit log. */

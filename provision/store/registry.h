@@ -74,6 +74,16 @@ struct reg_device {
 	int64_t		 created;
 };
 
+/* A certificate iotad issued, as the ledger keeps it. */
+struct reg_cert {
+	char		 serial[REG_SERIAL_MAX + 1];
+	int64_t		 device_id;	/* REG_NONE once the device is gone */
+	int64_t		 not_after;
+	int64_t		 issued;
+	int64_t		 revoked;	/* REG_NONE while valid */
+	int		 reason;	/* CRL_REASON_*, when revoked */
+};
+
 /* Never a secret in any field. */
 struct reg_audit {
 	int64_t		 at;
@@ -88,6 +98,8 @@ struct reg_audit {
 /* A listing's callback: non-zero stops it and fails it (REG_ERROR). */
 typedef int	(*reg_group_cb)(const struct reg_group *, void *);
 typedef int	(*reg_device_cb)(const struct reg_device *, void *);
+typedef int	(*reg_cert_cb)(const struct reg_cert *, const unsigned char *,
+		    size_t, void *);
 
 const char	*registry_strerror(int);
 const char	*registry_device_state_name(enum reg_device_state);
@@ -149,8 +161,13 @@ int	registry_device_provisioned_count(sqlite3 *, int64_t, int64_t *);
  */
 int	registry_device_set_provisioned(sqlite3 *, int64_t,
 	    const unsigned char [REG_HASH_LEN], const char *, int64_t, int64_t);
-/* Any state -> revoked, and its certificates revoked at now. */
-int	registry_device_revoke(sqlite3 *, int64_t, int64_t);
+/*
+ * (device, now, reason): any state -> revoked, its certificates revoked
+ * at now for that reason (CRL_REASON_*), its key never certified again.
+ */
+int	registry_device_revoke(sqlite3 *, int64_t, int64_t, int);
+/* REG_OK if a key of that hash was ever revoked, else REG_NOT_FOUND. */
+int	registry_key_revoked(sqlite3 *, const unsigned char [REG_HASH_LEN]);
 /*
  * Any state -> registered, forgetting the public key, so that the device
  * may provision again with a new one.  Certificates are left as they are
@@ -164,6 +181,11 @@ int	registry_cert_insert(sqlite3 *, const char *, int64_t,
 	    const unsigned char *, size_t, int64_t, int64_t);
 /* A copy of the DER, to free(). */
 int	registry_cert_der(sqlite3 *, const char *, unsigned char **, size_t *);
+/* The record of a serial and, when der is not NULL, a copy of its DER. */
+int	registry_cert_find(sqlite3 *, const char *, struct reg_cert *,
+	    unsigned char **, size_t *);
+/* The revoked certificates of a device (REG_NONE: all), with their DER. */
+int	registry_revoked_list(sqlite3 *, int64_t, reg_cert_cb, void *);
 
 int	registry_audit(sqlite3 *, const struct reg_audit *);
 

@@ -119,6 +119,23 @@ static const char *const registry_steps[] = {
 	"    (NEW.state = 'provisioned') - (OLD.state = 'provisioned')"
 	"  WHERE id = NEW.group_id;"
 	" END;",
+	/*
+	 * 3: revocation with a reason, found without a scan (CRLs, OCSP,
+	 * the start-up check that the CA index lists them all), and the keys
+	 * that may never be certified again.  A device revoked before this
+	 * step still holds its key's hash: that key is banned too.
+	 */
+	"ALTER TABLE certificates ADD COLUMN reason INTEGER NOT NULL"
+	"  DEFAULT 0 CHECK (reason BETWEEN 0 AND 10);"
+	"CREATE INDEX certificates_revoked ON certificates (revoked)"
+	"  WHERE revoked IS NOT NULL;"
+	"CREATE TABLE revoked_keys ("
+	"  pubkey_hash BLOB PRIMARY KEY CHECK (length(pubkey_hash) = 32),"
+	"  revoked INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"INSERT OR IGNORE INTO revoked_keys (pubkey_hash, revoked)"
+	"  SELECT pubkey_hash, coalesce(provisioned_at, created) FROM devices"
+	"  WHERE state = 'revoked' AND pubkey_hash IS NOT NULL;",
 };
 const struct store_schema schema_registry = {
 	registry_steps, (int)(sizeof(registry_steps) / sizeof(registry_steps[0]))

@@ -17,6 +17,9 @@
 #                               CRLS (PEM): nginx then wants a CRL for
 #                               every CA of the chain, the intermediate's
 #                               and the root's (`iotactl ca crl [--root]`)
+#                               NGINX_OCSP=leaf (set before nginx_start):
+#                               nginx asks the OCSP responder named in each
+#                               client certificate (ssl_ocsp leaf, no cache)
 #     nginx_start               starts it in the foreground (our child),
 #                               waits for its pid file (written once its
 #                               sockets listen), 10 s at most; a port lost
@@ -71,6 +74,7 @@ _nginx_write_conf() {
 	local d=$NGINX_DIR user='' crl=''
 	[ "$(id -u)" = 0 ] && user="user $(id -un) $(id -gn);"
 	[ -n "$NGINX_CRL" ] && crl="ssl_crl $NGINX_CRL;"
+	[ -n "${NGINX_OCSP:-}" ] && crl="$crl ssl_ocsp $NGINX_OCSP;"
 	cat >"$d/nginx.conf" <<-EOF
 	$user
 	daemon off;

@@ -614,21 +614,21 @@ devices_revoke(sqlite3 *db)
 	    strcmp(d.serial, "0A01") == 0, "  registered, its key forgotten");
 	is_int(registry_group_delete(db, fx.group), REG_STATE,
 	    "a group with a live certificate is not deleted");
-	is_int(registry_device_revoke(db, fx.d1, NOW + 5), REG_OK,
+	is_int(registry_device_revoke(db, fx.d1, NOW + 5, 0), REG_OK,
 	    "device revoked");
 	ok(registry_device_find(db, fx.group, "dev-1", &d) == REG_OK &&
 	    d.state == REG_DEVICE_REVOKED, "  and says so");
-	is_int(registry_device_revoke(db, fx.d1, NOW + 9), REG_OK,
+	is_int(registry_device_revoke(db, fx.d1, NOW + 9, 0), REG_OK,
 	    "revoking again is fine");
 	is_int(registry_cert_insert(db, "0B01", fx.d1, pk, sizeof(pk), NOW,
 	    NOW), REG_OK, "a second certificate for it");
 	is_int(registry_device_set_provisioned(db, fx.d1, pk, "0B01", NOW,
 	    NOW), REG_STATE, "a revoked device does not provision");
-	is_int(registry_device_revoke(db, 9999, NOW), REG_NOT_FOUND,
+	is_int(registry_device_revoke(db, 9999, NOW, 0), REG_NOT_FOUND,
 	    "revoking a missing device is REG_NOT_FOUND");
 	is_int(registry_device_enable(db, 9999), REG_NOT_FOUND,
 	    "enabling a missing device is REG_NOT_FOUND");
-	is_int(registry_device_revoke(db, fx.d1, NOW + 5), REG_OK,
+	is_int(registry_device_revoke(db, fx.d1, NOW + 5, 0), REG_OK,
 	    "revoked once more, for its new certificate");
 }
 
