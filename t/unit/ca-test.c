@@ -5,12 +5,14 @@
 #include <sys/stat.h>
 
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "ca.h"
+#include "encode.h"
 #include "tap.h"
 
 #define T0	((time_t)1893456000)	/* 2030-01-01T00:00:00Z */
@@ -384,6 +386,144 @@ out:
 	ASN1_INTEGER_free(s2);
 }
 
+/* An OCSP request for serials of `issuer`, hashed with md, as DER. */
+static unsigned char *
+ocsp_req(const X509 *issuer, const EVP_MD *md, const char *const *serials,
+    size_t n, int nonce, size_t *len)
+{
+	OCSP_REQUEST *req = OCSP_REQUEST_new();
+	unsigned char *der = NULL;
+	int dlen;
+
+	for (size_t i = 0; i < n; i++) {
+		ASN1_INTEGER *sn = ca_serial_parse(serials[i]);
+
+		OCSP_request_add0_id(req, OCSP_cert_id_new(md,
+		    X509_get_subject_name(issuer),
+		    X509_get0_pubkey_bitstr(issuer), sn));
+		ASN1_INTEGER_free(sn);
+	}
+	if (nonce)
+		OCSP_request_add1_nonce(req, NULL, 16);
+	dlen = i2d_OCSP_REQUEST(req, &der);
+	OCSP_REQUEST_free(req);
+	*len = dlen > 0 ? (size_t)dlen : 0;
+	return der;
+}
+
+static int
+response_status(const unsigned char *der, size_t len)
+{
+	OCSP_RESPONSE *resp = d2i_OCSP_RESPONSE(NULL, &der, (long)len);
+	int st = resp != NULL ? OCSP_response_status(resp) : -1;
+
+	OCSP_RESPONSE_free(resp);
+	return st;
+}
+
+static void
+test_ocsp_parse(const struct test_ca *ca)
+{
+	const char *const serials[] = { "4A01", "4A02" };
+	const X509 *issuers[2] = { ca->root_cert, ca->inter_cert };
+	struct ca_ocsp_req r;
+	unsigned char *der, *cut;
+	size_t len, which = 9;
+
+	der = ocsp_req(ca->inter_cert, EVP_sha1(), serials, 2, 1, &len);
+	is_int(ca_ocsp_request_parse(der, len, issuers, 2, &r, &which),
+	    OCSP_RESPONSE_STATUS_SUCCESSFUL, "OCSP: a request of two, parsed");
+	ok(which == 1 && r.n == 2 && strcmp(r.singles[0].serial, "4A01") == 0 &&
+	    strcmp(r.singles[1].serial, "4A02") == 0 &&
+	    r.singles[0].md_nid == NID_sha1 &&
+	    r.singles[0].status == CA_STATUS_UNKNOWN,
+	    "OCSP: the issuer found, serials read, status not yet known");
+	ok(r.nonce_len == 18, "OCSP: the nonce kept as sent (%zu bytes)",
+	    r.nonce_len);
+	is_int(ca_ocsp_request_parse(der, len, issuers, 1, &r, &which),
+	    OCSP_RESPONSE_STATUS_UNAUTHORIZED, "OCSP: an issuer not ours");
+	size_t bad = 0;
+	for (size_t cutlen = 0; cutlen < len; cutlen++) {
+		cut = OPENSSL_memdup(der, cutlen ? cutlen : 1);
+		bad += ca_ocsp_request_parse(cut, cutlen, issuers, 2, &r,
+		    &which) != OCSP_RESPONSE_STATUS_MALFORMEDREQUEST;
+		OPENSSL_free(cut);
+	}
+	is_int(bad, 0, "OCSP: each of the %zu truncations is malformedRequest",
+	    len);
+	OPENSSL_free(der);
+	der = ocsp_req(ca->inter_cert, EVP_sha256(), serials, 1, 0, &len);
+	ok(ca_ocsp_request_parse(der, len, issuers, 2, &r, &which) ==
+	    OCSP_RESPONSE_STATUS_SUCCESSFUL && r.singles[0].md_nid ==
+	    NID_sha256 && r.nonce_len == 0, "OCSP: SHA-256 ids, no nonce");
+	r.now = T0;
+	r.validity = 3600;
+	r.singles[0].status = CA_STATUS_REVOKED;
+	r.singles[0].revoked_at = T0 - DAY;
+	r.singles[0].reason = CRL_REASON_KEY_COMPROMISE;
+	OPENSSL_free(der);
+	der = NULL;
+	ok(ca_signer_ocsp(ca->inter, &r, &der, &len) == 0 &&
+	    response_status(der, len) == OCSP_RESPONSE_STATUS_SUCCESSFUL,
+	    "OCSP: the intermediate signs the answer");
+	OPENSSL_free(der);
+	der = NULL;
+	r.singles[0].md_nid = NID_md5;
+	ok(ca_signer_ocsp(ca->inter, &r, &der, &len) == -1,
+	    "OCSP: the signer refuses a hash it does not answer with");
+	r.singles[0].md_nid = NID_sha1;
+	r.n = CA_OCSP_SINGLES_MAX + 1;
+	ok(ca_signer_ocsp(ca->inter, &r, &der, &len) == -1,
+	    "OCSP: the signer refuses too many answers");
+	r.n = 1;
+	r.validity = 0;
+	ok(ca_signer_ocsp(ca->inter, &r, &der, &len) == -1,
+	    "OCSP: the signer refuses an answer without a validity");
+	ok(ca_ocsp_error(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, &der, &len) ==
+	    0 && response_status(der, len) ==
+	    OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, "OCSP: an error answer");
+	OPENSSL_free(der);
+	is_int(ca_ocsp_request_parse((const unsigned char *)"", 0, issuers, 2,
+	    &r, &which), OCSP_RESPONSE_STATUS_MALFORMEDREQUEST,
+	    "OCSP: an empty request is malformed");
+}
+
+static void
+test_base64(void)
+{
+	static const struct {
+		const char *in;
+		const char *out;	/* NULL: refused */
+		int lines;
+	} cases[] = {
+		{ "", "", 0 }, { "QQ==", "A", 0 }, { "QQ", "A", 0 },
+		{ "QUI=", "AB", 0 }, { "QUI", "AB", 0 }, { "QUJD", "ABC", 0 },
+		{ "QUJD\r\nRA==", "ABCD", 1 }, { "QUJD\nRA==", NULL, 0 },
+		{ "QR==", NULL, 0 },		/* bits left over */
+		{ "QUJ=D", NULL, 0 },		/* data after padding */
+		{ "Q===", NULL, 0 }, { "Q", NULL, 0 }, { "QQ=", NULL, 0 },
+		{ "QUJD=", NULL, 0 }, { "QU-D", NULL, 0 }, { "QU_D", NULL, 0 },
+		{ "QU D", NULL, 0 }, { "QUI==", NULL, 0 },
+	};
+	unsigned char out[16];
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = b64_decode(cases[i].in, strlen(cases[i].in), out,
+		    sizeof(out), &n, cases[i].lines);
+
+		if (cases[i].out == NULL)
+			is_int(rc, -1, "base64: \"%s\" refused", cases[i].in);
+		else
+			ok(rc == 0 && n == strlen(cases[i].out) &&
+			    memcmp(out, cases[i].out, n) == 0,
+			    "base64: \"%s\" is \"%s\"", cases[i].in,
+			    cases[i].out);
+	}
+	is_int(b64_decode("QUJDRA==", 8, out, 3, &n, 0), -1,
+	    "base64: refused when it does not fit");
+}
+
 /* A SubjectPublicKeyInfo in DER, as a CSR or a caller would carry it. */
 static unsigned char *
 spki_of(EVP_PKEY *key, size_t *len)
@@ -611,6 +751,8 @@ main(void)
 	test_validity(&ca);
 	test_requests(&ca);
 	test_crl(&ca);
+	test_ocsp_parse(&ca);
+	test_base64();
 	test_signer(&ca);
 	test_signer_boundary(&ca);
 	ca_signer_free(ca.root);

@@ -340,6 +340,15 @@ h_device(struct http_request *req, struct http_response *resp,
 }
 
 static void
+h_tail(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
+{
+	(void)c;
+	http_respond_json(resp, 200, json_pack("{s:s}", "rest",
+	    http_request_param(req, "rest")));
+}
+
+static void
 h_delete(struct http_request *req, struct http_response *resp,
     const struct caller *c)
 {
@@ -431,6 +440,7 @@ static const struct route routes[] = {
 	ROUTE("POST", "/v1/body", C_ANYONE, h_body),
 	ROUTE("PUT", "/v1/body", C_ANYONE, h_body),
 	ROUTE("GET", "/v1/keyed", C_KEYED, h_keyed),
+	ROUTE("GET", "/v1/tail/{rest*}", C_ANYONE, h_tail),
 	ROUTE_BODY("POST", "/v1/big", C_ANYONE, h_body, 4 * MAX_BODY),
 };
 static const struct router router = {
@@ -665,6 +675,9 @@ test_router_check(void)
 		  ROUTE("GET", "/v1/x", C_ANYONE, h_ping) },
 		{ ROUTE("GET", "/v1/../x", C_ANYONE, h_ping) },
 		{ ROUTE("GET", "/v1/x", 0, h_ping) },
+		{ ROUTE("GET", "/v1/{rest*}/x", C_ANYONE, h_ping) },
+		{ ROUTE("GET", "/v1/{Rest*}", C_ANYONE, h_ping) },
+		{ ROUTE("GET", "/v1/{*}", C_ANYONE, h_ping) },
 	};
 	struct http_config cfg = {
 		.address = "127.0.0.1", .cert_pem = pki.chain_pem,
@@ -878,6 +891,39 @@ test_hostile_paths(void)
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		expect("GET", bad[i], 400, "bad_request", "hostile target");
+}
+
+/* A tail capture takes the rest of the path, '/' and "%2F" alike. */
+static void
+test_tail(void)
+{
+	static const struct {
+		const char *path, *rest;
+	} good[] = {
+		{ "/v1/tail/a", "a" },
+		{ "/v1/tail/a/b/c", "a/b/c" },
+		{ "/v1/tail/a%2Fb%2fc", "a/b/c" },
+		{ "/v1/tail/MEMwQTA%2FMD0wOzAJBgUrDgMCGgUA+A==", "MEMwQTA/MD0wOzAJBgUrDgMCGgUA+A==" },
+	};
+	struct request rq = { 0 };
+	struct reply r;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		rq.path = good[i].path;
+		fetch(&rq, &r);
+		is_int(r.status, 200, "tail: GET %s", good[i].path);
+		is_str(jstr(&r, "rest"), good[i].rest, "tail: the rest is %s",
+		    good[i].rest);
+		reply_free(&r);
+	}
+	expect("GET", "/v1/tail", 404, "not_found", "tail: needs a segment");
+	expect("GET", "/v1/tail/", 404, "not_found", "tail: not an empty one");
+	expect("GET", "/v1/tail/a%00b", 400, "bad_request", "tail: no NUL");
+	expect("GET", "/v1/tail/a/../b", 400, "bad_request", "tail: no ..");
+	expect("POST", "/v1/tail/a", 405, "method_not_allowed",
+	    "tail: other method");
+	expect("GET", "/v1/ping%2F", 400, "bad_request",
+	    "a %2F no tail takes");
 }
 
 static void
@@ -1504,6 +1550,7 @@ main(void)
 		test_routing();
 		test_gate();
 		test_hostile_paths();
+		test_tail();
 		test_query();
 		test_handler_answers();
 		test_json();

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/x509v3.h>
+
 #include "registry.h"
 #include "store.h"
 #include "tap.h"
@@ -599,6 +601,58 @@ devices_provision(sqlite3 *db)
 	    "an unknown serial is REG_NOT_FOUND");
 }
 
+static int
+count_revoked(const struct reg_cert *c, const unsigned char *der, size_t len,
+    void *arg)
+{
+	int *n = arg;
+
+	(void)der;
+	(void)len;
+	*n += c->revoked != REG_NONE;
+	return 0;
+}
+
+/* A revoked device's key is banned, and its certificates listed. */
+static void
+revoked_keys(sqlite3 *db)
+{
+	unsigned char pk[REG_HASH_LEN], other[REG_HASH_LEN];
+	struct reg_cert c;
+	int64_t id;
+	int n = 0;
+
+	hash(pk, 0x6c);
+	hash(other, 0x6d);
+	is_int(registry_key_revoked(db, pk), REG_NOT_FOUND,
+	    "a key never revoked is not banned");
+	ok(registry_device_add(db, fx.group, "dev-k", NOW, &id) == REG_OK &&
+	    registry_cert_insert(db, "0C01", id, pk, sizeof(pk), NOW + 99, NOW)
+	    == REG_OK && registry_device_set_provisioned(db, id, pk, "0C01",
+	    NOW + 99, NOW) == REG_OK, "dev-k provisioned");
+	is_int(registry_device_revoke(db, id, NOW + 7, CRL_REASON_KEY_COMPROMISE),
+	    REG_OK, "dev-k revoked for key compromise");
+	is_int(registry_key_revoked(db, pk), REG_OK, "  its key is banned");
+	is_int(registry_key_revoked(db, other), REG_NOT_FOUND,
+	    "  another key is not");
+	ok(registry_cert_find(db, "0C01", &c, NULL, NULL) == REG_OK &&
+	    c.revoked == NOW + 7 && c.reason == CRL_REASON_KEY_COMPROMISE &&
+	    c.device_id == id && c.not_after == NOW + 99,
+	    "  its certificate: revoked at that time, for that reason");
+	is_int(registry_device_enable(db, id), REG_OK, "dev-k enabled");
+	is_int(registry_key_revoked(db, pk), REG_OK,
+	    "  its old key stays banned after enable forgot it");
+	is_int(registry_revoked_list(db, id, count_revoked, &n), REG_OK,
+	    "revoked certificates of one device listed");
+	is_int(n, 1, "  one");
+	n = 0;
+	is_int(registry_revoked_list(db, REG_NONE, count_revoked, &n), REG_OK,
+	    "revoked certificates of all devices listed");
+	is_int(n, 3, "  three: dev-1's two and dev-k's");
+	is_int(registry_cert_find(db, "FFFF", &c, NULL, NULL), REG_NOT_FOUND,
+	    "an unknown serial is not found");
+}
+
 static void
 devices_revoke(sqlite3 *db)
 {
@@ -630,6 +684,7 @@ devices_revoke(sqlite3 *db)
 	    "enabling a missing device is REG_NOT_FOUND");
 	is_int(registry_device_revoke(db, fx.d1, NOW + 5, 0), REG_OK,
 	    "revoked once more, for its new certificate");
+	revoked_keys(db);
 }
 
 static void
