@@ -105,3 +105,26 @@ cli_bad_option(const struct cli_cmd *cmd, int argc, char **argv)
 	return cli_usage_error(cmd, "bad or incomplete option %.*s", len,
 	    what);
 }
+
+/* "90", "90s", "10m", "6h", "30d": seconds from 0, or -1. */
+long
+cli_duration(const char *s)
+{
+	char *end;
+	long n, unit;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno != 0 || end == s || n < 0 || *s == '-' || *s == '+')
+		return -1;
+	switch (*end) {
+	case '\0': case 's':	unit = 1; break;
+	case 'm':		unit = 60; break;
+	case 'h':		unit = 3600; break;
+	case 'd':		unit = 86400; break;
+	default:		return -1;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		return -1;
+	return n > 3650L * 86400 / unit ? -1 : n * unit;
+}

@@ -114,6 +114,8 @@ extern const char *cli_progname;
 
 /* args.c: errors and values shared by the verbs. */
 void	cli_error(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* "90", "90s", "10m", "6h", "30d" as seconds (0..3650d), or -1. */
+long	cli_duration(const char *);
 /* One line naming the verb's --help; returns EXIT_USAGE. */
 int	cli_usage_error(const struct cli_cmd *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
@@ -163,6 +165,7 @@ extern const struct cli_cmd cmd_ca_init, cmd_ca_issue, cmd_ca_sign,
 	    cmd_ca_revoke, cmd_ca_crl, cmd_ca_show, cmd_ca_rotate;
 extern const struct cli_cmd cmd_tenant_add, cmd_add, cmd_list_groups,
 	    cmd_list_devices, cmd_show, cmd_revoke, cmd_enable,
-	    cmd_group_rotate, cmd_group_set, cmd_group_delete, cmd_provision;
+	    cmd_group_rotate, cmd_group_set, cmd_group_delete, cmd_provision,
+	    cmd_renew;
 
 #endif

@@ -12,7 +12,7 @@ static const struct cli_cmd *const commands[] = {
 	&cmd_ca_crl, &cmd_ca_show, &cmd_ca_rotate,
 	&cmd_tenant_add, &cmd_add, &cmd_list_groups, &cmd_list_devices,
 	&cmd_show, &cmd_revoke, &cmd_enable, &cmd_group_rotate,
-	&cmd_group_set, &cmd_group_delete, &cmd_provision,
+	&cmd_group_set, &cmd_group_delete, &cmd_provision, &cmd_renew,
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 

@@ -10,6 +10,8 @@ struct group_args {
 	const char		*group;
 	const char		*quota;
 	const char		*expires;
+	const char		*days;		/* --certificate-days */
+	const char		*grace;		/* --renew-grace */
 	char			 path[128];
 };
 
@@ -65,30 +67,70 @@ print_group(const json_t *g)
 	out_kv("provisioned", out_value(json_object_get(g, "provisioned")));
 	out_kv("quota", out_value(json_object_get(g, "quota")));
 	out_kv("secret expires", out_time(json_object_get(g, "secret_expires")));
+	out_kv("certificate days", json_is_null(json_object_get(g,
+	    "certificate_days")) ? "iotad's default" :
+	    out_value(json_object_get(g, "certificate_days")));
+	out_kv("renew grace (s)", json_is_null(json_object_get(g,
+	    "renew_grace")) ? "iotad's default" :
+	    out_value(json_object_get(g, "renew_grace")));
 	out_kv("created", out_time(json_object_get(g, "created")));
 }
 
-/* {"quota": N or null, "secret_expires": T or null}, what was given. */
+/* The policy's values: "default" is null, iotad's configuration. */
+static int
+policy_value(const struct cli_cmd *cmd, const char *opt, const char *val,
+    long min, long max, int duration, long long *v)
+{
+	char *end;
+
+	if (strcmp(val, "default") == 0) {
+		*v = -1;
+		return 0;
+	}
+	*v = duration ? cli_duration(val) : strtol(val, &end, 10);
+	if ((!duration && (*val == '\0' || *end != '\0')) || *v < min ||
+	    *v > max)
+		return cli_usage_error(cmd, "%s: \"%s\" is out of range "
+		    "(%ld..%ld%s, or default)", opt, val, min, duration ?
+		    max / 86400 : max, duration ? " days as N[smhd]" : "");
+	return 0;
+}
+
+static int
+set_opt(json_t *body, const char *name, const char *given, long long v)
+{
+	return given == NULL || json_object_set_new(body, name, v < 0 ?
+	    json_null() : json_integer(v)) == 0 ? 0 : -1;
+}
+
+/* {"quota", "secret_expires", "certificate_days", "renew_grace"}: given. */
 static int
 limits_body(const struct cli_cmd *cmd, const struct group_args *a,
     json_t **bodyp)
 {
-	long long quota, when;
+	long long quota, when, days = -1, grace = -1;
 	json_t *body;
 
-	if (a->quota == NULL && a->expires == NULL)
-		return cli_usage_error(cmd, "nothing to set: give --quota "
-		    "or --secret-expires");
+	if (a->quota == NULL && a->expires == NULL && a->days == NULL &&
+	    a->grace == NULL)
+		return cli_usage_error(cmd, "nothing to set: give --quota, "
+		    "--secret-expires, --certificate-days or --renew-grace");
 	if ((a->quota != NULL &&
 	    remote_parse_quota(cmd, a->quota, 1, &quota) != 0) ||
 	    (a->expires != NULL &&
-	    remote_parse_when(cmd, a->expires, 1, time(NULL), &when) != 0))
+	    remote_parse_when(cmd, a->expires, 1, time(NULL), &when) != 0) ||
+	    (a->days != NULL && policy_value(cmd, "--certificate-days",
+	    a->days, 1, 3650, 0, &days) != 0) ||
+	    (a->grace != NULL && policy_value(cmd, "--renew-grace", a->grace,
+	    0, 365L * 86400, 1, &grace) != 0))
 		return EXIT_USAGE;
 	if ((body = json_object()) == NULL || (a->quota != NULL &&
 	    json_object_set_new(body, "quota", quota < 0 ? json_null() :
 	    json_integer(quota)) != 0) || (a->expires != NULL &&
 	    json_object_set_new(body, "secret_expires", when < 0 ?
-	    json_null() : json_integer(when)) != 0)) {
+	    json_null() : json_integer(when)) != 0) ||
+	    set_opt(body, "certificate_days", a->days, days) == -1 ||
+	    set_opt(body, "renew_grace", a->grace, grace) == -1) {
 		json_decref(body);
 		cli_error("out of memory");
 		return EXIT_FAIL;
@@ -146,6 +188,12 @@ static const struct cli_opt group_set_opts[] = {
 	    quota),
 	CLI_STR("secret-expires", 0, "WHEN|none", REMOTE_WHEN_HELP
 	    "; none: no expiry", struct group_args, expires),
+	CLI_STR("certificate-days", 0, "N|default",
+	    "validity of the group's certificates, 1..3650,\ncut short where "
+	    "the intermediate ends", struct group_args, days),
+	CLI_STR("renew-grace", 0, "DURATION|default",
+	    "how long after expiry a device may still renew\n(0s..365d, as "
+	    "N[smhd])", struct group_args, grace),
 	CLI_OPTS_REMOTE(struct group_args, ro),
 	CLI_OPT_END,
 };
@@ -165,10 +213,15 @@ const struct cli_cmd cmd_group_rotate = {
 
 const struct cli_cmd cmd_group_set = {
 	"group set",
-	"set the group's quota or secret expiry",
-	"GROUP [--quota N|none] [--secret-expires WHEN|none] [remote options]",
-	"Change the group's device quota or the expiry of its provisioning\n"
-	"secret; none removes the limit.  Prints the group.",
+	"set the group's quota, secret expiry or certificate policy",
+	"GROUP [--quota N|none] [--secret-expires WHEN|none]\n"
+	"    [--certificate-days N|default] [--renew-grace DURATION|default]\n"
+	"    [remote options]",
+	"Change the group's device quota, the expiry of its provisioning\n"
+	"secret (none removes the limit), or its certificate policy: the\n"
+	"validity of new certificates and how long after expiry a device may\n"
+	"still renew (default: iotad's provisioning.certificate_days and\n"
+	"provisioning.renew_grace).  Prints the group.",
 	group_set_opts,
 	NULL,
 	exec_set,

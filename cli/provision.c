@@ -33,9 +33,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "devfiles.h"
 #include "remote.h"
 
-#define MAX_CHAIN	8
 
 struct prov_args {
 	struct remote_opts	 ro;
@@ -96,22 +96,6 @@ exists(const char *path)
 }
 
 static int
-prepare_dir(const char *dir)
-{
-	struct stat st;
-
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-		cli_error("cannot create %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		cli_error("%s is not a directory", dir);
-		return -1;
-	}
-	return 0;
-}
-
-static int
 file_paths(const char *dir, const char *device, struct prov_files *f)
 {
 	if ((size_t)snprintf(f->key, sizeof(f->key), "%s/%s.key", dir,
@@ -128,96 +112,6 @@ file_paths(const char *dir, const char *device, struct prov_files *f)
 		return -1;
 	}
 	return 0;
-}
-
-static void
-sync_dir(const char *dir)
-{
-	int fd;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		(void)fsync(fd);
-		close(fd);
-	}
-}
-
-/* DIR/.NAME.PID.tmp beside the file it becomes. */
-static int
-temp_path(const char *dir, const char *final, char *tmp, size_t size)
-{
-	const char *base = strrchr(final, '/');
-
-	base = base != NULL ? base + 1 : final;
-	if ((size_t)snprintf(tmp, size, "%s/.%s.%ld.tmp", dir, base,
-	    (long)getpid()) >= size) {
-		cli_error("--out: the path is too long");
-		return -1;
-	}
-	(void)unlink(tmp);	/* a leftover of a crashed run of ours */
-	return 0;
-}
-
-static int
-commit(const char *dir, const char *tmp, const char *final)
-{
-	if (rename(tmp, final) == -1) {
-		cli_error("cannot rename %s to %s: %s", tmp, final,
-		    strerror(errno));
-		(void)unlink(tmp);
-		return -1;
-	}
-	sync_dir(dir);
-	return 0;
-}
-
-static int
-write_key(const char *dir, const char *path, EVP_PKEY *key)
-{
-	char tmp[PATH_MAX];
-
-	if (temp_path(dir, path, tmp, sizeof(tmp)) == -1)
-		return -1;
-	if (ca_key_write_plain(tmp, key) == -1) {
-		cli_error("%s", ca_errstr());
-		return -1;
-	}
-	return commit(dir, tmp, path);
-}
-
-static int
-write_certs(const char *dir, const char *path, X509 *const *certs, size_t n)
-{
-	char tmp[PATH_MAX];
-
-	if (temp_path(dir, path, tmp, sizeof(tmp)) == -1)
-		return -1;
-	if (ca_certs_write_new(tmp, certs, n, 0644) == -1) {
-		cli_error("%s", ca_errstr());
-		return -1;
-	}
-	return commit(dir, tmp, path);
-}
-
-/* The broker credentials, 0600: they hold the device's password. */
-static int
-write_broker(const char *dir, const char *path, const json_t *broker)
-{
-	char tmp[PATH_MAX], *text;
-	int rc;
-
-	if (temp_path(dir, path, tmp, sizeof(tmp)) == -1)
-		return -1;
-	if ((text = json_dumps(broker, JSON_INDENT(2))) == NULL) {
-		cli_error("out of memory");
-		return -1;
-	}
-	rc = ca_file_write_new(tmp, text, strlen(text), 0600);
-	OPENSSL_clear_free(text, strlen(text));
-	if (rc == -1) {
-		cli_error("%s", ca_errstr());
-		return -1;
-	}
-	return commit(dir, tmp, path);
 }
 
 /* A key of an unfinished run is taken up again, unless --key-type asks
@@ -272,90 +166,12 @@ choose_key(const struct prov_args *a, struct prov_files *f, EVP_PKEY **keyp)
 		cli_error("%s", ca_errstr());
 		return -1;
 	}
-	return write_key(a->out, f->pending, *keyp);
+	return dev_write_key(a->out, f->pending, *keyp);
 }
 
 /* --- the request -------------------------------------------------------- */
 
 /* CN=DEVICE; iotad takes only the public key from it. */
-static char *
-make_csr(EVP_PKEY *key, const char *device)
-{
-	X509_REQ *req;
-	BIO *bio = NULL;
-	char *pem = NULL, *data;
-	long len;
-	int ed = EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519;
-
-	if ((req = X509_REQ_new()) == NULL ||
-	    X509_REQ_set_version(req, X509_REQ_VERSION_1) != 1 ||
-	    X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN",
-	    MBSTRING_UTF8, (const unsigned char *)device, -1, -1, 0) != 1 ||
-	    X509_REQ_set_pubkey(req, key) != 1 ||
-	    X509_REQ_sign(req, key, ed ? NULL : EVP_sha256()) <= 0 ||
-	    (bio = BIO_new(BIO_s_mem())) == NULL ||
-	    PEM_write_bio_X509_REQ(bio, req) != 1 ||
-	    (len = BIO_get_mem_data(bio, &data)) <= 0 ||
-	    (pem = strndup(data, (size_t)len)) == NULL)
-		cli_error("cannot make the certification request");
-	BIO_free(bio);
-	X509_REQ_free(req);
-	return pem;
-}
-
-/* The certificates in a PEM string; 0 if there is none or junk. */
-static size_t
-parse_certs(const char *pem, X509 **certs, size_t max)
-{
-	BIO *bio;
-	size_t n = 0;
-	X509 *c;
-
-	if ((bio = BIO_new_mem_buf(pem, -1)) == NULL)
-		return 0;
-	while (n < max && (c = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
-		certs[n++] = c;
-	BIO_free(bio);
-	return n;
-}
-
-struct issued {
-	X509	*cert;
-	X509	*chain[MAX_CHAIN];
-	size_t	 nchain;
-};
-
-static void
-issued_free(struct issued *is)
-{
-	X509_free(is->cert);
-	for (size_t i = 0; i < is->nchain; i++)
-		X509_free(is->chain[i]);
-}
-
-/* The answer keeps the contract: a certificate for our key, a chain. */
-static int
-take_answer(const json_t *answer, EVP_PKEY *key, struct issued *is)
-{
-	const char *cert, *chain;
-
-	if ((cert = remote_string(answer, "certificate")) == NULL ||
-	    (chain = remote_string(answer, "ca_chain")) == NULL)
-		return EXIT_UNREACHABLE;
-	if (parse_certs(cert, &is->cert, 1) != 1 ||
-	    (is->nchain = parse_certs(chain, is->chain, MAX_CHAIN)) == 0) {
-		cli_error("the server's answer holds no PEM certificate or "
-		    "chain");
-		return EXIT_UNREACHABLE;
-	}
-	if (X509_check_private_key(is->cert, key) != 1) {
-		cli_error("the server's certificate is not for this device's "
-		    "key");
-		return EXIT_UNREACHABLE;
-	}
-	return 0;
-}
-
 /*
  * The pending key becomes DEVICE.key, then the chain and the broker
  * credentials, DEVICE.crt last: its presence says provisioning finished.
@@ -370,14 +186,14 @@ install(const struct prov_args *a, const struct prov_files *f,
 			    strerror(errno));
 			return -1;
 		}
-		sync_dir(a->out);
-		if (commit(a->out, f->newkey, f->key) == -1)
+		dev_sync_dir(a->out);
+		if (dev_commit(a->out, f->newkey, f->key) == -1)
 			return -1;
 	}
-	if (write_certs(a->out, f->chain, is->chain, is->nchain) == -1 ||
+	if (dev_write_certs(a->out, f->chain, is->chain, is->nchain) == -1 ||
 	    (json_is_object(broker) &&
-	    write_broker(a->out, f->broker, broker) == -1) ||
-	    write_certs(a->out, f->crt, &is->cert, 1) == -1)
+	    dev_write_broker(a->out, f->broker, broker) == -1) ||
+	    dev_write_certs(a->out, f->crt, &is->cert, 1) == -1)
 		return -1;
 	return 0;
 }
@@ -391,9 +207,9 @@ provision(struct remote *r, const struct prov_args *a, struct prov_files *f)
 	char *csr = NULL;
 	int rc = EXIT_FAIL;
 
-	if (prepare_dir(a->out) == -1 || file_paths(a->out, a->device, f) ==
+	if (dev_prepare_dir(a->out) == -1 || file_paths(a->out, a->device, f) ==
 	    -1 || choose_key(a, f, &key) == -1 ||
-	    (csr = make_csr(key, a->device)) == NULL)
+	    (csr = dev_make_csr(key, a->device)) == NULL)
 		goto out;
 	if ((body = json_pack("{s:s, s:s, s:s}", "device", a->device, "group",
 	    a->group, "csr", csr)) == NULL) {
@@ -401,7 +217,7 @@ provision(struct remote *r, const struct prov_args *a, struct prov_files *f)
 		goto out;
 	}
 	if ((rc = remote_call(r, "POST", "/v1/provision", body, &answer)) != 0 ||
-	    (rc = take_answer(answer, key, &is)) != 0)
+	    (rc = dev_take_answer(answer, key, &is)) != 0)
 		goto out;
 	rc = install(a, f, &is, json_object_get(answer, "broker")) == -1 ?
 	    EXIT_FAIL : 0;
@@ -418,7 +234,7 @@ provision(struct remote *r, const struct prov_args *a, struct prov_files *f)
 			out_kv("broker", f->broker);
 	}
 out:
-	issued_free(&is);
+	dev_issued_free(&is);
 	json_decref(answer);
 	json_decref(body);
 	free(csr);

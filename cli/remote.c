@@ -112,6 +112,10 @@ remote_new(const char *base, const char *ca_file, const char *bearer)
 		return NULL;
 	}
 	snprintf(r->auth, len, "Authorization: Bearer %s", bearer);
+	if (bearer[0] == '\0') {
+		free(r->auth);
+		r->auth = NULL;
+	}
 	if (setup(r, ca_file) != 0) {
 		out_error("this libcurl cannot do what iotactl needs "
 		    "(HTTPS, TLS 1.2)");
@@ -119,6 +123,19 @@ remote_new(const char *base, const char *ca_file, const char *bearer)
 		return NULL;
 	}
 	return r;
+}
+
+int
+remote_client_cert(struct remote *r, const char *cert, const char *key)
+{
+	if (curl_easy_setopt(r->curl, CURLOPT_SSLCERT, cert) ||
+	    curl_easy_setopt(r->curl, CURLOPT_SSLCERTTYPE, "PEM") ||
+	    curl_easy_setopt(r->curl, CURLOPT_SSLKEY, key) ||
+	    curl_easy_setopt(r->curl, CURLOPT_SSLKEYTYPE, "PEM")) {
+		out_error("this libcurl cannot present a client certificate");
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -187,6 +204,8 @@ prepare(struct remote *r, const char *method, const char *url,
 	    "Content-Type: application/json", "Expect:" };
 
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		if (lines[i] == NULL)	/* no bearer: a client certificate */
+			continue;
 		if ((t = curl_slist_append(h, lines[i])) == NULL) {
 			curl_slist_free_all(h);
 			return -1;

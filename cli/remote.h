@@ -58,6 +58,8 @@ struct remote;
  * bearer credential is copied and wiped again by remote_free(). */
 struct remote	*remote_new(const char *, const char *, const char *);
 void		 remote_free(struct remote *);
+/* Present this certificate and key (PEM files) in the TLS handshake. */
+int		 remote_client_cert(struct remote *, const char *, const char *);
 /*
  * METHOD base+PATH with BODY (or none) as JSON.  On a 2xx answer returns 0
  * and, if `answer` is not NULL, the JSON object of the answer in it (NULL

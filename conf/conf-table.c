@@ -92,6 +92,12 @@ static const struct conf_key iotad_keys[] = {
 	  .def = "24h",
 	  .help = "How long a group's previous provisioning secret stays "
 	    "valid after the secret is rotated." },
+	{ DURATION(provisioning.renew_grace), .min = 0, .max = 365 * DAY,
+	  .def = "7d",
+	  .help = "How long after its certificate expired a device may "
+	    "still renew it, proving it holds the old key; a group may set "
+	    "its own (`iotactl group set --renew-grace`).  0s: only before "
+	    "expiry." },
 
 	{ STRING(revocation.url),
 	  .help = "Base http:// URL at which relying parties reach iotad's "

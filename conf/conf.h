@@ -70,6 +70,7 @@ struct iotad_conf {
 	struct {
 		int		 certificate_days;
 		long long	 secret_overlap;	/* seconds */
+		long long	 renew_grace;		/* seconds */
 	} provisioning;
 	struct {
 		char		*url;			/* NULL: from the port */

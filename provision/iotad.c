@@ -250,6 +250,8 @@ start_http(struct iotad *d, const struct router *router)
 	size_t len = 0;
 
 	cfg.cert_pem = read_pem(d->conf.tls.certificate);
+	/* Ask for a device certificate: renewal and EST prove who calls. */
+	cfg.client_ca_pem = d->chain_pem;
 	cfg.key_pem = read_pem(d->conf.tls.key);
 	if (d->conf.tls.key_passphrase_file != NULL)
 		cfg.key_password = keypass = first_line(

@@ -65,6 +65,10 @@ struct reg_audit api_audit_of(struct http_request *, const struct caller *,
 void	api_audit_alone(struct iotad *, const struct reg_audit *);
 /* The audit line of a row (into audit.file when set, else the log). */
 void	api_audit_line(const struct reg_audit *);
+/* How long after expiry a device of the group may renew, in seconds. */
+int64_t	api_renew_grace(const struct iotad *, const struct reg_group *);
+/* The group's certificate validity in days, or the configuration's. */
+long	api_cert_days(const struct iotad *, const struct reg_group *);
 /* 503 with the configured Retry-After: the broker is down. */
 void	api_unavailable(struct iotad *, struct http_response *);
 /* A lifecycle event, when events are on; a failure is logged only. */
@@ -104,6 +108,8 @@ void	handle_device_revoke(struct http_request *, struct http_response *,
 void	handle_device_enable(struct http_request *, struct http_response *,
 	    const struct caller *);
 void	handle_provision(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_renew(struct http_request *, struct http_response *,
 	    const struct caller *);
 /* revocation.c: CRLs and OCSP */
 void	handle_crl_current(struct http_request *, struct http_response *,

@@ -69,7 +69,7 @@ run "$IOTACTL" --help
 listed=$(awk '/^  [a-z]/ { n = 1; name = $1; if ($2 ~ /^[a-z-]+$/ && \
     (name == "ca" || name == "tenant" || name == "list" || name == "group")) \
     name = name " " $2; print name }' <<<"$OUT")
-is "$(wc -l <<<"$listed")" 18 "iotactl --help lists 18 commands"
+is "$(wc -l <<<"$listed")" 19 "iotactl --help lists 19 commands"
 while read -r c; do
 	# shellcheck disable=SC2086
 	run "$IOTACTL" $c --help

@@ -64,7 +64,7 @@ is "$(jf '.group | [.name, .devices, .provisioned, .quota, .secret_expires] | @j
 created=$(jf .group.created)
 ok "[ '$created' -ge $((T0 - 5)) ] && [ '$created' -le $(($(date +%s) + 5)) ]" \
     "GROUP.created is now ($created)"
-is "$(jf '.group | keys | join(",")')" "created,devices,name,provisioned,quota,secret_expires" \
+is "$(jf '.group | keys | join(",")')" "certificate_days,created,devices,name,provisioned,quota,renew_grace,secret_expires" \
     "GROUP has exactly the documented fields"
 
 api GET /v1/groups/sensors "$OP"

@@ -43,9 +43,10 @@ VERBS=(
 	"list devices:--group --output --server --ca-file --token --token-file"
 	"show:--group --output --server --ca-file --token --token-file"
 	"revoke:--group --reason --server --ca-file --token --token-file"
+	"renew:--cert --key --out --key-type --same-key --daemon --renew-period --exec --server --ca-file"
 	"enable:--group --server --ca-file --token --token-file"
 	"group rotate-secret:--server --ca-file --token --token-file"
-	"group set:--quota --secret-expires --server --ca-file --token --token-file"
+	"group set:--quota --secret-expires --certificate-days --renew-grace --server --ca-file --token --token-file"
 	"group delete:--server --ca-file --token --token-file"
 	"provision:--group --out --provision-secret --provision-secret-file --key-type --force --server --ca-file"
 )

@@ -16,17 +16,21 @@ enum caller_class {
 	CALLER_OPERATOR		= 1 << 2,	/* a tenant's operator token */
 	CALLER_DEVICE_SECRET	= 1 << 3,	/* a group's provisioning secret */
 	CALLER_BROKER		= 1 << 4,	/* RabbitMQ, from auth_clients */
-	CALLER_DEVICE_CERT	= 1 << 5,	/* reserved: a device's mTLS */
+	CALLER_DEVICE_CERT	= 1 << 5,	/* a device's certificate, mTLS */
 	CALLER_EST_BASIC	= 1 << 6,	/* reserved: EST's HTTP Basic */
 };
 #define CALLER_KNOWN	(CALLER_ANYONE | CALLER_ADMIN | CALLER_OPERATOR | \
-			 CALLER_DEVICE_SECRET | CALLER_BROKER)
+			 CALLER_DEVICE_SECRET | CALLER_BROKER | CALLER_DEVICE_CERT)
 
 struct caller {
 	enum caller_class	 class;
 	int64_t			 tenant_id;	/* REG_NONE: admin, broker */
 	char			 tenant[REG_NAME_MAX + 1];  /* device secret */
-	struct reg_group	 group;		/* device secret: its group */
+	struct reg_group	 group;		/* device secret, cert: its group */
+	/* A device certificate: the device and the certificate it showed. */
+	struct reg_device	 dev;
+	char			 serial[REG_SERIAL_MAX + 1];
+	int64_t			 not_after;
 };
 
 /* The route table's gate: see route_gate in router.h. */

@@ -46,6 +46,7 @@ const struct route iotad_routes[] = {
 	ROUTE("POST", DEVICE "/revoke", OP, handle_device_revoke),
 	ROUTE("POST", DEVICE "/enable", OP, handle_device_enable),
 	ROUTE("POST", "/v1/provision", CALLER_DEVICE_SECRET, handle_provision),
+	ROUTE("POST", "/v1/renew", CALLER_DEVICE_CERT, handle_renew),
 	ROUTE("POST", "/auth/user", CALLER_BROKER, handle_auth_user),
 	ROUTE("POST", "/auth/vhost", CALLER_BROKER, handle_auth_vhost),
 	ROUTE("POST", "/auth/resource", CALLER_BROKER, handle_auth_resource),
@@ -140,11 +141,12 @@ opt_int(int64_t v)
 json_t *
 api_group_json(const struct reg_group *g)
 {
-	return json_pack("{s:s, s:I, s:I, s:o, s:o, s:I}", "name", g->name,
-	    "devices", (json_int_t)g->devices, "provisioned",
+	return json_pack("{s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:I}", "name",
+	    g->name, "devices", (json_int_t)g->devices, "provisioned",
 	    (json_int_t)g->provisioned, "quota", opt_int(g->quota),
-	    "secret_expires", opt_int(g->secret_expires), "created",
-	    (json_int_t)g->created);
+	    "secret_expires", opt_int(g->secret_expires), "certificate_days",
+	    opt_int(g->cert_days), "renew_grace", opt_int(g->renew_grace),
+	    "created", (json_int_t)g->created);
 }
 
 json_t *

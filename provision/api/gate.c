@@ -9,6 +9,7 @@
  * secret's against its group too); past the limit the answer is 429.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -17,6 +18,7 @@
 #include "caller.h"
 #include "iotad.h"
 #include "json.h"
+#include "ledger.h"
 #include "mode.h"
 #include "secret.h"
 
@@ -312,6 +314,119 @@ gate_secret(struct http_request *req, struct http_response *resp,
 	return 0;
 }
 
+/* Device certificates: shown in the TLS handshake, checked here. */
+
+struct cert_job {
+	const unsigned char	*der;
+	size_t			 len;
+	struct caller		*c;
+	struct reg_cert		 cert;
+};
+
+static int
+cert_lookup(sqlite3 *db, void *arg)
+{
+	struct cert_job *j = arg;
+	unsigned char *der = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = registry_cert_find(db, j->c->serial, &j->cert, &der,
+	    &len)) != REG_OK)
+		return rc;
+	/* The very certificate on record, not one with its serial. */
+	rc = len == j->len && memcmp(der, j->der, len) == 0 &&
+	    j->cert.device_id != REG_NONE ? REG_OK : REG_NOT_FOUND;
+	free(der);
+	if (rc == REG_OK && (rc = registry_device_by_id(db, j->cert.device_id,
+	    &j->c->dev)) == REG_OK && (rc = registry_group_by_id(db,
+	    j->c->dev.group_id, &j->c->group)) == REG_OK)
+		rc = registry_tenant_name(db, j->c->group.tenant_id,
+		    j->c->tenant);
+	return rc;
+}
+
+static int
+cert_refused(struct http_request *req, struct http_response *resp,
+    unsigned int status, const char *code, const char *message)
+{
+	if (status == 401)
+		api_secret_failed(req, NULL);
+	http_respond_error(resp, status, code, "%s", message);
+	return -1;
+}
+
+/* The serial of a certificate that one of our issuers signed; -1 if not. */
+static int
+our_certificate(struct iotad *d, const unsigned char *der, size_t len,
+    struct caller *c)
+{
+	const unsigned char *p = der;
+	X509 *cert;
+	char *hex = NULL;
+	int rc = -1;
+
+	if ((cert = d2i_X509(NULL, &p, (long)len)) != NULL &&
+	    p == der + len && ledger_verify(d->ledger, cert) == 0 &&
+	    (hex = ca_serial_hex(X509_get0_serialNumber(cert))) != NULL &&
+	    strlen(hex) <= REG_SERIAL_MAX) {
+		snprintf(c->serial, sizeof(c->serial), "%s", hex);
+		c->not_after = ca_time_from_asn1(X509_get0_notAfter(cert));
+		rc = 0;
+	}
+	free(hex);
+	X509_free(cert);
+	return rc;
+}
+
+int64_t
+api_renew_grace(const struct iotad *d, const struct reg_group *g)
+{
+	return g->renew_grace != REG_NONE ? g->renew_grace :
+	    d->conf.provisioning.renew_grace;
+}
+
+static int
+gate_cert(struct http_request *req, struct http_response *resp,
+    struct caller *c)
+{
+	struct iotad *d = http_request_arg(req);
+	struct cert_job j = { .c = c };
+	char err[256];
+	int rc;
+
+	if (locked_out(req, resp, NULL))
+		return -1;
+	if ((j.der = http_request_peer_cert(req, &j.len)) == NULL)
+		return cert_refused(req, resp, 401, "unauthorized", "a device "
+		    "certificate (a TLS client certificate) is required");
+	if (our_certificate(d, j.der, j.len, c) == -1 ||
+	    (rc = store_read(d->store, cert_lookup, &j, err, sizeof(err))) ==
+	    REG_NOT_FOUND)
+		return cert_refused(req, resp, 401, "unauthorized", "the client "
+		    "certificate is not a device certificate of this iotad");
+	if (rc != 0) {
+		log_error("certificate lookup: %s", err);
+		http_respond_error(resp, 500, "internal", "internal error");
+		return -1;
+	}
+	if (j.cert.revoked != REG_NONE)
+		return cert_refused(req, resp, 403, "certificate_revoked",
+		    "this certificate is revoked");
+	if (c->dev.state != REG_DEVICE_PROVISIONED)
+		return cert_refused(req, resp, 403, "device_revoked",
+		    "the device is not provisioned (revoked, or enabled "
+		    "to provision again with its group's secret)");
+	if (time(NULL) > c->not_after + api_renew_grace(d, &c->group))
+		return cert_refused(req, resp, 403, "certificate_expired",
+		    "the certificate expired longer ago than the group's "
+		    "renewal grace; an operator must enable the device "
+		    "(iotactl enable), which then provisions again");
+	c->class = CALLER_DEVICE_CERT;
+	c->tenant_id = c->group.tenant_id;
+	return 0;
+}
+
 /* The broker's callbacks: only when the mode asks them, only from its hosts. */
 
 /* A whole-word match in a comma-separated list. */
@@ -367,6 +482,8 @@ api_gate(struct http_request *req, struct http_response *resp,
 		return gate_broker(req, resp, c);
 	if (rt->callers & CALLER_DEVICE_SECRET)
 		return gate_secret(req, resp, rt, bearer, c);
+	if (rt->callers & CALLER_DEVICE_CERT)
+		return gate_cert(req, resp, c);
 	if (locked_out(req, resp, NULL))
 		return -1;
 	return gate_token(req, resp, rt->callers, bearer, c);

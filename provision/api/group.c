@@ -81,6 +81,22 @@ opt_field(struct http_response *resp, json_t *body, const char *name,
 	return 0;
 }
 
+/* The same, bounded: the group's certificate policy. */
+static int
+bounded_field(struct http_response *resp, json_t *body, const char *name,
+    int64_t min, int64_t max, int64_t *v, int *present)
+{
+	if (opt_field(resp, body, name, v, present) == -1)
+		return -1;
+	if (*v != REG_NONE && (*v < min || *v > max)) {
+		http_respond_error(resp, 400, "bad_request", "%s must be "
+		    "%lld to %lld, or null for iotad's default", name,
+		    (long long)min, (long long)max);
+		return -1;
+	}
+	return 0;
+}
+
 /* POST /v1/groups */
 
 struct create_job {
@@ -154,8 +170,8 @@ out:
 
 struct patch_job {
 	struct reg_group	*group;
-	int64_t			 quota, expires;
-	int			 set_quota, set_expires;
+	int64_t			 quota, expires, days, grace;
+	int			 set_quota, set_expires, set_days, set_grace;
 	struct reg_audit	 audit;
 };
 
@@ -169,6 +185,10 @@ group_patch(sqlite3 *db, void *arg)
 		rc = registry_group_set_quota(db, j->group->id, j->quota);
 	if (rc == 0 && j->set_expires)
 		rc = registry_group_set_expiry(db, j->group->id, j->expires);
+	if (rc == 0 && j->set_days)
+		rc = registry_group_set_cert_days(db, j->group->id, j->days);
+	if (rc == 0 && j->set_grace)
+		rc = registry_group_set_renew_grace(db, j->group->id, j->grace);
 	if (rc == 0)
 		rc = registry_group_find(db, j->group->tenant_id, j->group->name,
 		    j->group);
@@ -196,7 +216,11 @@ handle_group_patch(struct http_request *req, struct http_response *resp,
 	j.audit.target = g.name;
 	if (opt_field(resp, body, "quota", &j.quota, &j.set_quota) == 0 &&
 	    opt_field(resp, body, "secret_expires", &j.expires,
-	    &j.set_expires) == 0) {
+	    &j.set_expires) == 0 &&
+	    bounded_field(resp, body, "certificate_days", 1, 3650, &j.days,
+	    &j.set_days) == 0 &&
+	    bounded_field(resp, body, "renew_grace", 0, 365 * 86400, &j.grace,
+	    &j.set_grace) == 0) {
 		if ((rc = api_write(d, resp, group_patch, &j, "group")) == 0) {
 			api_audit_line(&j.audit);
 			http_respond_json(resp, 200, api_group_json(&g));

@@ -5,6 +5,13 @@
  * certificate and the device's new state in one transaction; only then
  * answer.  A lost answer is safe
  * to retry: the same key gets the same certificate back.
+ *
+ * POST /v1/renew: a provisioned device shows its certificate in the TLS
+ * handshake (the gate checks it) and sends a CSR, with a new key by
+ * default; it gets the next certificate for the same identity and keeps
+ * its broker credentials.  The same order, the same retry: a renewal
+ * whose answer was lost, retried with the old certificate and the same
+ * new key, gets the certificate it was issued.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +43,8 @@ struct provision {
 	int64_t			 not_after;
 	int			 again;		/* a retry with the same key */
 	int			 key_revoked;	/* refused: a revoked key */
+	int			 renewing;	/* POST /v1/renew */
+	const struct caller	*c;
 	struct creds		 creds;		/* empty in broker.mode none */
 };
 
@@ -44,8 +53,8 @@ refuse(struct http_response *resp, struct provision *p, unsigned int status,
     const char *code, const char *message)
 {
 	struct reg_audit a = { .at = p->now, .tenant_id = p->g.tenant_id,
-	    .actor = "device", .action = "provision", .target = p->device,
-	    .outcome = code, .client = p->client };
+	    .actor = "device", .action = p->renewing ? "renew" : "provision",
+	    .target = p->device, .outcome = code, .client = p->client };
 
 	api_audit_alone(p->d, &a);
 	http_respond_error(resp, status, code, "%s", message);
@@ -94,6 +103,17 @@ registered(struct http_request *req, struct http_response *resp,
 	return 0;
 }
 
+/*
+ * A renewal already done: the device's current certificate carries this
+ * key and is not the one shown, which it replaced.
+ */
+static int
+renewal_again(const struct provision *p, const struct reg_device *now)
+{
+	return now->has_pubkey && secret_hash_equal(now->pubkey_hash,
+	    p->key_hash) && strcmp(now->serial, p->c->serial) != 0;
+}
+
 /* What the device's state allows; -1 after answering. */
 static int
 admissible(struct http_response *resp, struct provision *p)
@@ -130,6 +150,13 @@ hash_spki(const struct ca_csr *csr, unsigned char out[SECRET_HASH_LEN])
 	EVP_Digest(spki, n, out, &len, EVP_sha256(), NULL);
 }
 
+long
+api_cert_days(const struct iotad *d, const struct reg_group *g)
+{
+	return g->cert_days != REG_NONE ? (long)g->cert_days :
+	    d->conf.provisioning.certificate_days;
+}
+
 /* The identity comes from the registry, never from the CSR. */
 static int
 sign(struct provision *p, const struct ca_csr *csr)
@@ -139,7 +166,7 @@ sign(struct provision *p, const struct ca_csr *csr)
 	    .common_name = broker_mode_subject(p->d->broker, &p->creds,
 	    p->device), .organization = p->tenant,
 	    .unit = p->g.name, .uri = uri,
-	    .days = p->d->conf.provisioning.certificate_days,
+	    .days = api_cert_days(p->d, &p->g),
 	    .crl_url = p->d->crl_url, .ocsp_url = p->d->ocsp_url },
 	    .now = p->now };
 	struct ca_issued out;
@@ -195,6 +222,42 @@ record(sqlite3 *db, void *arg)
 	    p->not_after, p->now)) != 0 ||
 	    (rc = registry_device_set_provisioned(db, now.id, p->key_hash,
 	    p->serial, p->not_after, p->now)) != 0)
+		return rc;
+	return registry_audit(db, &a);
+}
+
+/*
+ * The renewal's record: the device is still the one the gate found, the
+ * key was never revoked; a retry (the same new key, already the device's)
+ * takes the recorded certificate.
+ */
+static int
+record_renewal(sqlite3 *db, void *arg)
+{
+	struct provision *p = arg;
+	struct reg_audit a = { .at = p->now, .tenant_id = p->g.tenant_id,
+	    .actor = "device", .action = "renew", .target = p->device,
+	    .outcome = "ok", .client = p->client };
+	struct reg_device now;
+	int rc;
+
+	if ((rc = registry_device_by_id(db, p->dev.id, &now)) != 0)
+		return rc;
+	if (now.state != REG_DEVICE_PROVISIONED)
+		return REG_STATE;
+	if (renewal_again(p, &now)) {
+		p->again = 1;
+		p->dev = now;
+		return 0;
+	}
+	if ((rc = registry_key_revoked(db, p->key_hash)) != REG_NOT_FOUND) {
+		p->key_revoked = rc == REG_OK;
+		return rc == REG_OK ? REG_STATE : rc;
+	}
+	if ((rc = registry_cert_insert(db, p->serial, now.id, p->der, p->derlen,
+	    p->not_after, p->now)) != 0 ||
+	    (rc = registry_device_renew(db, now.id, p->key_hash, p->serial,
+	    p->not_after)) != 0)
 		return rc;
 	return registry_audit(db, &a);
 }
@@ -274,15 +337,16 @@ issue(struct http_response *resp, struct provision *p, struct ca_csr *csr)
 	char err[256];
 	int rc;
 
-	if (p->dev.state == REG_DEVICE_PROVISIONED) {
+	if (p->renewing ? renewal_again(p, &p->dev) :
+	    p->dev.state == REG_DEVICE_PROVISIONED) {
 		p->again = 1;
 		rc = store_read(p->d->store, recorded_cert, p, err, sizeof(err));
 	} else if (sign(p, csr) == -1) {
 		log_error("signing: %s", ca_errstr());
 		http_respond_error(resp, 500, "internal", "internal error");
 		return -1;
-	} else if ((rc = api_write(p->d, resp, record, p, "provision")) ==
-	    0 && p->again)
+	} else if ((rc = api_write(p->d, resp, p->renewing ? record_renewal :
+	    record, p, p->renewing ? "renew" : "provision")) == 0 && p->again)
 		rc = store_read(p->d->store, recorded_cert, p, err, sizeof(err));
 	if (rc == REG_STATE && p->key_revoked)
 		refuse(resp, p, 403, "key_revoked", "this key belonged to a "
@@ -347,6 +411,53 @@ handle_provision(struct http_request *req, struct http_response *resp,
 	log_info("provisioned %s/%s/%s serial %s%s",
 	    p.tenant, p.g.name, p.device, p.again ? p.dev.serial : p.serial,
 	    p.again ? " (again)" : "");
+out:
+	creds_clear(&p.creds);
+	der_free(&p);
+	ca_csr_free(csr);
+	json_decref(body);
+}
+
+/* The device, group and tenant are the gate's, from the certificate. */
+void
+handle_renew(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
+{
+	struct provision p = { .d = http_request_arg(req), .now = time(NULL),
+	    .client = http_request_client(req), .renewing = 1, .c = c,
+	    .g = c->group, .dev = c->dev, .device = c->dev.name };
+	char why[JSON_WHYLEN];
+	struct ca_csr *csr = NULL;
+	json_t *body;
+
+	snprintf(p.tenant, sizeof(p.tenant), "%s", c->tenant);
+	p.group = p.g.name;
+	if ((body = http_request_json(req, why, sizeof(why))) == NULL ||
+	    (p.csr_pem = json_string_value(json_object_get(body, "csr"))) ==
+	    NULL || json_object_size(body) != 1) {
+		http_respond_error(resp, 400, "bad_request", "%s", body == NULL ?
+		    why : "the body is {\"csr\": PEM}, nothing else");
+		goto out;
+	}
+	if ((csr = ca_csr_parse((const unsigned char *)p.csr_pem,
+	    strlen(p.csr_pem))) == NULL) {
+		refuse(resp, &p, 400, "csr_rejected", ca_errstr());
+		goto out;
+	}
+	hash_spki(csr, p.key_hash);
+	/* Only the current certificate renews, or a retry of its renewal. */
+	if (strcmp(c->serial, c->dev.serial) != 0 && !renewal_again(&p,
+	    &p.dev)) {
+		refuse(resp, &p, 409, "superseded", "this certificate was "
+		    "renewed already; renew with the device's current one");
+		goto out;
+	}
+	if (broker_credentials(resp, &p) == -1 || issue(resp, &p, csr) == -1)
+		goto out;
+	answer(resp, &p);
+	log_info("renewed %s/%s/%s serial %s%s (was %s)", p.tenant, p.g.name,
+	    p.device, p.again ? p.dev.serial : p.serial, p.again ?
+	    " (again)" : "", c->serial);
 out:
 	creds_clear(&p.creds);
 	der_free(&p);

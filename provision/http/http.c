@@ -61,6 +61,8 @@ struct http_server {
 	char			*cert;		/* copies, the key wiped */
 	char			*key;
 	char			*password;
+	char			*trust;		/* CAs for client certs */
+	int			 plain;		/* no TLS */
 	int			 port;
 	pthread_mutex_t		 lock;		/* starting, starterr */
 	int			 starting;
@@ -265,6 +267,29 @@ const char *
 http_request_client(const struct http_request *req)
 {
 	return req->client;
+}
+
+/*
+ * The leaf the client presented in the TLS handshake, which proved that
+ * it holds the key; nothing else about it is checked here.  GnuTLS keeps
+ * it with the session, so this costs no verification per request.
+ */
+const unsigned char *
+http_request_peer_cert(const struct http_request *req, size_t *len)
+{
+	const union MHD_ConnectionInfo *ci;
+	const gnutls_datum_t *peers;
+	unsigned int n = 0;
+
+	if (req->srv->plain || (ci = MHD_get_connection_info(req->conn,
+	    MHD_CONNECTION_INFO_GNUTLS_SESSION)) == NULL ||
+	    ci->tls_session == NULL)
+		return NULL;
+	peers = gnutls_certificate_get_peers(ci->tls_session, &n);
+	if (peers == NULL || n == 0 || peers[0].size == 0)
+		return NULL;
+	*len = peers[0].size;
+	return peers[0].data;
 }
 
 void *
@@ -791,6 +816,7 @@ static void
 server_free(struct http_server *srv)
 {
 	free(srv->cert);
+	free(srv->trust);
 	wipe_free(srv->key);
 	wipe_free(srv->password);
 	pthread_mutex_destroy(&srv->lock);
@@ -809,6 +835,7 @@ server_new(const struct http_config *cfg, const struct router *r)
 		return NULL;
 	}
 	srv->router = r;
+	srv->plain = cfg->plain;
 	srv->max_body = cfg->max_body;
 	srv->log = cfg->log;
 	srv->log_arg = cfg->log_arg;
@@ -816,6 +843,8 @@ server_new(const struct http_config *cfg, const struct router *r)
 		return srv;
 	if ((srv->cert = strdup(cfg->cert_pem)) == NULL ||
 	    (srv->key = strdup(cfg->key_pem)) == NULL ||
+	    (cfg->client_ca_pem != NULL &&
+	    (srv->trust = strdup(cfg->client_ca_pem)) == NULL) ||
 	    (cfg->key_password != NULL &&
 	    (srv->password = strdup(cfg->key_password)) == NULL)) {
 		server_free(srv);
@@ -858,6 +887,8 @@ start_mhd(struct http_server *srv, const struct http_config *cfg,
 	    /* NULL leaves it unset: a plain key. */
 	    MHD_OPTION_HTTPS_KEY_PASSWORD, srv->password,
 	    MHD_OPTION_HTTPS_PRIORITIES, HTTPS_PRIORITIES,
+	    /* NULL: no client certificate asked for. */
+	    MHD_OPTION_HTTPS_MEM_TRUST, srv->trust,
 	    MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HTTP_PER_IP_LIMIT,
 	    MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_seconds,

@@ -35,6 +35,12 @@ struct http_config {
 	const char	*cert_pem;	/* leaf first, then its chain */
 	const char	*key_pem;
 	const char	*key_password;	/* NULL for a plain key */
+	/*
+	 * Optional: CA certificates (PEM) whose names are sent to ask every
+	 * client for a certificate, which stays optional and unverified:
+	 * see http_request_peer_cert().
+	 */
+	const char	*client_ca_pem;
 	size_t		 max_body;	/* bytes, > 0 */
 	unsigned int	 max_connections;
 	unsigned int	 timeout_seconds;	/* idle connections, > 0 */
@@ -73,6 +79,12 @@ const char	*http_request_header(const struct http_request *, const char *);
 const char	*http_request_body(const struct http_request *, size_t *);
 /* The peer's address as text ("192.0.2.1", "2001:db8::1"). */
 const char	*http_request_client(const struct http_request *);
+/*
+ * The DER of the certificate the client presented in the TLS handshake
+ * (which proves it holds the key), or NULL; the caller verifies it.
+ */
+const unsigned char *http_request_peer_cert(const struct http_request *,
+		    size_t *);
 /* The router's arg: the daemon's state. */
 void		*http_request_arg(const struct http_request *);
 

@@ -30,7 +30,7 @@
 #define ROUTER_MAX_QUERY	32	/* name=value pairs in a query string */
 #define ROUTER_NAME_MAX		32	/* longest capture name */
 #define ROUTER_ALLOW_MAX	128	/* the Allow header of a 405 */
-#define ROUTER_CALLER_MAX	512	/* bytes of the application's caller */
+#define ROUTER_CALLER_MAX	1024	/* bytes of the application's caller */
 
 struct route;
 struct caller;		/* the application's: who is calling, as proven */

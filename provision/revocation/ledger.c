@@ -209,6 +209,19 @@ issuer_of(struct ledger *l, X509 *cert)
 	return NULL;
 }
 
+int
+ledger_verify(struct ledger *l, X509 *cert)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const X509 *ca = ca_signer_cert(l->issuers[i].signer);
+
+		if (X509_check_issued((X509 *)ca, cert) == X509_V_OK &&
+		    X509_verify(cert, X509_get0_pubkey(ca)) == 1)
+			return 0;
+	}
+	return -1;
+}
+
 /* With l->lock and the CA directory's lock held. */
 static int
 resign(struct ledger *l, const struct cadir *cd, struct issuer *iss,

@@ -39,6 +39,8 @@ void		 ledger_free(struct ledger *);
 struct ca_signer *ledger_signer(const struct ledger *);
 const char	*ledger_current_serial(const struct ledger *);
 size_t		 ledger_count(const struct ledger *);
+/* 0 if one of the issuers signed the certificate, else -1. */
+int		 ledger_verify(struct ledger *, X509 *);
 
 /*
  * Adds an index line for each revoked certificate of the device (REG_NONE:

@@ -17,7 +17,8 @@
 #define GROUP_COLUMNS							\
 	"SELECT g.id, g.tenant_id, g.name, g.public_id, g.secret_hash,"	\
 	" g.secret_expires, g.prev_secret_hash, g.prev_valid_until,"	\
-	" g.quota, g.created, g.device_count, g.provisioned_count"	\
+	" g.quota, g.created, g.device_count, g.provisioned_count,"	\
+	" g.cert_days, g.renew_grace"					\
 	" FROM groups g "
 
 #define DEVICE_COLUMNS							\
@@ -233,6 +234,8 @@ group_row(sqlite3_stmt *st, struct reg_group *g)
 	g->created = sqlite3_column_int64(st, 9);
 	g->devices = sqlite3_column_int64(st, 10);
 	g->provisioned = sqlite3_column_int64(st, 11);
+	g->cert_days = column_opt(st, 12);
+	g->renew_grace = column_opt(st, 13);
 	if (column_text(st, 2, g->name, sizeof(g->name)) == -1 ||
 	    column_text(st, 3, g->public_id, sizeof(g->public_id)) == -1 ||
 	    column_hash(st, 4, g->secret_hash) != 1 ||
@@ -463,6 +466,39 @@ registry_group_set_quota(sqlite3 *db, int64_t group_id, int64_t quota)
 }
 
 int
+registry_group_set_cert_days(sqlite3 *db, int64_t group_id, int64_t days)
+{
+	sqlite3_stmt *st;
+
+	if (prepare(db, &st, "UPDATE groups SET cert_days = ? WHERE id = ?",
+	    "ni", days, group_id) != REG_OK)
+		return REG_ERROR;
+	return run_changed(db, st);
+}
+
+int
+registry_group_set_renew_grace(sqlite3 *db, int64_t group_id, int64_t grace)
+{
+	sqlite3_stmt *st;
+
+	if (prepare(db, &st, "UPDATE groups SET renew_grace = ? WHERE id = ?",
+	    "ni", grace, group_id) != REG_OK)
+		return REG_ERROR;
+	return run_changed(db, st);
+}
+
+int
+registry_group_by_id(sqlite3 *db, int64_t group_id, struct reg_group *g)
+{
+	sqlite3_stmt *st;
+
+	if (prepare(db, &st, GROUP_COLUMNS "WHERE g.id = ?", "i", group_id) !=
+	    REG_OK)
+		return REG_ERROR;
+	return one_group(st, g);
+}
+
+int
 registry_group_set_expiry(sqlite3 *db, int64_t group_id, int64_t expires)
 {
 	sqlite3_stmt *st;
@@ -553,6 +589,16 @@ registry_device_find(sqlite3 *db, int64_t group_id, const char *name,
 
 	if (prepare(db, &st, DEVICE_COLUMNS "WHERE group_id = ? AND name = ?",
 	    "it", group_id, name) != REG_OK)
+		return REG_ERROR;
+	return one_device(st, d);
+}
+
+int
+registry_device_by_id(sqlite3 *db, int64_t id, struct reg_device *d)
+{
+	sqlite3_stmt *st;
+
+	if (prepare(db, &st, DEVICE_COLUMNS "WHERE id = ?", "i", id) != REG_OK)
 		return REG_ERROR;
 	return one_device(st, d);
 }
@@ -657,6 +703,24 @@ registry_device_set_provisioned(sqlite3 *db, int64_t device_id,
 	    serial, not_after, now, device_id) != REG_OK)
 		return REG_ERROR;
 	return run_changed(db, st);
+}
+
+/* A provisioned device's next certificate, already inserted for it. */
+int
+registry_device_renew(sqlite3 *db, int64_t device_id,
+    const unsigned char pubkey_hash[REG_HASH_LEN], const char *serial,
+    int64_t not_after)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = cert_belongs(db, serial, device_id)) != REG_OK)
+		return rc;
+	if (prepare(db, &st, "UPDATE devices SET pubkey_hash = ?, serial = ?,"
+	    " not_after = ? WHERE id = ? AND state = 'provisioned'", "htii",
+	    pubkey_hash, serial, not_after, device_id) != REG_OK)
+		return REG_ERROR;
+	return (rc = run_changed(db, st)) == REG_NOT_FOUND ? REG_STATE : rc;
 }
 
 int

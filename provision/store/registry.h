@@ -58,6 +58,8 @@ struct reg_group {
 	int64_t		 created;
 	int64_t		 devices;		/* registered, any state */
 	int64_t		 provisioned;		/* in state provisioned */
+	int64_t		 cert_days;		/* REG_NONE: the default */
+	int64_t		 renew_grace;		/* seconds; REG_NONE: same */
 };
 
 struct reg_device {
@@ -129,6 +131,10 @@ int	registry_group_by_public_id(sqlite3 *, const char *,
 int	registry_group_list(sqlite3 *, int64_t, reg_group_cb, void *);
 int	registry_group_set_quota(sqlite3 *, int64_t, int64_t);
 int	registry_group_set_expiry(sqlite3 *, int64_t, int64_t);
+/* The group's policy; REG_NONE puts back the configuration's. */
+int	registry_group_set_cert_days(sqlite3 *, int64_t, int64_t);
+int	registry_group_set_renew_grace(sqlite3 *, int64_t, int64_t);
+int	registry_group_by_id(sqlite3 *, int64_t, struct reg_group *);
 /*
  * (group, new hash, new expiry, overlap_until, &prev_valid_until): the
  * current secret becomes the previous one, valid until overlap_until but
@@ -148,6 +154,13 @@ int	registry_device_add(sqlite3 *, int64_t, const char *, int64_t,
 	    int64_t *);
 int	registry_device_find(sqlite3 *, int64_t, const char *,
 	    struct reg_device *);
+int	registry_device_by_id(sqlite3 *, int64_t, struct reg_device *);
+/*
+ * (device, pubkey hash, serial, not_after): a provisioned device's new
+ * certificate, inserted for it first; REG_STATE unless provisioned.
+ */
+int	registry_device_renew(sqlite3 *, int64_t,
+	    const unsigned char [REG_HASH_LEN], const char *, int64_t);
 /* By name; limit REG_NONE for all; *total counts the whole group. */
 int	registry_device_list(sqlite3 *, int64_t, int64_t, int64_t,
 	    reg_device_cb, void *, int64_t *);

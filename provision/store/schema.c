@@ -136,6 +136,14 @@ static const char *const registry_steps[] = {
 	"INSERT OR IGNORE INTO revoked_keys (pubkey_hash, revoked)"
 	"  SELECT pubkey_hash, coalesce(provisioned_at, created) FROM devices"
 	"  WHERE state = 'revoked' AND pubkey_hash IS NOT NULL;",
+	/*
+	 * 4: a group's own certificate policy: validity and how long after
+	 * expiry a device may still renew.  NULL: the configuration's.
+	 */
+	"ALTER TABLE groups ADD COLUMN cert_days INTEGER"
+	"  CHECK (cert_days IS NULL OR cert_days BETWEEN 1 AND 3650);"
+	"ALTER TABLE groups ADD COLUMN renew_grace INTEGER"
+	"  CHECK (renew_grace IS NULL OR renew_grace BETWEEN 0 AND 31536000);",
 };
 const struct store_schema schema_registry = {
 	registry_steps, (int)(sizeof(registry_steps) / sizeof(registry_steps[0]))

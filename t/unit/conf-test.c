@@ -749,6 +749,7 @@ test_round_trip(void)
 	    "provisioning:\n"
 	    "  certificate_days: 3650\n"
 	    "  secret_overlap: 0s\n"
+	    "  renew_grace: 1d\n"
 	    "revocation:\n"
 	    "  url: \"http://crl.example/a b\"\n"
 	    "  address: \"::1\"\n"
