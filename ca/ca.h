@@ -256,6 +256,10 @@ X509		*ca_issue_for_csr(struct ca_signer *, const struct ca_csr *,
 X509_CRL	*ca_crl_build(struct ca_signer *, const struct ca_revoked *,
 		    size_t, uint64_t, time_t, long);
 
+/* pkcs7.c: certificates as a certs-only PKCS#7 (EST), DER, OPENSSL_free. */
+int		 ca_certs_pkcs7(X509 *const *, size_t, unsigned char **,
+		    size_t *);
+
 /* pem.c: small file helpers shared by every caller. */
 /* Reads a whole regular file of at most `max` bytes; free() the result. */
 unsigned char	*ca_file_read(const char *, size_t, size_t *);

@@ -189,3 +189,25 @@ b64_decode(const char *in, size_t len, unsigned char *out, size_t cap,
 	*outlen = n;
 	return 0;
 }
+
+/* Base64 in lines of 64 characters, each ending "\n" (RFC 2045 allows 76). */
+char *
+b64_lines(const unsigned char *in, size_t len, size_t *outlen)
+{
+	size_t lines = (len + 47) / 48, cap = lines * 66 + 1, n = 0;
+	char *out;
+
+	if ((out = malloc(cap)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i += 48) {
+		size_t chunk = len - i < 48 ? len - i : 48;
+
+		n += (size_t)EVP_EncodeBlock((unsigned char *)out + n, in + i,
+		    (int)chunk);
+		out[n++] = '\n';
+	}
+	out[n] = '\0';
+	if (outlen != NULL)
+		*outlen = n;
+	return out;
+}

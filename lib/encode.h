@@ -30,6 +30,9 @@ int	 b64url_random(size_t, char *);
 int	 b64_decode(const char *, size_t, unsigned char *, size_t, size_t *,
 	    int);
 
+/* Base64 of len bytes in lines of 64 ("\n" after each); free(). */
+char	*b64_lines(const unsigned char *, size_t, size_t *);
+
 /*
  * "-----BEGIN label-----", the base64 of der in lines of 64, "-----END
  * label-----", each line ending in "\n"; NUL-terminated, free() it.  NULL

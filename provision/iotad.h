@@ -111,6 +111,22 @@ void	handle_provision(struct http_request *, struct http_response *,
 	    const struct caller *);
 void	handle_renew(struct http_request *, struct http_response *,
 	    const struct caller *);
+/* provision.c's flows, for its JSON handlers and EST's (est.c). */
+void	provision_enroll(struct http_request *, struct http_response *,
+	    const struct caller *, const char *, const char *,
+	    const unsigned char *, size_t, int);
+void	provision_renew(struct http_request *, struct http_response *,
+	    const struct caller *, const unsigned char *, size_t, int);
+/* est.c: RFC 7030 */
+void	est_answer_cert(struct http_response *, const unsigned char *, size_t);
+void	handle_est_cacerts(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_est_csrattrs(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_est_enroll(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_est_reenroll(struct http_request *, struct http_response *,
+	    const struct caller *);
 /* revocation.c: CRLs and OCSP */
 void	handle_crl_current(struct http_request *, struct http_response *,
 	    const struct caller *);

@@ -80,7 +80,7 @@ is "$?" 0 "iotad --routes: exit 0"
 NROUTES=$(wc -l <"$T/routes")
 ok "[ $NROUTES -ge 18 ]" "iotad --routes lists the $NROUTES routes"
 like "$(awk '{print $3}' "$T/routes" | sort -u | tr '\n' ' ')" \
-    '^(admin |anyone |broker |device-cert |device-secret |operator )+$' \
+    '^(admin |anyone |broker |device-cert |device-cert\|est-basic |device-secret |operator )+$' \
     "every route names its callers, of the classes the gate knows"
 
 API_SRC='' snapshot "$OP" g1
@@ -92,6 +92,7 @@ while read -r method pattern class; do
 	path=${pattern//\{group\}/g1}
 	path=${path//\{device\}/d1}
 	path=${path//\{file\}/00.crl}
+	path=${path//\{label\}/g1}
 	path=${path//\{request\*\}/MAo=}
 	body=$(body_for "$path")
 	for cred in none wrong-admin wrong-operator wrong-secret malformed \
@@ -148,6 +149,7 @@ while read -r method pattern class; do
 	who=$(doc_who "$method" "$pattern")
 	case $class:$who in
 	anyone:anyone|admin:admin|operator:operator|device-secret:device|device-cert:device-cert) ;;
+	"device-cert|est-basic:device-cert or est-basic") ;;
 	broker:"the broker"*) ;;
 	*) MISMATCH=$((MISMATCH + 1))
 	   diag "docs/API.md: $method $pattern says '$who', the table '$class'" ;;

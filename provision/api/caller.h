@@ -17,10 +17,11 @@ enum caller_class {
 	CALLER_DEVICE_SECRET	= 1 << 3,	/* a group's provisioning secret */
 	CALLER_BROKER		= 1 << 4,	/* RabbitMQ, from auth_clients */
 	CALLER_DEVICE_CERT	= 1 << 5,	/* a device's certificate, mTLS */
-	CALLER_EST_BASIC	= 1 << 6,	/* reserved: EST's HTTP Basic */
+	CALLER_EST_BASIC	= 1 << 6,	/* EST: Basic device:secret */
 };
 #define CALLER_KNOWN	(CALLER_ANYONE | CALLER_ADMIN | CALLER_OPERATOR | \
-			 CALLER_DEVICE_SECRET | CALLER_BROKER | CALLER_DEVICE_CERT)
+			 CALLER_DEVICE_SECRET | CALLER_BROKER | CALLER_DEVICE_CERT | \
+			 CALLER_EST_BASIC)
 
 struct caller {
 	enum caller_class	 class;
@@ -31,6 +32,7 @@ struct caller {
 	struct reg_device	 dev;
 	char			 serial[REG_SERIAL_MAX + 1];
 	int64_t			 not_after;
+	char			 est_device[REG_NAME_MAX + 1];	/* Basic's user */
 };
 
 /* The route table's gate: see route_gate in router.h. */

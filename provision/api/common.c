@@ -18,6 +18,10 @@
 #define OP	CALLER_OPERATOR
 #define GROUP	"/v1/groups/{group}"
 #define DEVICE	GROUP "/devices/{device}"
+#define EST	"/.well-known/est"
+#define EST_ENROLL	(CALLER_EST_BASIC | CALLER_DEVICE_CERT)
+/* base64 of a CSR, in lines */
+#define EST_BODY_MAX	(CA_CSR_MAX * 4 / 3 + CA_CSR_MAX / 32 + 64)
 /* For relying parties: on both listeners, no credential. */
 #define REVOCATION_ROUTES						\
 	ROUTE("GET", "/crl", CALLER_ANYONE, handle_crl_current),	\
@@ -47,6 +51,19 @@ const struct route iotad_routes[] = {
 	ROUTE("POST", DEVICE "/enable", OP, handle_device_enable),
 	ROUTE("POST", "/v1/provision", CALLER_DEVICE_SECRET, handle_provision),
 	ROUTE("POST", "/v1/renew", CALLER_DEVICE_CERT, handle_renew),
+	ROUTE("GET", EST "/cacerts", CALLER_ANYONE, handle_est_cacerts),
+	ROUTE("GET", EST "/{label}/cacerts", CALLER_ANYONE, handle_est_cacerts),
+	ROUTE("GET", EST "/csrattrs", CALLER_ANYONE, handle_est_csrattrs),
+	ROUTE("GET", EST "/{label}/csrattrs", CALLER_ANYONE,
+	    handle_est_csrattrs),
+	ROUTE_BODY("POST", EST "/simpleenroll", EST_ENROLL, handle_est_enroll,
+	    EST_BODY_MAX),
+	ROUTE_BODY("POST", EST "/{label}/simpleenroll", EST_ENROLL,
+	    handle_est_enroll, EST_BODY_MAX),
+	ROUTE_BODY("POST", EST "/simplereenroll", CALLER_DEVICE_CERT,
+	    handle_est_reenroll, EST_BODY_MAX),
+	ROUTE_BODY("POST", EST "/{label}/simplereenroll", CALLER_DEVICE_CERT,
+	    handle_est_reenroll, EST_BODY_MAX),
 	ROUTE("POST", "/auth/user", CALLER_BROKER, handle_auth_user),
 	ROUTE("POST", "/auth/vhost", CALLER_BROKER, handle_auth_vhost),
 	ROUTE("POST", "/auth/resource", CALLER_BROKER, handle_auth_resource),
@@ -57,6 +74,9 @@ const struct route iotad_routes[] = {
 #undef GROUP
 #undef DEVICE
 #undef REVOCATION_ROUTES
+#undef EST
+#undef EST_ENROLL
+#undef EST_BODY_MAX
 const size_t iotad_nroutes = sizeof(iotad_routes) / sizeof(iotad_routes[0]);
 
 void

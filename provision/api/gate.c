@@ -11,11 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
 
 #include "caller.h"
+#include "encode.h"
 #include "iotad.h"
 #include "json.h"
 #include "ledger.h"
@@ -427,6 +429,55 @@ gate_cert(struct http_request *req, struct http_response *resp,
 	return 0;
 }
 
+/*
+ * EST's HTTP Basic (RFC 7030 3.2.3): the device's name as the user, its
+ * group's provisioning secret as the password, proven as a bearer secret.
+ */
+#define BASIC_MAX	512	/* bytes of "device:secret" */
+
+static int
+basic_refused(struct http_request *req, struct http_response *resp,
+    const char *message)
+{
+	api_secret_failed(req, NULL);
+	http_respond_error(resp, 401, "unauthorized", "%s", message);
+	return -1;
+}
+
+static int
+gate_basic(struct http_request *req, struct http_response *resp,
+    const struct route *rt, const char *auth, struct caller *c)
+{
+	unsigned char buf[BASIC_MAX + 1];
+	char *colon;
+	size_t n = 0;
+	int rc;
+
+	http_respond_header(resp, "WWW-Authenticate", "Basic realm=\"iota EST\"");
+	if (locked_out(req, resp, NULL))
+		return -1;
+	if (auth == NULL || strncasecmp(auth, "Basic ", 6) != 0 ||
+	    b64_decode(auth + 6, strlen(auth + 6), buf, BASIC_MAX, &n, 0) ==
+	    -1 || memchr(buf, '\0', n) != NULL)
+		return basic_refused(req, resp, "HTTP Basic with the device's "
+		    "name and its group's provisioning secret, or a device "
+		    "certificate, is required");
+	buf[n] = '\0';
+	if ((colon = strchr((char *)buf, ':')) == NULL ||
+	    (*colon = '\0', !ca_name_is_safe((char *)buf)) ||
+	    strlen((char *)buf) > REG_NAME_MAX) {
+		OPENSSL_cleanse(buf, sizeof(buf));
+		return basic_refused(req, resp, "the Basic user must be the "
+		    "device's name");
+	}
+	snprintf(c->est_device, sizeof(c->est_device), "%s", (char *)buf);
+	rc = gate_secret(req, resp, rt, colon + 1, c);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	if (rc == 0)
+		c->class = CALLER_EST_BASIC;
+	return rc;
+}
+
 /* The broker's callbacks: only when the mode asks them, only from its hosts. */
 
 /* A whole-word match in a comma-separated list. */
@@ -482,6 +533,16 @@ api_gate(struct http_request *req, struct http_response *resp,
 		return gate_broker(req, resp, c);
 	if (rt->callers & CALLER_DEVICE_SECRET)
 		return gate_secret(req, resp, rt, bearer, c);
+	if (rt->callers & CALLER_EST_BASIC) {
+		size_t n;
+		const char *auth = http_request_header(req, "Authorization");
+
+		/* No Basic, but a client certificate: that proves the caller. */
+		if (auth == NULL && (rt->callers & CALLER_DEVICE_CERT) &&
+		    http_request_peer_cert(req, &n) != NULL)
+			return gate_cert(req, resp, c);
+		return gate_basic(req, resp, rt, auth, c);
+	}
 	if (rt->callers & CALLER_DEVICE_CERT)
 		return gate_cert(req, resp, c);
 	if (locked_out(req, resp, NULL))

@@ -44,6 +44,7 @@ struct provision {
 	int			 again;		/* a retry with the same key */
 	int			 key_revoked;	/* refused: a revoked key */
 	int			 renewing;	/* POST /v1/renew */
+	int			 est;		/* answered as EST (RFC 7030) */
 	const struct caller	*c;
 	struct creds		 creds;		/* empty in broker.mode none */
 };
@@ -289,9 +290,14 @@ recorded_cert(sqlite3 *db, void *arg)
 static void
 answer(struct http_response *resp, struct provision *p)
 {
-	char *pem = pem_armour("CERTIFICATE", p->der, p->derlen, NULL);
+	char *pem;
 	json_t *a, *b;
 
+	if (p->est) {
+		est_answer_cert(resp, p->der, p->derlen);
+		return;
+	}
+	pem = pem_armour("CERTIFICATE", p->der, p->derlen, NULL);
 	if (pem == NULL) {
 		http_respond_error(resp, 500, "internal", "internal error");
 		return;
@@ -383,20 +389,23 @@ read_body(struct http_request *req, struct http_response *resp,
 	return 0;
 }
 
+/*
+ * The flow after the front end (JSON here, EST in est.c) has read the
+ * request: the device and group named, the CSR as PEM or DER.
+ */
 void
-handle_provision(struct http_request *req, struct http_response *resp,
-    const struct caller *c)
+provision_enroll(struct http_request *req, struct http_response *resp,
+    const struct caller *c, const char *device, const char *group,
+    const unsigned char *csrbytes, size_t csrlen, int est)
 {
 	struct provision p = { .d = http_request_arg(req), .now = time(NULL),
-	    .client = http_request_client(req) };
+	    .client = http_request_client(req), .device = device,
+	    .group = group, .est = est };
 	struct ca_csr *csr = NULL;
-	json_t *body = NULL;
 
-	if (read_body(req, resp, &p, &body) == -1 ||
-	    registered(req, resp, &p, c) == -1)
+	if (registered(req, resp, &p, c) == -1)
 		goto out;
-	if ((csr = ca_csr_parse((const unsigned char *)p.csr_pem,
-	    strlen(p.csr_pem))) == NULL) {
+	if ((csr = ca_csr_parse(csrbytes, csrlen)) == NULL) {
 		refuse(resp, &p, 400, "csr_rejected", ca_errstr());
 		goto out;
 	}
@@ -408,39 +417,43 @@ handle_provision(struct http_request *req, struct http_response *resp,
 	if (!p.again)
 		api_event(p.d, EVENT_DEVICE_PROVISIONED, p.tenant, p.g.name,
 		    p.device, p.serial);
-	log_info("provisioned %s/%s/%s serial %s%s",
+	log_info("provisioned %s/%s/%s serial %s%s%s",
 	    p.tenant, p.g.name, p.device, p.again ? p.dev.serial : p.serial,
-	    p.again ? " (again)" : "");
+	    p.again ? " (again)" : "", est ? " (EST)" : "");
 out:
 	creds_clear(&p.creds);
 	der_free(&p);
 	ca_csr_free(csr);
+}
+
+void
+handle_provision(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
+{
+	struct provision p = { .d = http_request_arg(req), .now = time(NULL),
+	    .client = http_request_client(req) };
+	json_t *body = NULL;
+
+	if (read_body(req, resp, &p, &body) == 0)
+		provision_enroll(req, resp, c, p.device, p.group,
+		    (const unsigned char *)p.csr_pem, strlen(p.csr_pem), 0);
 	json_decref(body);
 }
 
 /* The device, group and tenant are the gate's, from the certificate. */
 void
-handle_renew(struct http_request *req, struct http_response *resp,
-    const struct caller *c)
+provision_renew(struct http_request *req, struct http_response *resp,
+    const struct caller *c, const unsigned char *csrbytes, size_t csrlen,
+    int est)
 {
 	struct provision p = { .d = http_request_arg(req), .now = time(NULL),
 	    .client = http_request_client(req), .renewing = 1, .c = c,
-	    .g = c->group, .dev = c->dev, .device = c->dev.name };
-	char why[JSON_WHYLEN];
+	    .g = c->group, .dev = c->dev, .device = c->dev.name, .est = est };
 	struct ca_csr *csr = NULL;
-	json_t *body;
 
 	snprintf(p.tenant, sizeof(p.tenant), "%s", c->tenant);
 	p.group = p.g.name;
-	if ((body = http_request_json(req, why, sizeof(why))) == NULL ||
-	    (p.csr_pem = json_string_value(json_object_get(body, "csr"))) ==
-	    NULL || json_object_size(body) != 1) {
-		http_respond_error(resp, 400, "bad_request", "%s", body == NULL ?
-		    why : "the body is {\"csr\": PEM}, nothing else");
-		goto out;
-	}
-	if ((csr = ca_csr_parse((const unsigned char *)p.csr_pem,
-	    strlen(p.csr_pem))) == NULL) {
+	if ((csr = ca_csr_parse(csrbytes, csrlen)) == NULL) {
 		refuse(resp, &p, 400, "csr_rejected", ca_errstr());
 		goto out;
 	}
@@ -455,12 +468,30 @@ handle_renew(struct http_request *req, struct http_response *resp,
 	if (broker_credentials(resp, &p) == -1 || issue(resp, &p, csr) == -1)
 		goto out;
 	answer(resp, &p);
-	log_info("renewed %s/%s/%s serial %s%s (was %s)", p.tenant, p.g.name,
+	log_info("renewed %s/%s/%s serial %s%s%s (was %s)", p.tenant, p.g.name,
 	    p.device, p.again ? p.dev.serial : p.serial, p.again ?
-	    " (again)" : "", c->serial);
+	    " (again)" : "", est ? " (EST)" : "", c->serial);
 out:
 	creds_clear(&p.creds);
 	der_free(&p);
 	ca_csr_free(csr);
+}
+
+void
+handle_renew(struct http_request *req, struct http_response *resp,
+    const struct caller *c)
+{
+	char why[JSON_WHYLEN];
+	const char *csr;
+	json_t *body;
+
+	if ((body = http_request_json(req, why, sizeof(why))) == NULL ||
+	    (csr = json_string_value(json_object_get(body, "csr"))) == NULL ||
+	    json_object_size(body) != 1)
+		http_respond_error(resp, 400, "bad_request", "%s", body == NULL ?
+		    why : "the body is {\"csr\": PEM}, nothing else");
+	else
+		provision_renew(req, resp, c, (const unsigned char *)csr,
+		    strlen(csr), 0);
 	json_decref(body);
 }

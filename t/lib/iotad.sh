@@ -210,7 +210,7 @@ _api() {
 	STATUS=$(curl "${args[@]}" "$@" "${API_ARGS[@]}" "$IOTAD_URL$path" \
 	    2>"$T_TMP/.api.err")
 	[ -n "$STATUS" ] || STATUS=000
-	BODY=$(cat "$T_TMP/.api.body")
+	BODY=$(tr -d '\000' <"$T_TMP/.api.body")	# NULs: a DER answer
 	HEADERS=$(tr -d '\r' <"$T_TMP/.api.head")
 	[ "$STATUS" != 000 ] || diag "curl $method $path: $(cat "$T_TMP/.api.err")"
 }
