@@ -142,23 +142,10 @@ read_pem(const char *path)
 static void
 load_ca(struct iotad *d)
 {
-	struct cadir *cd;
-	char *pass, err[512];
-	size_t len;
+	char err[512];
 
-	if ((cd = cadir_open(d->conf.ca.dir, 0)) == NULL)
-		fatal("ca.dir: %s", ca_errstr());
-	pass = first_line(d->conf.ca.passphrase_file, &len);
-	d->ledger = ledger_open(d->conf.ca.dir, pass, len,
-	    d->conf.revocation.crl_days, err, sizeof(err));
-	file_line_free(pass, len);
-	if (d->ledger == NULL)
-		fatal("the intermediates: %s", err);
-	/* The online path issues device certificates and nothing else. */
-	d->signer = ledger_signer(d->ledger);
-	ca_signer_restrict(d->signer, CA_ALLOW(CA_PROFILE_DEVICE));
-	d->chain_pem = read_pem(cadir_file(cd, CADIR_CHAIN));
-	cadir_close(cd);
+	if (iotad_ca_load(&d->conf, NULL, &d->ca, err, sizeof(err)) == -1)
+		fatal("%s", err);
 }
 
 /* Revocations the index missed (iotad stopped in between) go in first. */
@@ -167,7 +154,7 @@ publish_revoked(struct iotad *d)
 {
 	char err[512];
 
-	if (ledger_publish(d->ledger, d->store, REG_NONE, err, sizeof(err)) ==
+	if (ledger_publish(d->ca.ledger, d->store, REG_NONE, err, sizeof(err)) ==
 	    -1)
 		fatal("publishing revocations to %s/%s (iotad needs to write "
 		    "it): %s", d->conf.ca.dir, CADIR_INDEX, err);
@@ -251,7 +238,7 @@ start_http(struct iotad *d, const struct router *router)
 
 	cfg.cert_pem = read_pem(d->conf.tls.certificate);
 	/* Ask for a device certificate: renewal and EST prove who calls. */
-	cfg.client_ca_pem = d->chain_pem;
+	cfg.client_ca_pem = d->ca.chain_pem;
 	cfg.key_pem = read_pem(d->conf.tls.key);
 	if (d->conf.tls.key_passphrase_file != NULL)
 		cfg.key_password = keypass = first_line(
@@ -290,9 +277,9 @@ print_routes(void)
 	}
 }
 
-/* Until SIGINT or SIGTERM; a SIGHUP is only said, reload does not exist. */
+/* Until SIGINT or SIGTERM; SIGHUP reloads. */
 static void
-wait_for_stop(void)
+wait_for_stop(struct iotad *d)
 {
 	sigset_t set;
 	int sig;
@@ -306,8 +293,8 @@ wait_for_stop(void)
 			continue;
 		if (sig != SIGHUP)
 			break;
-		log_warn("SIGHUP ignored: iotad cannot reload yet; restart it "
-		    "to apply a new configuration");
+		log_info("SIGHUP: reloading %s", d->config_path);
+		iotad_reload(d);
 	}
 	log_info("stopping on signal %d", sig);
 }
@@ -334,25 +321,11 @@ start_plain(struct iotad *d, const struct router *router)
 	return http;
 }
 
-static char *
-url_of(const char *base, const char *fmt, const char *arg)
-{
-	char buf[CA_URL_MAX + 1];
-	char *url;
-
-	if ((size_t)snprintf(buf, sizeof(buf), fmt, base, arg) >= sizeof(buf) ||
-	    ca_http_url_check(buf) == -1)
-		fatal("revocation.url: %s", ca_errstr());
-	if ((url = strdup(buf)) == NULL)
-		fatal("out of memory");
-	return url;
-}
-
 /* The URLs new device certificates name; none without a base. */
 static void
 set_urls(struct iotad *d, const struct http_server *plain)
 {
-	char base[CA_URL_MAX + 1];
+	char base[CA_URL_MAX + 1], err[512];
 	const char *a = d->conf.revocation.address;
 	int v6 = strchr(a, ':') != NULL;
 
@@ -365,22 +338,34 @@ set_urls(struct iotad *d, const struct http_server *plain)
 		return;
 	while (strlen(base) > 7 && base[strlen(base) - 1] == '/')
 		base[strlen(base) - 1] = '\0';
-	d->crl_url = url_of(base, "%s/crl/%s.crl",
-	    ledger_current_serial(d->ledger));
-	d->ocsp_url = url_of(base, "%s/ocsp%s", "");
-	log_info("revocation: CRLs at %s, OCSP at %s", d->crl_url,
-	    d->ocsp_url);
+	if ((d->revocation_base = strdup(base)) == NULL)
+		fatal("out of memory");
+	if (iotad_ca_urls(&d->ca, d->revocation_base, err, sizeof(err)) == -1)
+		fatal("%s", err);
+	log_info("revocation: CRLs at %s, OCSP at %s", d->ca.crl_url,
+	    d->ca.ocsp_url);
+}
+
+static void
+enter(void *arg)
+{
+	pthread_rwlock_rdlock(&((struct iotad *)arg)->swap);
+}
+
+static void
+leave(void *arg)
+{
+	pthread_rwlock_unlock(&((struct iotad *)arg)->swap);
 }
 
 static void
 serve(struct iotad *d)
 {
 	struct router router = { iotad_routes, iotad_nroutes, d, api_gate,
-	    sizeof(struct caller) };
+	    sizeof(struct caller), enter, leave };
 	struct router plain_router = { revocation_routes, revocation_nroutes,
-	    d, api_gate, sizeof(struct caller) };
+	    d, api_gate, sizeof(struct caller), enter, leave };
 	struct http_server *http, *plain;
-	struct ledger_schedule *schedule;
 
 	check_routes(&router);
 	check_routes(&plain_router);
@@ -388,7 +373,7 @@ serve(struct iotad *d)
 	plain = start_plain(d, &plain_router);
 	set_urls(d, plain);
 	http = start_http(d, &router);
-	if ((schedule = ledger_schedule_start(d->ledger)) == NULL)
+	if ((d->schedule = ledger_schedule_start(d->ca.ledger)) == NULL)
 		fatal("cannot start the CRL schedule");
 	log_info("listening on https://%s%s%s:%d",
 	    strchr(d->conf.listen.address, ':') ? "[" : "",
@@ -400,10 +385,10 @@ serve(struct iotad *d)
 		    d->conf.revocation.address,
 		    strchr(d->conf.revocation.address, ':') ? "]" : "",
 		    http_port(plain));
-	wait_for_stop();
+	wait_for_stop(d);
 	http_stop(plain);
 	http_stop(http);
-	ledger_schedule_stop(schedule);
+	ledger_schedule_stop(d->schedule);
 }
 
 /* Threads started from here on leave these signals to sigwait. */
@@ -425,11 +410,10 @@ cleanup(struct iotad *d)
 {
 	broker_mode_close(d->broker);
 	store_close(d->store);
-	ledger_free(d->ledger);
-	free(d->crl_url);
-	free(d->ocsp_url);
+	iotad_ca_free(&d->ca);
+	free(d->revocation_base);
+	pthread_rwlock_destroy(&d->swap);
 	ratelimit_free(d->failures);
-	free(d->chain_pem);
 	conf_free(&d->conf);
 	log_close();
 }
@@ -442,12 +426,23 @@ main(int argc, char *argv[])
 	char err[1024];
 
 	memset(&d, 0, sizeof(d));
+	{
+		/* A reload waiting for in-flight requests holds new ones back. */
+		pthread_rwlockattr_t attr;
+
+		pthread_rwlockattr_init(&attr);
+		pthread_rwlockattr_setkind_np(&attr,
+		    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		pthread_rwlock_init(&d.swap, &attr);
+		pthread_rwlockattr_destroy(&attr);
+	}
 	if (parse(argc, argv, &o) == -1)
 		return 2;
 	if (o.routes) {
 		print_routes();
 		return 0;
 	}
+	d.config_path = o.config;
 	if (conf_load(o.config, &d.conf, err, sizeof(err)) == -1)
 		fatal("%s", err);
 	if (broker_mode_check(&d.conf, err, sizeof(err)) == -1)

@@ -24,15 +24,30 @@
 struct broker_mode;
 struct ledger;
 
-struct iotad {
-	struct iotad_conf	 conf;
-	struct store		*store;
-	struct broker_mode	*broker;	/* broker.mode, chosen at start */
+/* What iotad signs with; a reload (reload.c) swaps it whole. */
+struct iotad_ca {
 	struct ledger		*ledger;	/* issuers, CRLs, OCSP */
 	struct ca_signer	*signer;	/* the ledger's current one */
+	char			*chain_pem;	/* issuers, then the root */
 	char			*crl_url;	/* CDP of new certs, or NULL */
 	char			*ocsp_url;	/* AIA of new certs, or NULL */
-	char			*chain_pem;	/* intermediate then root */
+};
+
+struct ledger_schedule;
+
+struct iotad {
+	struct iotad_conf	 conf;
+	const char		*config_path;	/* -c, read again on SIGHUP */
+	struct store		*store;
+	struct broker_mode	*broker;	/* broker.mode, chosen at start */
+	/*
+	 * Requests hold `swap` for reading (the router's enter/leave); a
+	 * reload takes it for writing to swap `ca` and a few settings.
+	 */
+	pthread_rwlock_t	 swap;
+	struct iotad_ca		 ca;
+	struct ledger_schedule	*schedule;	/* re-signs CRLs in time */
+	char			*revocation_base;	/* URL, or NULL */
 	struct ratelimit	*failures;	/* keys "g:<group>", "c:<addr>" */
 	int			 lock;		/* statelock_take(), while serving */
 };
@@ -43,6 +58,14 @@ struct iotad {
  */
 #define DEVICE_ADD_NAMES_MAX	10000
 #define DEVICE_ADD_BODY_MAX	(DEVICE_ADD_NAMES_MAX * (REG_NAME_MAX + 4) + 256)
+
+/* reload.c */
+int	iotad_ca_load(const struct iotad_conf *, const char *,
+	    struct iotad_ca *, char *, size_t);
+int	iotad_ca_urls(struct iotad_ca *, const char *, char *, size_t);
+void	iotad_ca_free(struct iotad_ca *);
+/* SIGHUP: the configuration and the CA again, or nothing and one line. */
+void	iotad_reload(struct iotad *);
 
 /* common.c: the route table and what handlers share. */
 extern const struct route iotad_routes[];
@@ -58,6 +81,13 @@ void	api_registry_error(struct http_response *, int, const char *);
 /* The group named in the path, in the caller's tenant; -1 after 404. */
 int	api_find_group(struct http_request *, struct http_response *,
 	    const struct caller *, struct reg_group *);
+int	api_find_group_named(struct http_request *, struct http_response *,
+	    const struct caller *, const char *, struct reg_group *);
+/* A number from the query, def when absent; -1 if not in min..max. */
+int	api_query_number(struct http_request *, const char *, int64_t,
+	    int64_t, int64_t, int64_t *);
+#define API_PAGE_DEFAULT	100
+#define API_PAGE_MAX		1000
 /* The audit row of a caller's request: actor, tenant, client, now, "ok". */
 struct reg_audit api_audit_of(struct http_request *, const struct caller *,
 	    const char *);
@@ -108,6 +138,8 @@ void	handle_device_revoke(struct http_request *, struct http_response *,
 void	handle_device_enable(struct http_request *, struct http_response *,
 	    const struct caller *);
 void	handle_provision(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_cert_list(struct http_request *, struct http_response *,
 	    const struct caller *);
 void	handle_renew(struct http_request *, struct http_response *,
 	    const struct caller *);

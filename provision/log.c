@@ -71,13 +71,20 @@ write_line(FILE *fp, const char *what, const char *fmt, va_list ap)
 	fflush(fp);
 }
 
+/* A reload's; requests read the level without a lock, as one int. */
+void
+log_set_level(enum log_level level)
+{
+	__atomic_store_n(&lg.level, level, __ATOMIC_RELAXED);
+}
+
 void
 log_msg(enum log_level level, const char *fmt, ...)
 {
 	va_list ap;
 
 	pthread_mutex_lock(&lg.lock);
-	if (level <= lg.level) {
+	if (level <= __atomic_load_n(&lg.level, __ATOMIC_RELAXED)) {
 		va_start(ap, fmt);
 		write_line(lg.log != NULL ? lg.log : stderr, level_names[level],
 		    fmt, ap);

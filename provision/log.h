@@ -20,6 +20,7 @@ enum log_level {		/* the order of iotad.yaml's log.level */
  */
 void	log_init(enum log_level, const char *, const char *);
 void	log_close(void);
+void	log_set_level(enum log_level);
 
 void	log_msg(enum log_level, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -49,6 +49,7 @@ const struct route iotad_routes[] = {
 	ROUTE("GET", DEVICE, OP, handle_device_show),
 	ROUTE("POST", DEVICE "/revoke", OP, handle_device_revoke),
 	ROUTE("POST", DEVICE "/enable", OP, handle_device_enable),
+	ROUTE("GET", "/v1/certificates", OP, handle_cert_list),
 	ROUTE("POST", "/v1/provision", CALLER_DEVICE_SECRET, handle_provision),
 	ROUTE("POST", "/v1/renew", CALLER_DEVICE_CERT, handle_renew),
 	ROUTE("GET", EST "/cacerts", CALLER_ANYONE, handle_est_cacerts),
@@ -135,9 +136,35 @@ int
 api_find_group(struct http_request *req, struct http_response *resp,
     const struct caller *c, struct reg_group *g)
 {
+	return api_find_group_named(req, resp, c,
+	    http_request_param(req, "group"), g);
+}
+
+int
+api_query_number(struct http_request *req, const char *name, int64_t def,
+    int64_t min, int64_t max, int64_t *v)
+{
+	const char *text = http_request_query(req, name);
+	char *end;
+	long long n;
+
+	if (text == NULL) {
+		*v = def;
+		return 0;
+	}
+	n = strtoll(text, &end, 10);
+	if (*text == '\0' || *end != '\0' || n < min || n > max)
+		return -1;
+	*v = n;
+	return 0;
+}
+
+int
+api_find_group_named(struct http_request *req, struct http_response *resp,
+    const struct caller *c, const char *name, struct reg_group *g)
+{
 	struct iotad *d = http_request_arg(req);
-	struct group_job j = { c->tenant_id, http_request_param(req, "group"),
-	    g };
+	struct group_job j = { c->tenant_id, name, g };
 	char err[256];
 	int rc;
 

@@ -10,8 +10,6 @@
 #include "ledger.h"
 #include "json.h"
 
-#define PAGE_DEFAULT	100
-#define PAGE_MAX	1000
 
 /* POST /v1/groups/{group}/devices: {"name"} or {"names": [...]} */
 
@@ -146,25 +144,6 @@ device_list(sqlite3 *db, void *arg)
 	    add_device, j, &j->total);
 }
 
-static int
-query_number(struct http_request *req, const char *name, int64_t def,
-    int64_t min, int64_t max, int64_t *v)
-{
-	const char *text = http_request_query(req, name);
-	char *end;
-	long long n;
-
-	if (text == NULL) {
-		*v = def;
-		return 0;
-	}
-	n = strtoll(text, &end, 10);
-	if (*text == '\0' || *end != '\0' || n < min || n > max)
-		return -1;
-	*v = n;
-	return 0;
-}
-
 void
 handle_device_list(struct http_request *req, struct http_response *resp,
     const struct caller *c)
@@ -176,10 +155,10 @@ handle_device_list(struct http_request *req, struct http_response *resp,
 
 	if (api_find_group(req, resp, c, &g) == -1)
 		return;
-	if (query_number(req, "offset", 0, 0, INT64_MAX / 2, &j.offset) == -1 ||
-	    query_number(req, "limit", PAGE_DEFAULT, 1, PAGE_MAX, &j.limit) == -1) {
+	if (api_query_number(req, "offset", 0, 0, INT64_MAX / 2, &j.offset) == -1 ||
+	    api_query_number(req, "limit", API_PAGE_DEFAULT, 1, API_PAGE_MAX, &j.limit) == -1) {
 		http_respond_error(resp, 400, "bad_request", "offset must be a "
-		    "number from 0, limit from 1 to %d", PAGE_MAX);
+		    "number from 0, limit from 1 to %d", API_PAGE_MAX);
 		return;
 	}
 	j.group_id = g.id;
@@ -296,7 +275,7 @@ publish(struct iotad *d, struct http_response *resp, int64_t device_id)
 {
 	char err[256];
 
-	if (ledger_publish(d->ledger, d->store, device_id, err,
+	if (ledger_publish(d->ca.ledger, d->store, device_id, err,
 	    sizeof(err)) == 0)
 		return 0;
 	log_error("revoke: %s", err);

@@ -93,7 +93,7 @@ handle_est_cacerts(struct http_request *req, struct http_response *resp,
 	BIO *bio;
 
 	(void)c;
-	if ((bio = BIO_new_mem_buf(d->chain_pem, -1)) == NULL) {
+	if ((bio = BIO_new_mem_buf(d->ca.chain_pem, -1)) == NULL) {
 		http_respond_error(resp, 500, "internal", "internal error");
 		return;
 	}

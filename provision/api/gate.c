@@ -369,7 +369,7 @@ our_certificate(struct iotad *d, const unsigned char *der, size_t len,
 	int rc = -1;
 
 	if ((cert = d2i_X509(NULL, &p, (long)len)) != NULL &&
-	    p == der + len && ledger_verify(d->ledger, cert) == 0 &&
+	    p == der + len && ledger_verify(d->ca.ledger, cert) == 0 &&
 	    (hex = ca_serial_hex(X509_get0_serialNumber(cert))) != NULL &&
 	    strlen(hex) <= REG_SERIAL_MAX) {
 		snprintf(c->serial, sizeof(c->serial), "%s", hex);

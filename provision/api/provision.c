@@ -168,14 +168,14 @@ sign(struct provision *p, const struct ca_csr *csr)
 	    p->device), .organization = p->tenant,
 	    .unit = p->g.name, .uri = uri,
 	    .days = api_cert_days(p->d, &p->g),
-	    .crl_url = p->d->crl_url, .ocsp_url = p->d->ocsp_url },
+	    .crl_url = p->d->ca.crl_url, .ocsp_url = p->d->ca.ocsp_url },
 	    .now = p->now };
 	struct ca_issued out;
 
 	snprintf(uri, sizeof(uri), "urn:iota:device:%s:%s:%s", p->tenant,
 	    p->g.name, p->device);
 	r.spki = ca_csr_spki(csr, &r.spki_len);
-	if (ca_signer_issue(p->d->signer, &r, &out) == -1)
+	if (ca_signer_issue(p->d->ca.signer, &r, &out) == -1)
 		return -1;
 	p->der = out.der;
 	p->derlen = out.len;
@@ -305,9 +305,9 @@ answer(struct http_response *resp, struct provision *p)
 	a = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "device", p->device,
 	    "group", p->g.name, "serial", p->again ? p->dev.serial : p->serial,
 	    "not_after", (json_int_t)(p->again ? p->dev.not_after : p->not_after),
-	    "certificate", pem, "ca_chain", p->d->chain_pem);
+	    "certificate", pem, "ca_chain", p->d->ca.chain_pem);
 	if (a != NULL && (b = broker_mode_answer(p->d->broker, &p->creds,
-	    p->d->chain_pem)) != NULL)
+	    p->d->ca.chain_pem)) != NULL)
 		json_object_set_new(a, "broker", b);
 	http_respond_json(resp, p->again ? 200 : 201, a);
 	free(pem);

@@ -35,7 +35,7 @@ crl_of(struct http_request *req, struct http_response *resp,
 	size_t len;
 	int rc;
 
-	if ((rc = ledger_crl(d->ledger, serial, time(NULL), &der, &len)) == 0) {
+	if ((rc = ledger_crl(d->ca.ledger, serial, time(NULL), &der, &len)) == 0) {
 		respond_der(resp, "application/pkix-crl", der, len);
 		return;
 	}
@@ -85,7 +85,7 @@ answer_ocsp(struct http_request *req, struct http_response *resp,
 	unsigned char *out;
 	size_t outlen;
 
-	if (ledger_ocsp(d->ledger, d->store, der, len, time(NULL), &out,
+	if (ledger_ocsp(d->ca.ledger, d->store, der, len, time(NULL), &out,
 	    &outlen) == -1) {
 		http_respond_error(resp, 500, "internal", "internal error");
 		return;

@@ -633,10 +633,15 @@ dispatch(struct http_request *req)
 		unsigned char	 bytes[ROUTER_CALLER_MAX];
 	} caller;
 
+	const struct router *r = req->srv->router;
+
 	memset(&caller, 0, sizeof(caller));
-	if (req->srv->router->gate(req, &req->resp, rt,
-	    (struct caller *)&caller) == 0)
+	if (r->enter != NULL)
+		r->enter(r->arg);
+	if (r->gate(req, &req->resp, rt, (struct caller *)&caller) == 0)
 		rt->fn(req, &req->resp, (const struct caller *)&caller);
+	if (r->leave != NULL)
+		r->leave(r->arg);
 	return answer(req);
 }
 

@@ -70,6 +70,13 @@ struct router {
 	void		*arg;
 	route_gate	 gate;
 	size_t		 caller_size;	/* at most ROUTER_CALLER_MAX */
+	/*
+	 * Optional, called with arg around the gate and the handler on the
+	 * request's thread: iotad holds a read lock there, which a reload
+	 * takes for writing to swap what handlers read.
+	 */
+	void		(*enter)(void *);
+	void		(*leave)(void *);
 };
 
 enum router_status {

@@ -171,6 +171,18 @@ ledger_free(struct ledger *l)
 	free(l);
 }
 
+char *
+ledger_chain_pem(const struct ledger *l, X509 *root)
+{
+	X509 *certs[LEDGER_MAX_ISSUERS + 1];
+	size_t n = 0, len;
+
+	for (size_t i = 0; i < l->n; i++)
+		certs[n++] = (X509 *)ca_signer_cert(l->issuers[i].signer);
+	certs[n++] = root;
+	return ca_certs_pem(certs, n, &len);
+}
+
 struct ca_signer *
 ledger_signer(const struct ledger *l)
 {

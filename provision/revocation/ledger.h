@@ -39,6 +39,11 @@ void		 ledger_free(struct ledger *);
 struct ca_signer *ledger_signer(const struct ledger *);
 const char	*ledger_current_serial(const struct ledger *);
 size_t		 ledger_count(const struct ledger *);
+/*
+ * The chain to hand out: every issuer, the current one first, then the
+ * root; during a rotation's overlap it covers both intermediates.
+ */
+char		*ledger_chain_pem(const struct ledger *, X509 *);
 /* 0 if one of the issuers signed the certificate, else -1. */
 int		 ledger_verify(struct ledger *, X509 *);
 

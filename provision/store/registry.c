@@ -871,6 +871,42 @@ registry_revoked_list(sqlite3 *db, int64_t device_id, reg_cert_cb cb,
 	return rc == SQLITE_DONE ? REG_OK : REG_ERROR;
 }
 
+/*
+ * A tenant's certificates by expiry: one group or all, only those still
+ * valid and expiring before a time, or all.
+ */
+int
+registry_cert_list(sqlite3 *db, const struct reg_cert_filter *f,
+    reg_cert_row_cb cb, void *arg)
+{
+	struct reg_cert_row r;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(db, &st, "SELECT c.serial, c.device_id, c.not_after,"
+	    " c.issued, c.revoked, c.reason, d.name, g.name,"
+	    " d.serial = c.serial FROM certificates c"
+	    " JOIN devices d ON d.id = c.device_id"
+	    " JOIN groups g ON g.id = d.group_id"
+	    " WHERE g.tenant_id = ? AND (?2 IS NULL OR g.id = ?2)"
+	    " AND (?3 IS NULL OR (c.revoked IS NULL AND c.not_after <= ?3))"
+	    " ORDER BY c.not_after, c.serial LIMIT ? OFFSET ?", "innii",
+	    f->tenant_id, f->group_id, f->expiring_before, f->limit,
+	    f->offset) != REG_OK)
+		return REG_ERROR;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		cert_row(st, &r.cert);
+		if (column_text(st, 6, r.device, sizeof(r.device)) == -1 ||
+		    column_text(st, 7, r.group, sizeof(r.group)) == -1)
+			break;
+		r.current = sqlite3_column_int(st, 8);
+		if (cb(&r, arg) != 0)
+			break;
+	}
+	store_stmt_done(st);
+	return rc == SQLITE_DONE ? REG_OK : REG_ERROR;
+}
+
 /* The audit log. */
 
 int

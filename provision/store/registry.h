@@ -86,6 +86,21 @@ struct reg_cert {
 	int		 reason;	/* CRL_REASON_*, when revoked */
 };
 
+/* The inventory: a certificate with its device and group. */
+struct reg_cert_row {
+	struct reg_cert	 cert;
+	char		 device[REG_NAME_MAX + 1];
+	char		 group[REG_NAME_MAX + 1];
+	int		 current;	/* the device's last certificate */
+};
+
+struct reg_cert_filter {
+	int64_t		 tenant_id;
+	int64_t		 group_id;		/* REG_NONE: every group */
+	int64_t		 expiring_before;	/* REG_NONE: any, revoked too */
+	int64_t		 offset, limit;
+};
+
 /* Never a secret in any field. */
 struct reg_audit {
 	int64_t		 at;
@@ -102,6 +117,7 @@ typedef int	(*reg_group_cb)(const struct reg_group *, void *);
 typedef int	(*reg_device_cb)(const struct reg_device *, void *);
 typedef int	(*reg_cert_cb)(const struct reg_cert *, const unsigned char *,
 		    size_t, void *);
+typedef int	(*reg_cert_row_cb)(const struct reg_cert_row *, void *);
 
 const char	*registry_strerror(int);
 const char	*registry_device_state_name(enum reg_device_state);
@@ -197,6 +213,9 @@ int	registry_cert_der(sqlite3 *, const char *, unsigned char **, size_t *);
 /* The record of a serial and, when der is not NULL, a copy of its DER. */
 int	registry_cert_find(sqlite3 *, const char *, struct reg_cert *,
 	    unsigned char **, size_t *);
+/* The tenant's certificates by expiry, filtered; see reg_cert_filter. */
+int	registry_cert_list(sqlite3 *, const struct reg_cert_filter *,
+	    reg_cert_row_cb, void *);
 /* The revoked certificates of a device (REG_NONE: all), with their DER. */
 int	registry_revoked_list(sqlite3 *, int64_t, reg_cert_cb, void *);
 

@@ -144,6 +144,8 @@ static const char *const registry_steps[] = {
 	"  CHECK (cert_days IS NULL OR cert_days BETWEEN 1 AND 3650);"
 	"ALTER TABLE groups ADD COLUMN renew_grace INTEGER"
 	"  CHECK (renew_grace IS NULL OR renew_grace BETWEEN 0 AND 31536000);",
+	/* 5: the inventory lists certificates by expiry. */
+	"CREATE INDEX certificates_not_after ON certificates (not_after);",
 };
 const struct store_schema schema_registry = {
 	registry_steps, (int)(sizeof(registry_steps) / sizeof(registry_steps[0]))

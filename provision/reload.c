@@ -1,0 +1,175 @@
+/*
+ * What iotad signs with (the ledger of intermediates, the chain it hands
+ * out, the revocation URLs it names), loaded at start and again on SIGHUP,
+ * and the reload itself: everything new is loaded and checked first; only
+ * then, under the write side of the lock every request holds for reading,
+ * is it swapped in, so no request in flight sees half of each.  A reload
+ * that fails keeps what runs and says why in one line.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cadir.h"
+#include "file.h"
+#include "iotad.h"
+#include "ledger.h"
+
+#define URL_FMT_CRL	"%s/crl/%s.crl"
+
+void
+iotad_ca_free(struct iotad_ca *ca)
+{
+	ledger_free(ca->ledger);
+	free(ca->chain_pem);
+	free(ca->crl_url);
+	free(ca->ocsp_url);
+	memset(ca, 0, sizeof(*ca));
+}
+
+static char *
+url_of(const char *base, const char *path, const char *serial, char *err,
+    size_t errlen)
+{
+	char buf[CA_URL_MAX + 1];
+	char *url;
+
+	if ((size_t)snprintf(buf, sizeof(buf), path, base, serial) >=
+	    sizeof(buf) || ca_http_url_check(buf) == -1) {
+		snprintf(err, errlen, "revocation.url: %s", ca_errstr());
+		return NULL;
+	}
+	if ((url = strdup(buf)) == NULL)
+		snprintf(err, errlen, "out of memory");
+	return url;
+}
+
+int
+iotad_ca_urls(struct iotad_ca *ca, const char *base, char *err, size_t errlen)
+{
+	if (base == NULL)
+		return 0;
+	if ((ca->crl_url = url_of(base, URL_FMT_CRL,
+	    ledger_current_serial(ca->ledger), err, errlen)) == NULL ||
+	    (ca->ocsp_url = url_of(base, "%s/ocsp%s", "", err, errlen)) == NULL)
+		return -1;
+	return 0;
+}
+
+int
+iotad_ca_load(const struct iotad_conf *conf, const char *base,
+    struct iotad_ca *ca, char *err, size_t errlen)
+{
+	struct cadir *cd;
+	char *pass;
+	X509 *root = NULL;
+	size_t len;
+	int rc = -1;
+
+	memset(ca, 0, sizeof(*ca));
+	if ((cd = cadir_open(conf->ca.dir, 0)) == NULL) {
+		snprintf(err, errlen, "ca.dir: %s", ca_errstr());
+		return -1;
+	}
+	if ((pass = file_first_line(conf->ca.passphrase_file, 4096, &len, err,
+	    errlen)) == NULL)
+		goto out;
+	ca->ledger = ledger_open(conf->ca.dir, pass, len,
+	    conf->revocation.crl_days, err, errlen);
+	file_line_free(pass, len);
+	if (ca->ledger == NULL)
+		goto out;
+	/* The online path issues device certificates and nothing else. */
+	ca->signer = ledger_signer(ca->ledger);
+	ca_signer_restrict(ca->signer, CA_ALLOW(CA_PROFILE_DEVICE));
+	if ((root = cadir_root_cert(cd)) == NULL ||
+	    (ca->chain_pem = ledger_chain_pem(ca->ledger, root)) == NULL) {
+		snprintf(err, errlen, "the CA chain: %s", ca_errstr());
+		goto out;
+	}
+	rc = iotad_ca_urls(ca, base, err, errlen);
+out:
+	X509_free(root);
+	cadir_close(cd);
+	if (rc == -1)
+		iotad_ca_free(ca);
+	return rc;
+}
+
+/* What a reload cannot change without a restart, by name. */
+static void
+needs_restart(const struct iotad_conf *a, const struct iotad_conf *b)
+{
+#define DIFFERS_S(f)	(strcmp(a->f ? a->f : "", b->f ? b->f : "") != 0)
+#define DIFFERS(f)	(a->f != b->f)
+	static const char *names = "listen, tls, state, limits, broker, "
+	    "revocation.address or .port, log.file, audit.file";
+
+	if (DIFFERS_S(listen.address) || DIFFERS(listen.port) ||
+	    DIFFERS_S(tls.certificate) || DIFFERS_S(tls.key) ||
+	    DIFFERS_S(tls.key_passphrase_file) || DIFFERS_S(state.dir) ||
+	    DIFFERS_S(state.key_file) || DIFFERS(limits.max_body) ||
+	    DIFFERS(limits.max_connections) ||
+	    DIFFERS(limits.connection_timeout) || DIFFERS(broker.mode) ||
+	    DIFFERS(broker.login) || DIFFERS_S(broker.mqtt_url) ||
+	    DIFFERS_S(broker.management_url) ||
+	    DIFFERS_S(revocation.address) || DIFFERS(revocation.port) ||
+	    DIFFERS_S(log.file) || DIFFERS_S(audit.file))
+		log_warn("reload: a change to %s needs a restart; kept as "
+		    "it runs", names);
+#undef DIFFERS_S
+#undef DIFFERS
+}
+
+/* Under the write lock: the new CA and the settings a reload applies. */
+static void
+swap_in(struct iotad *d, struct iotad_ca *ca, const struct iotad_conf *n)
+{
+	struct iotad_ca old = d->ca;
+
+	d->ca = *ca;
+	*ca = old;
+	d->conf.provisioning.certificate_days =
+	    n->provisioning.certificate_days;
+	d->conf.provisioning.secret_overlap = n->provisioning.secret_overlap;
+	d->conf.provisioning.renew_grace = n->provisioning.renew_grace;
+	d->conf.revocation.crl_days = n->revocation.crl_days;
+	d->conf.log.level = n->log.level;
+	log_set_level((enum log_level)n->log.level);
+}
+
+void
+iotad_reload(struct iotad *d)
+{
+	struct iotad_conf n;
+	struct iotad_ca ca;
+	char err[512];
+
+	memset(&n, 0, sizeof(n));
+	if (conf_load(d->config_path, &n, err, sizeof(err)) == -1 ||
+	    conf_check_files(&n, err, sizeof(err)) == -1 ||
+	    iotad_ca_load(&n, d->revocation_base, &ca, err, sizeof(err)) ==
+	    -1) {
+		log_error("reload failed, the running configuration stays: %s",
+		    err);
+		conf_free(&n);
+		return;
+	}
+	if (strcmp(n.ca.dir, d->conf.ca.dir) != 0)
+		log_warn("reload: ca.dir changed: iotad now signs from %s",
+		    n.ca.dir);
+	needs_restart(&d->conf, &n);
+	if (ledger_publish(ca.ledger, d->store, REG_NONE, err, sizeof(err)) ==
+	    -1)
+		log_warn("reload: publishing revocations: %s", err);
+	ledger_schedule_stop(d->schedule);
+	pthread_rwlock_wrlock(&d->swap);
+	swap_in(d, &ca, &n);
+	pthread_rwlock_unlock(&d->swap);
+	if ((d->schedule = ledger_schedule_start(d->ca.ledger)) == NULL)
+		log_error("reload: cannot restart the CRL schedule");
+	log_info("reloaded: signing with intermediate %s, %zu issuer%s served",
+	    ledger_current_serial(d->ca.ledger), ledger_count(d->ca.ledger),
+	    ledger_count(d->ca.ledger) == 1 ? "" : "s");
+	iotad_ca_free(&ca);	/* the old one, nobody reads it now */
+	conf_free(&n);
+}
