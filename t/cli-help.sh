@@ -67,9 +67,10 @@ run_fail 2 'dir' "iotactl ca show without --dir" -- "$IOTACTL" ca show
 # lists has a --help of its own that names it, and there is no other.
 run "$IOTACTL" --help
 listed=$(awk '/^  [a-z]/ { n = 1; name = $1; if ($2 ~ /^[a-z-]+$/ && \
-    (name == "ca" || name == "tenant" || name == "list" || name == "group")) \
+    (name == "ca" || name == "tenant" || name == "list" || name == "group" || \
+    name == "cert")) \
     name = name " " $2; print name }' <<<"$OUT")
-is "$(wc -l <<<"$listed")" 19 "iotactl --help lists 19 commands"
+is "$(wc -l <<<"$listed")" 21 "iotactl --help lists 21 commands"
 while read -r c; do
 	# shellcheck disable=SC2086
 	run "$IOTACTL" $c --help

@@ -41,6 +41,7 @@ VERBS=(
 	"add:--group --from --quota --secret-expires --server --ca-file --token --token-file"
 	"list groups:--output --server --ca-file --token --token-file"
 	"list devices:--group --output --server --ca-file --token --token-file"
+	"list certs:--group --expiring --output --server --ca-file --token --token-file"
 	"show:--group --output --server --ca-file --token --token-file"
 	"revoke:--group --reason --server --ca-file --token --token-file"
 	"renew:--cert --key --out --key-type --same-key --daemon --renew-period --exec --server --ca-file"

@@ -320,11 +320,29 @@ answer(struct http_response *resp, struct provision *p)
  * device's retry finishes the job).
  */
 static int
+revoked_count(sqlite3 *db, void *arg)
+{
+	struct broker_who *who = arg;
+
+	return registry_device_revoked_count(db, who->device_id,
+	    &who->generation);
+}
+
+static int
 broker_credentials(struct http_response *resp, struct provision *p)
 {
-	struct broker_who who = { p->dev.id, p->tenant, p->g.name, p->device };
+	struct broker_who who = { p->dev.id, p->tenant, p->g.name, p->device,
+	    0 };
+	char err[256];
 	int rc;
 
+	/* Only certificate login names users by generation (see mode.h). */
+	if (broker_mode_cert_login(p->d->broker) && store_read(p->d->store,
+	    revoked_count, &who, err, sizeof(err)) != 0) {
+		log_error("provision: %s", err);
+		http_respond_error(resp, 500, "internal", "internal error");
+		return -1;
+	}
 	if ((rc = broker_mode_device(p->d->broker, &who, &p->creds)) ==
 	    BROKER_OK)
 		return 0;

@@ -251,6 +251,12 @@ broker_mode_revoke(struct broker_mode *m, int64_t device_id)
 }
 
 int
+broker_mode_cert_login(const struct broker_mode *m)
+{
+	return m->cert_login;
+}
+
+int
 broker_mode_answers_auth(const struct broker_mode *m)
 {
 	return m->ops->ask != NULL;
@@ -291,9 +297,16 @@ static int
 new_creds(struct broker_mode *m, const struct broker_who *who,
     struct creds *c)
 {
+	size_t n;
+
 	if (creds_username(who->tenant, who->group, who->device, c->username,
 	    sizeof(c->username)) == -1 ||
 	    snprintf(c->vhost, sizeof(c->vhost), "%s", who->tenant) < 0)
+		return BROKER_ERROR;
+	n = strlen(c->username);
+	if (m->cert_login && who->generation > 0 &&
+	    (size_t)snprintf(c->username + n, sizeof(c->username) - n,
+	    "~%lld", (long long)who->generation) >= sizeof(c->username) - n)
 		return BROKER_ERROR;
 	c->password[0] = '\0';
 	if (!m->cert_login && broker_random_password(c->password,

@@ -30,7 +30,17 @@ struct broker_who {
 	const char	*tenant;
 	const char	*group;
 	const char	*device;
+	/*
+	 * Certificates of the device revoked so far.  With certificate login
+	 * the username is the certificate's CN, so each new one after a
+	 * revocation gets a name of its own ("t.g.d~N"): the revoked
+	 * certificate's user is gone for good and its CN logs in no more.
+	 */
+	int64_t		 generation;
 };
+
+/* 1 if the broker knows a device by its certificate's CN. */
+int	broker_mode_cert_login(const struct broker_mode *);
 
 /* RabbitMQ's HTTP auth backend asks one of these. */
 enum broker_question {

@@ -749,6 +749,17 @@ registry_device_revoke(sqlite3 *db, int64_t device_id, int64_t now,
 }
 
 int
+registry_device_revoked_count(sqlite3 *db, int64_t device_id, int64_t *n)
+{
+	sqlite3_stmt *st;
+
+	if (prepare(db, &st, "SELECT count(*) FROM certificates WHERE"
+	    " device_id = ? AND revoked IS NOT NULL", "i", device_id) != REG_OK)
+		return REG_ERROR;
+	return query_int(st, n);
+}
+
+int
 registry_key_revoked(sqlite3 *db, const unsigned char hash[REG_HASH_LEN])
 {
 	sqlite3_stmt *st;

@@ -195,6 +195,8 @@ int	registry_device_set_provisioned(sqlite3 *, int64_t,
  * at now for that reason (CRL_REASON_*), its key never certified again.
  */
 int	registry_device_revoke(sqlite3 *, int64_t, int64_t, int);
+/* How many certificates of the device were revoked. */
+int	registry_device_revoked_count(sqlite3 *, int64_t, int64_t *);
 /* REG_OK if a key of that hash was ever revoked, else REG_NOT_FOUND. */
 int	registry_key_revoked(sqlite3 *, const unsigned char [REG_HASH_LEN]);
 /*
