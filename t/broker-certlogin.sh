@@ -269,6 +269,27 @@ like "$OUT" 'Connection Refused: bad user name or password' \
 mqtt good3 mosquitto_pub -q 1 -t devices/g1/d1/after -m after "${D1[@]}"
 is "$RC" 0 "d1 still publishes after d2's revocation" || diag "$OUT"
 
+# --- d2 enabled and provisioned again: its revoked certificate stays dead ---------------
+cp -r "$T/d2" "$T/d2-old"
+IOTA_TOKEN_FILE=$T/acme.token run "$I" enable d2 -g g1
+is "$RC:$ERR" "0:" "iotactl enable d2 -g g1: exit 0"
+run "$I" provision d2 -g g1 --out "$T/d2" --force \
+    --provision-secret-file "$T/g1.secret"
+is "$RC:$ERR" "0:" "d2 provisions again with a new key (--force)"
+NEWUSER=$(jq -r .username "$T/d2/broker.json")
+is "$NEWUSER" "acme.g1.d2.1" "its new broker username is of a new generation"
+like "$(ossl x509 -in "$T/d2/d2.crt" -noout -subject -nameopt RFC2253)" \
+    "^subject=CN=acme\\.g1\\.d2\\.1(,|\$)" "... and so is its new certificate's CN"
+rabbit_api GET /api/users/acme.g1.d2
+is "$MGMT_STATUS" 404 "the revoked certificate's user acme.g1.d2 is not made again"
+DEV=(--cert "$T/d2-old/d2.crt" --key "$T/d2-old/d2.key" -i acme.g1.d2)
+refused_pub d2-old "MQTT login failed for user 'acme\\.g1\\.d2', authentication failed" \
+    "d2's revoked certificate after the device's re-provisioning" "${DEV[@]}" \
+    -t devices/g1/d2/x
+cert_only d2
+mqtt good4 mosquitto_pub -q 1 -t devices/g1/d2/back -m back "${DEV[@]}"
+is "$RC" 0 "d2's new certificate publishes under devices/g1/d2" || diag "$OUT"
+
 unlike "$(grep -E ' iotad (error|warn[a-z]*):' "$IOTAD_LOG")" . "iotad logged no error or warning" ||
     diag "$(grep -E ' iotad (error|warn[a-z]*):' "$IOTAD_LOG" | tail -n 5)"
 

@@ -165,6 +165,7 @@ mkdir -p "$T/iotad/broker"
 iotad_write_conf "broker:
   mode: auth-backend
   mqtt_url: mqtts://127.0.0.1:1
+  management_url: http://127.0.0.1:1
   management_credentials_file: $T/mgmt.credentials
   amqp_port: 1
   key_file: $T/iotad/state/broker.key

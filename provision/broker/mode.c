@@ -50,6 +50,14 @@ broker_mode_check(const struct iotad_conf *c, char *err, size_t errlen)
 		    "broker.management_url");
 		return -1;
 	}
+	/* Nothing else can end a revoked device's live session. */
+	if (c->broker.mode == CONF_BROKER_AUTH_BACKEND &&
+	    c->broker.management_url == NULL) {
+		errbuf_set(err, errlen, "broker.mode auth-backend needs "
+		    "broker.management_url: iotad closes a revoked device's "
+		    "live connections through it");
+		return -1;
+	}
 	/* RabbitMQ's per-CN vhost map is kept by the management mode. */
 	if (c->broker.login == CONF_LOGIN_CERTIFICATE &&
 	    c->broker.mode != CONF_BROKER_MANAGEMENT) {
@@ -92,8 +100,8 @@ read_account(const char *path, char **password, size_t *len, char *err,
 }
 
 /*
- * The management API (optional in auth-backend mode, where it only makes
- * tenants' vhosts and closes revoked devices' connections) and the
+ * The management API (in auth-backend mode it only makes tenants' vhosts
+ * and closes revoked devices' connections) and the
  * events channel, both as the broker's administrator.
  */
 static int
@@ -306,7 +314,7 @@ new_creds(struct broker_mode *m, const struct broker_who *who,
 	n = strlen(c->username);
 	if (m->cert_login && who->generation > 0 &&
 	    (size_t)snprintf(c->username + n, sizeof(c->username) - n,
-	    "~%lld", (long long)who->generation) >= sizeof(c->username) - n)
+	    ".%lld", (long long)who->generation) >= sizeof(c->username) - n)
 		return BROKER_ERROR;
 	c->password[0] = '\0';
 	if (!m->cert_login && broker_random_password(c->password,

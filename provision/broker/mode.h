@@ -33,8 +33,9 @@ struct broker_who {
 	/*
 	 * Certificates of the device revoked so far.  With certificate login
 	 * the username is the certificate's CN, so each new one after a
-	 * revocation gets a name of its own ("t.g.d~N"): the revoked
-	 * certificate's user is gone for good and its CN logs in no more.
+	 * revocation gets a name of its own ("t.g.d.N", a fourth part no
+	 * device name can make): the revoked certificate's user is gone for
+	 * good and its CN logs in no more.
 	 */
 	int64_t		 generation;
 };

@@ -326,8 +326,7 @@ rabbit_iotad_yaml() {
 	printf 'broker:\n  mode: %s\n' "$mode"
 	for line in "$@"; do printf '  %s\n' "$line"; done
 	printf '  mqtt_url: mqtts://127.0.0.1:%s\n' "${RABBIT_MQTTS_PORT:-1}"
-	[ "$mode" = management ] &&
-	    printf '  management_url: %s\n' "${RABBIT_MGMT_URL:-http://127.0.0.1:1}"
+	printf '  management_url: %s\n' "${RABBIT_MGMT_URL:-http://127.0.0.1:1}"
 	printf '  management_credentials_file: %s\n' "$creds"
 	printf '  amqp_port: %s\n  key_file: %s\n' "${RABBIT_AMQP_PORT:-1}" "$key"
 	printf '  timeout: 5s\n  retry_after: 7s\n'
