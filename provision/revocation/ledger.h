@@ -26,7 +26,8 @@
 #include "store.h"
 
 #define LEDGER_MAX_ISSUERS	16
-#define LEDGER_OCSP_SECONDS	3600	/* OCSP nextUpdate - thisUpdate */
+#define LEDGER_OCSP_SECONDS	300	/* OCSP nextUpdate - thisUpdate: how long
+					   a relying party may cache an answer */
 #define LEDGER_SCHEDULE_SECONDS	60	/* how often CRLs are looked at */
 
 struct ledger;
