@@ -143,14 +143,19 @@ void	handle_cert_list(struct http_request *, struct http_response *,
 	    const struct caller *);
 void	handle_renew(struct http_request *, struct http_response *,
 	    const struct caller *);
-/* provision.c's flows, for its JSON handlers and EST's (est.c). */
+/*
+ * provision.c's flows, for its JSON handlers and EST's (est.c): a front
+ * end other than the JSON one answers the certificate (DER) its own way.
+ */
+typedef void	(*provision_answer_fn)(struct http_response *,
+		    const unsigned char *, size_t);
 void	provision_enroll(struct http_request *, struct http_response *,
 	    const struct caller *, const char *, const char *,
-	    const unsigned char *, size_t, int);
+	    const unsigned char *, size_t, provision_answer_fn);
 void	provision_renew(struct http_request *, struct http_response *,
-	    const struct caller *, const unsigned char *, size_t, int);
+	    const struct caller *, const unsigned char *, size_t,
+	    provision_answer_fn);
 /* est.c: RFC 7030 */
-void	est_answer_cert(struct http_response *, const unsigned char *, size_t);
 void	handle_est_cacerts(struct http_request *, struct http_response *,
 	    const struct caller *);
 void	handle_est_csrattrs(struct http_request *, struct http_response *,

@@ -67,8 +67,8 @@ pkcs7_of(X509 *const *certs, size_t n, struct http_response *resp,
 }
 
 /* RFC 7030 4.2.3: 200 with the certificate, a retry too. */
-void
-est_answer_cert(struct http_response *resp, const unsigned char *der,
+static void
+answer_cert(struct http_response *resp, const unsigned char *der,
     size_t len)
 {
 	const unsigned char *p = der;
@@ -168,10 +168,10 @@ handle_est_enroll(struct http_request *req, struct http_response *resp,
 			    "certificate's");
 			return;
 		}
-		provision_renew(req, resp, c, der, len, 1);
+		provision_renew(req, resp, c, der, len, answer_cert);
 	} else
 		provision_enroll(req, resp, c, c->est_device,
-		    label_group(req, c), der, len, 1);
+		    label_group(req, c), der, len, answer_cert);
 }
 
 void

@@ -44,7 +44,7 @@ struct provision {
 	int			 again;		/* a retry with the same key */
 	int			 key_revoked;	/* refused: a revoked key */
 	int			 renewing;	/* POST /v1/renew */
-	int			 est;		/* answered as EST (RFC 7030) */
+	provision_answer_fn	 answer_as;	/* NULL: the JSON answer */
 	const struct caller	*c;
 	struct creds		 creds;		/* empty in broker.mode none */
 };
@@ -293,8 +293,8 @@ answer(struct http_response *resp, struct provision *p)
 	char *pem;
 	json_t *a, *b;
 
-	if (p->est) {
-		est_answer_cert(resp, p->der, p->derlen);
+	if (p->answer_as != NULL) {
+		p->answer_as(resp, p->der, p->derlen);
 		return;
 	}
 	pem = pem_armour("CERTIFICATE", p->der, p->derlen, NULL);
@@ -414,11 +414,11 @@ read_body(struct http_request *req, struct http_response *resp,
 void
 provision_enroll(struct http_request *req, struct http_response *resp,
     const struct caller *c, const char *device, const char *group,
-    const unsigned char *csrbytes, size_t csrlen, int est)
+    const unsigned char *csrbytes, size_t csrlen, provision_answer_fn as)
 {
 	struct provision p = { .d = http_request_arg(req), .now = time(NULL),
 	    .client = http_request_client(req), .device = device,
-	    .group = group, .est = est };
+	    .group = group, .answer_as = as };
 	struct ca_csr *csr = NULL;
 
 	if (registered(req, resp, &p, c) == -1)
@@ -437,7 +437,7 @@ provision_enroll(struct http_request *req, struct http_response *resp,
 		    p.device, p.serial);
 	log_info("provisioned %s/%s/%s serial %s%s%s",
 	    p.tenant, p.g.name, p.device, p.again ? p.dev.serial : p.serial,
-	    p.again ? " (again)" : "", est ? " (EST)" : "");
+	    p.again ? " (again)" : "", as != NULL ? " (EST)" : "");
 out:
 	creds_clear(&p.creds);
 	der_free(&p);
@@ -454,7 +454,7 @@ handle_provision(struct http_request *req, struct http_response *resp,
 
 	if (read_body(req, resp, &p, &body) == 0)
 		provision_enroll(req, resp, c, p.device, p.group,
-		    (const unsigned char *)p.csr_pem, strlen(p.csr_pem), 0);
+		    (const unsigned char *)p.csr_pem, strlen(p.csr_pem), NULL);
 	json_decref(body);
 }
 
@@ -462,11 +462,12 @@ handle_provision(struct http_request *req, struct http_response *resp,
 void
 provision_renew(struct http_request *req, struct http_response *resp,
     const struct caller *c, const unsigned char *csrbytes, size_t csrlen,
-    int est)
+    provision_answer_fn as)
 {
 	struct provision p = { .d = http_request_arg(req), .now = time(NULL),
 	    .client = http_request_client(req), .renewing = 1, .c = c,
-	    .g = c->group, .dev = c->dev, .device = c->dev.name, .est = est };
+	    .g = c->group, .dev = c->dev, .device = c->dev.name,
+	    .answer_as = as };
 	struct ca_csr *csr = NULL;
 
 	snprintf(p.tenant, sizeof(p.tenant), "%s", c->tenant);
@@ -488,7 +489,7 @@ provision_renew(struct http_request *req, struct http_response *resp,
 	answer(resp, &p);
 	log_info("renewed %s/%s/%s serial %s%s%s (was %s)", p.tenant, p.g.name,
 	    p.device, p.again ? p.dev.serial : p.serial, p.again ?
-	    " (again)" : "", est ? " (EST)" : "", c->serial);
+	    " (again)" : "", as != NULL ? " (EST)" : "", c->serial);
 out:
 	creds_clear(&p.creds);
 	der_free(&p);
@@ -510,6 +511,6 @@ handle_renew(struct http_request *req, struct http_response *resp,
 		    why : "the body is {\"csr\": PEM}, nothing else");
 	else
 		provision_renew(req, resp, c, (const unsigned char *)csr,
-		    strlen(csr), 0);
+		    strlen(csr), NULL);
 	json_decref(body);
 }
