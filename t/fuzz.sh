@@ -1,5 +1,5 @@
 #!/bin/bash
-# Fuzz targets, built here with clang's libFuzzer, AddressSanitizer and
+# Fuzz targets (t/fuzz/: OCSP requests, CSRs), built here with clang's libFuzzer, AddressSanitizer and
 # UndefinedBehaviorSanitizer, each run for FUZZ_SECONDS (default 20; CI
 # time is bounded) from a seed corpus of real requests made with openssl.
 # A crash, a leak or an abort is a failure; the input that did it is kept
@@ -56,5 +56,20 @@ for args in "-serial 0x01" "-serial 0x01 -serial 0x02 -no_nonce" \
 done
 fuzz ocsp-request "$SRC/t/fuzz/ocsp-request.c" "$SRC/ca/ocsp.c" \
     "$SRC/ca/serial.c" "$SRC/ca/error.c" "$SRC/lib/encode.c"
+
+# Seeds: CSRs as devices send them (P-256, Ed25519, RSA), PEM, DER, base64.
+mkdir -p "$T/csr.corpus"
+i=0
+for alg in "ec -pkeyopt ec_paramgen_curve:P-256" ed25519 "rsa:2048"; do
+	i=$((i + 1))
+	# shellcheck disable=SC2086
+	ossl req -new -newkey $alg -nodes -keyout "$T/k$i" -subj /CN=seed \
+	    -out "$T/csr.corpus/p$i" 2>/dev/null || bail_out "openssl req"
+	ossl req -in "$T/csr.corpus/p$i" -outform DER -out "$T/csr.corpus/d$i"
+	base64 <"$T/csr.corpus/d$i" >"$T/csr.corpus/b$i"
+done
+fuzz csr "$SRC/t/fuzz/csr.c" "$SRC/ca/csr.c" "$SRC/ca/csr-fast.c" \
+    "$SRC/ca/spki.c" "$SRC/ca/key.c" "$SRC/ca/error.c" "$SRC/ca/pem.c" \
+    "$SRC/ca/cert.c" "$SRC/ca/ext.c" "$SRC/ca/serial.c" "$SRC/lib/encode.c"
 
 done_testing
