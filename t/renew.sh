@@ -163,6 +163,16 @@ done
 api GET /v1/groups/g1/devices/d2 "$OP"
 is "$(jf .serial)" "$(serial_of "$T/d2.crt")" "after the refusals d2 is unchanged"
 
+# A flood of foreign certificates from one address ends in a lockout.
+codes=
+for i in $(seq 1 14); do
+	API_SRC=127.0.0.7 renew "$T/f.crt" "$T/f.key" "$T/n1.csr"
+	codes+="$STATUS "
+done
+like "$codes" '429' "foreign certificates from one address end in 429 ($codes)"
+renew "$T/d2.crt" "$T/d2.key" "$T/d2.csr"
+like "$STATUS" '^20[01]$' "a device at another address still renews"
+
 # A revoked certificate, and a revoked key.
 api POST /v1/groups/g1/devices/d2/revoke "$OP"
 is_status 200 "revoke d2"
