@@ -178,6 +178,27 @@ local_crl(struct ca_signer *s, const struct ca_crl_req *r,
 	return 0;
 }
 
+/* With the prepared context when there is one, as certificates are. */
+static int
+ocsp_sign(struct local *l, OCSP_BASICRESP *bs, X509 *cert)
+{
+	const unsigned long flags = OCSP_NOCERTS | OCSP_RESPID_KEY;
+	EVP_MD_CTX *ctx;
+	int rc = 0, copied;
+
+	if (l->ready == NULL)
+		return OCSP_basic_sign(bs, cert, l->key, l->md, NULL, flags);
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return 0;
+	pthread_mutex_lock(&l->lock);
+	copied = EVP_MD_CTX_copy_ex(ctx, l->ready);
+	pthread_mutex_unlock(&l->lock);
+	if (copied == 1)
+		rc = OCSP_basic_sign_ctx(bs, cert, ctx, NULL, flags);
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
 /* Signed by the CA itself, named by its key hash (RFC 6960 4.2.2.3). */
 static int
 local_ocsp(struct ca_signer *s, const struct ca_ocsp_req *r,
@@ -191,8 +212,7 @@ local_ocsp(struct ca_signer *s, const struct ca_ocsp_req *r,
 	if ((bs = ca_ocsp_tbs(ca_signer_cert(s), r)) == NULL)
 		return -1;
 	*der = NULL;
-	if (OCSP_basic_sign(bs, (X509 *)ca_signer_cert(s), l->key, l->md, NULL,
-	    OCSP_NOCERTS | OCSP_RESPID_KEY) != 1 ||
+	if (ocsp_sign(l, bs, (X509 *)ca_signer_cert(s)) != 1 ||
 	    (resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL,
 	    bs)) == NULL || (n = i2d_OCSP_RESPONSE(resp, der)) <= 0) {
 		ca_seterr("signing the OCSP answer failed");
