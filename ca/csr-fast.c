@@ -111,7 +111,12 @@ ca_csr_parse_fast(const unsigned char *der, long len, unsigned char **spki,
 	    (key = spki_fast_key(csr->info->spki, &known, &key_nid)) == NULL ||
 	    !sig_digest(csr->sig_alg, key_nid, &md))
 		goto out;	/* the general path decides, and says why */
-	if (!verify(key, md, csr)) {
+	/* OpenSSL clears declared unused bits; DER has none in a signature. */
+	if ((csr->signature->flags & ASN1_STRING_FLAG_BITS_LEFT) &&
+	    (csr->signature->flags & 0x07) != 0) {
+		ca_seterr("CSR: the signature's BIT STRING declares unused bits");
+		rc = -1;
+	} else if (!verify(key, md, csr)) {
 		ca_seterr("CSR: signature does not match its public key");
 		rc = -1;
 	} else

@@ -65,25 +65,45 @@ idle(const struct slot *s, time_t now)
 	    (s->locked_until <= now && s->window_start + WINDOW <= now);
 }
 
+/* Which of two counting slots holds less evidence: fewer, older failures. */
+static int
+weaker(const struct slot *a, const struct slot *b)
+{
+	return a->failures < b->failures || (a->failures == b->failures &&
+	    a->window_start < b->window_start);
+}
+
 /*
- * The key's slot, or one it may take: an idle one, else one that is only
- * counting.  A locked-out key is never evicted, so a flood of fresh keys
- * cannot lift a lockout.  NULL: not found (or no room, all locked).
+ * The key's slot in its probe window, or (create) one it may take: an idle
+ * one, else the counting one with the least evidence, so that a crowd of
+ * one-failure keys cannot erase a key's count.  A locked-out key is never
+ * evicted, so a flood of fresh keys cannot lift a lockout.  NULL: not
+ * there, or (create) a window of lockouts only; *full says which, and the
+ * soonest of those lockouts ends at *until.
  */
 static struct slot *
-find(struct ratelimit *rl, const char *key, time_t now, int create)
+find(struct ratelimit *rl, const char *key, time_t now, int create,
+    int *full, time_t *until)
 {
 	uint32_t h = hash(key);
 	struct slot *idle_slot = NULL, *counting = NULL, *s;
 
+	*full = 1;
+	*until = 0;
 	for (int i = 0; i < PROBES; i++) {
 		s = &rl->slots[(h + (uint32_t)i) & (SLOTS - 1)];
-		if (s->key[0] != '\0' && strncmp(s->key, key, KEY_MAX - 1) == 0)
+		if (s->key[0] != '\0' && strncmp(s->key, key, KEY_MAX - 1) == 0) {
+			*full = 0;
 			return s;
+		}
 		if (idle_slot == NULL && idle(s, now))
 			idle_slot = s;
-		if (counting == NULL && s->locked_until <= now)
-			counting = s;
+		if (s->locked_until <= now) {
+			*full = 0;
+			if (counting == NULL || weaker(s, counting))
+				counting = s;
+		} else if (*until == 0 || s->locked_until < *until)
+			*until = s->locked_until;
 	}
 	if (!create || (s = idle_slot != NULL ? idle_slot : counting) == NULL)
 		return NULL;
@@ -99,9 +119,15 @@ ratelimit_wait(struct ratelimit *rl, const char *key, time_t now)
 	struct slot *s;
 	long wait = 0;
 
+	time_t until;
+	int full;
+
 	pthread_mutex_lock(&rl->lock);
-	if ((s = find(rl, key, now, 0)) != NULL && s->locked_until > now)
+	if ((s = find(rl, key, now, 0, &full, &until)) != NULL &&
+	    s->locked_until > now)
 		wait = (long)(s->locked_until - now);
+	else if (s == NULL && full)	/* fail closed, never open */
+		wait = (long)(until - now);
 	pthread_mutex_unlock(&rl->lock);
 	return wait;
 }
@@ -112,10 +138,14 @@ ratelimit_fail(struct ratelimit *rl, const char *key, time_t now)
 	struct slot *s;
 	long wait = 0;
 
+	time_t until;
+	int full;
+
 	pthread_mutex_lock(&rl->lock);
-	if ((s = find(rl, key, now, 1)) == NULL) {
+	if ((s = find(rl, key, now, 1, &full, &until)) == NULL) {
+		/* A window of lockouts only: this key waits as they do. */
 		pthread_mutex_unlock(&rl->lock);
-		return 0;
+		return (long)(until - now);
 	}
 	if (s->window_start + WINDOW <= now) {
 		s->window_start = now;

@@ -181,6 +181,69 @@ test_serials(void)
 	ASN1_INTEGER_free(s);
 }
 
+/* The unused-bits octet of the BIT STRING that ends the DER, or 0. */
+static size_t
+sig_unused_byte(const unsigned char *der, size_t len)
+{
+	for (size_t i = len - 2; i > 0; i--) {
+		size_t hdr, n;
+
+		if (der[i] != 0x03)
+			continue;
+		if (der[i + 1] < 0x80) {
+			hdr = 2;
+			n = der[i + 1];
+		} else if (der[i + 1] == 0x82 && i + 3 < len) {
+			hdr = 4;
+			n = (size_t)der[i + 2] << 8 | der[i + 3];
+		} else
+			continue;
+		if (i + hdr + n == len && der[i + hdr] == 0x00)
+			return i + hdr;
+	}
+	return 0;
+}
+
+/*
+ * A signature BIT STRING that declares an unused bit: OpenSSL clears that
+ * bit, so when it was 0 the signature still verifies.  DER forbids it, and
+ * `openssl req -verify` and the general path refuse it; the fast path did
+ * not (found by fuzzing).  Both key kinds of the fast path, and RSA.
+ */
+static void
+test_csr_unused_bits(void)
+{
+	static const enum ca_key_type types[] = { CA_KEY_EC_P256,
+	    CA_KEY_ED25519, CA_KEY_RSA_3072 };
+
+	for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+		unsigned char *der = NULL;
+		size_t len = 0, i = 0;
+		int made = 0;
+
+		for (int tries = 0; tries < 32 && !made; tries++) {
+			EVP_PKEY *key = ca_key_generate(types[t]);
+
+			OPENSSL_free(der);
+			der = csr_der(key, 0, &len);
+			EVP_PKEY_free(key);
+			if ((i = sig_unused_byte(der, len)) != 0 &&
+			    (der[len - 1] & 1) == 0)
+				made = 1;
+		}
+		if (!made) {
+			ok(0, "%s: a CSR whose signature ends in a 0 bit",
+			    ca_key_type_name(types[t]));
+			OPENSSL_free(der);
+			continue;
+		}
+		der[i] = 0x01;	/* one unused bit */
+		ok(ca_csr_parse(der, len) == NULL, "%s: a signature BIT STRING "
+		    "with an unused bit is refused", ca_key_type_name(types[t]));
+		OPENSSL_free(der);
+	}
+}
+
 static void
 test_csr_hostile(void)
 {
@@ -747,6 +810,7 @@ main(void)
 	test_key_files();
 	test_serials();
 	test_csr_hostile();
+	test_csr_unused_bits();
 	test_device(&ca);
 	test_validity(&ca);
 	test_requests(&ca);

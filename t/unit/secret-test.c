@@ -1,4 +1,6 @@
 /* Unit tests of credentials and failure limits, with the clock pinned. */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "ratelimit.h"
@@ -95,6 +97,88 @@ test_ratelimit(void)
 	ratelimit_free(rl);
 }
 
+/* ratelimit.c's hash, which an attacker can compute as well. */
+static uint32_t
+fnv1a(const char *key)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *key != '\0'; key++)
+		h = (h ^ (unsigned char)*key) * 16777619u;
+	return h;
+}
+
+/*
+ * The limiter never fails open: a table full of other keys (locked ones
+ * included, which are never evicted) still counts the attacker's own
+ * failures and locks it out; and a key's count is not lost to a crowd of
+ * keys with one failure each.
+ */
+static void
+test_ratelimit_full(void)
+{
+	struct ratelimit *rl = ratelimit_new(3, 300);
+	char key[32];
+	long wait = 0;
+	int i;
+
+	/* 5,000 keys locked out: more than the table holds. */
+	for (i = 0; i < 5000; i++) {
+		snprintf(key, sizeof(key), "c:10.0.%d.%d", i / 256, i % 256);
+		for (int f = 0; f < 4; f++)
+			ratelimit_fail(rl, key, T0);
+	}
+	for (i = 0; i < 60 && wait == 0; i++)
+		wait = ratelimit_fail(rl, "c:192.0.2.66", T0 + 1) ||
+		    ratelimit_wait(rl, "c:192.0.2.66", T0 + 1);
+	ok(wait > 0, "a table full of lockouts: the attacker's own failures "
+	    "still lock it out (after %d)", i);
+	ratelimit_free(rl);
+
+	rl = ratelimit_new(3, 300);
+	/*
+	 * Keys crafted to land where the attacker's address does (the hash
+	 * is no secret), all locked out: its failures must still lock it.
+	 */
+	{
+		const char *me = "c:192.0.2.99";
+		uint32_t mine = fnv1a(me) & 4095;
+		int n = 0;
+
+		for (i = 0; n < 12 && i < 5000000; i++) {
+			uint32_t h;
+
+			snprintf(key, sizeof(key), "g:crafted%d", i);
+			h = fnv1a(key) & 4095;
+			if (((h - mine) & 4095) < 8) {
+				for (int f = 0; f < 4; f++)
+					ratelimit_fail(rl, key, T0);
+				n++;
+			}
+		}
+		ok(n == 12, "12 keys crafted onto the attacker's slots, locked");
+		wait = 0;
+		for (i = 0; i < 60 && wait == 0; i++)
+			wait = ratelimit_fail(rl, me, T0 + 1) ||
+			    ratelimit_wait(rl, me, T0 + 1);
+		ok(wait > 0, "its own failures are still answered with a wait "
+		    "(after %d): the limiter fails closed", i);
+	}
+	ratelimit_free(rl);
+
+	rl = ratelimit_new(3, 300);
+	ratelimit_fail(rl, "c:192.0.2.7", T0);
+	ratelimit_fail(rl, "c:192.0.2.7", T0);
+	ratelimit_fail(rl, "c:192.0.2.7", T0);
+	for (i = 0; i < 20000; i++) {
+		snprintf(key, sizeof(key), "c:10.1.%d.%d", i / 256, i % 256);
+		ratelimit_fail(rl, key, T0 + 1);
+	}
+	is_int(ratelimit_fail(rl, "c:192.0.2.7", T0 + 2), 300,
+	    "a crowd of one-failure keys does not erase a key's count");
+	ratelimit_free(rl);
+}
+
 int
 main(void)
 {
@@ -102,5 +186,6 @@ main(void)
 	test_provisioning();
 	test_bearer();
 	test_ratelimit();
+	test_ratelimit_full();
 	return tap_done();
 }
