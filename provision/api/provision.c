@@ -375,6 +375,10 @@ issue(struct http_response *resp, struct provision *p, struct ca_csr *csr)
 	if (rc == REG_STATE && p->key_revoked)
 		refuse(resp, p, 403, "key_revoked", "this key belonged to a "
 		    "revoked certificate; generate a new key and CSR");
+	else if (rc == REG_STATE && p->renewing)
+		/* Revoked (or enabled) between the gate and the record. */
+		refuse(resp, p, 403, "device_revoked", "the device is no "
+		    "longer provisioned");
 	else if (rc == REG_STATE)
 		refuse(resp, p, 409, "conflict", "the device changed state; "
 		    "try again");
