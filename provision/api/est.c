@@ -17,6 +17,7 @@
 #include "encode.h"
 #include "iotad.h"
 #include "json.h"
+#include "ledger.h"
 
 #define EST_PKCS7	"application/pkcs7-mime; smime-type=certs-only"
 
@@ -88,7 +89,7 @@ handle_est_cacerts(struct http_request *req, struct http_response *resp,
     const struct caller *c)
 {
 	struct iotad *d = http_request_arg(req);
-	X509 *certs[8];
+	X509 *certs[LEDGER_MAX_ISSUERS + 1];	/* every issuer and the root */
 	size_t n = 0;
 	BIO *bio;
 
@@ -97,8 +98,8 @@ handle_est_cacerts(struct http_request *req, struct http_response *resp,
 		http_respond_error(resp, 500, "internal", "internal error");
 		return;
 	}
-	while (n < 8 && (certs[n] = PEM_read_bio_X509(bio, NULL, NULL,
-	    NULL)) != NULL)
+	while (n < LEDGER_MAX_ISSUERS + 1 && (certs[n] =
+	    PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
 		n++;
 	BIO_free(bio);
 	if (n == 0)
