@@ -413,6 +413,7 @@ cleanup(struct iotad *d)
 	iotad_ca_free(&d->ca);
 	free(d->revocation_base);
 	pthread_rwlock_destroy(&d->swap);
+	devlocks_destroy(&d->devices);
 	ratelimit_free(d->failures);
 	conf_free(&d->conf);
 	log_close();
@@ -436,6 +437,7 @@ main(int argc, char *argv[])
 		pthread_rwlock_init(&d.swap, &attr);
 		pthread_rwlockattr_destroy(&attr);
 	}
+	devlocks_init(&d.devices);
 	if (parse(argc, argv, &o) == -1)
 		return 2;
 	if (o.routes) {

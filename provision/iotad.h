@@ -12,6 +12,7 @@
 #include "ca.h"
 #include "caller.h"
 #include "conf.h"
+#include "devlock.h"
 #include "http.h"
 #include "log.h"
 #include "ratelimit.h"
@@ -50,6 +51,7 @@ struct iotad {
 	char			*revocation_base;	/* URL, or NULL */
 	struct ratelimit	*failures;	/* keys "g:<group>", "c:<addr>" */
 	int			 lock;		/* statelock_take(), while serving */
+	struct devlocks		 devices;	/* one device's requests take turns */
 };
 
 /*

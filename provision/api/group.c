@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "iotad.h"
+#include "mode.h"
 #include "json.h"
 #include "secret.h"
 
@@ -232,9 +233,12 @@ handle_group_patch(struct http_request *req, struct http_response *resp,
 
 /* DELETE /v1/groups/{group} */
 
+struct device_ids;
+
 struct delete_job {
 	int64_t			 id;
 	struct reg_audit	 audit;
+	struct device_ids	*ids;
 };
 
 static int
@@ -246,6 +250,66 @@ group_delete(sqlite3 *db, void *arg)
 	if ((rc = registry_group_delete(db, j->id)) != 0)
 		return rc;
 	return registry_audit(db, &j->audit);
+}
+
+struct device_ids {
+	int64_t		*id;
+	size_t		 n, cap;
+};
+
+static int
+collect_id(const struct reg_device *dev, void *arg)
+{
+	struct device_ids *ids = arg;
+	int64_t *p;
+
+	if (ids->n == ids->cap) {
+		ids->cap = ids->cap > 0 ? 2 * ids->cap : 64;
+		if ((p = reallocarray(ids->id, ids->cap, sizeof(*p))) == NULL)
+			return -1;
+		ids->id = p;
+	}
+	ids->id[ids->n++] = dev->id;
+	return 0;
+}
+
+static int
+group_devices(sqlite3 *db, void *arg)
+{
+	struct delete_job *j = arg;
+	int64_t total;
+
+	return registry_device_list(db, j->id, 0, REG_NONE, collect_id,
+	    j->ids, &total);
+}
+
+/*
+ * Broker credentials made for the group's devices by provisionings that
+ * never finished (the broker was down, say) go before the group does:
+ * the same names made again later must start clean.  -1 after answering.
+ */
+static int
+forget_broker_credentials(struct iotad *d, struct http_response *resp,
+    struct delete_job *j)
+{
+	struct device_ids ids = { NULL, 0, 0 };
+	char err[256];
+	size_t i;
+	int rc = 0;
+
+	j->ids = &ids;
+	if (store_read(d->store, group_devices, j, err, sizeof(err)) != 0) {
+		log_error("group delete: %s", err);
+		http_respond_error(resp, 500, "internal", "internal error");
+		rc = -1;
+	}
+	for (i = 0; rc == 0 && i < ids.n; i++)
+		if (broker_mode_revoke(d->broker, ids.id[i]) != BROKER_OK) {
+			api_unavailable(d, resp);
+			rc = -1;
+		}
+	free(ids.id);
+	return rc;
 }
 
 void
@@ -261,6 +325,13 @@ handle_group_delete(struct http_request *req, struct http_response *resp,
 		return;
 	j.id = g.id;
 	j.audit.target = g.name;
+	if (g.provisioned > 0) {
+		http_respond_error(resp, 409, "group_not_empty", "the group has "
+		    "provisioned devices; revoke them first");
+		return;
+	}
+	if (forget_broker_credentials(d, resp, &j) == -1)
+		return;
 	if ((rc = api_write(d, resp, group_delete, &j, "group")) == 0) {
 		api_audit_line(&j.audit);
 		http_respond_empty(resp, 204);

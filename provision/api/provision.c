@@ -43,6 +43,7 @@ struct provision {
 	int64_t			 not_after;
 	int			 again;		/* a retry with the same key */
 	int			 key_revoked;	/* refused: a revoked key */
+	int			 quota_hit;	/* refused: the group is full */
 	int			 renewing;	/* POST /v1/renew */
 	provision_answer_fn	 answer_as;	/* NULL: the JSON answer */
 	const struct caller	*c;
@@ -217,8 +218,10 @@ record(sqlite3 *db, void *arg)
 	}
 	if (p->g.quota != REG_NONE &&
 	    ((rc = registry_device_provisioned_count(db, p->g.id, &count)) != 0 ||
-	    count >= p->g.quota))
+	    count >= p->g.quota)) {
+		p->quota_hit = rc == 0;
 		return rc != 0 ? rc : REG_STATE;
+	}
 	if ((rc = registry_cert_insert(db, p->serial, now.id, p->der, p->derlen,
 	    p->not_after, p->now)) != 0 ||
 	    (rc = registry_device_set_provisioned(db, now.id, p->key_hash,
@@ -354,6 +357,39 @@ broker_credentials(struct http_response *resp, struct provision *p)
 	return -1;
 }
 
+/*
+ * Credentials made for a device that did not get its certificate after
+ * all (its group filled up, its key was banned, the record failed): no
+ * certificate needs them and no retry will use them, so they go.  Only
+ * while the device has no certificate: a racing operator's enable or
+ * revoke has taken them already, and a provisioned device keeps its own.
+ */
+static int
+device_now(sqlite3 *db, void *arg)
+{
+	struct provision *p = arg;
+
+	return registry_device_by_id(db, p->dev.id, &p->dev);
+}
+
+static void
+forget_unneeded(struct provision *p)
+{
+	char err[256];
+
+	if (p->renewing || p->dev.state != REG_DEVICE_REGISTERED)
+		return;
+	if (store_read(p->d->store, device_now, p, err, sizeof(err)) != 0) {
+		log_error("provision: %s", err);
+		return;
+	}
+	if (p->dev.state != REG_DEVICE_PROVISIONED &&
+	    broker_mode_revoke(p->d->broker, p->dev.id) != BROKER_OK)
+		log_warn("provision: broker credentials of %s/%s/%s not taken "
+		    "back; revoking or deleting the device does it",
+		    p->tenant, p->g.name, p->device);
+}
+
 /* Issue (or find) and record; -1 after answering. */
 static int
 issue(struct http_response *resp, struct provision *p, struct ca_csr *csr)
@@ -375,6 +411,9 @@ issue(struct http_response *resp, struct provision *p, struct ca_csr *csr)
 	if (rc == REG_STATE && p->key_revoked)
 		refuse(resp, p, 403, "key_revoked", "this key belonged to a "
 		    "revoked certificate; generate a new key and CSR");
+	else if (rc == REG_STATE && p->quota_hit)
+		refuse(resp, p, 403, "quota_exhausted",
+		    "the group's device quota is exhausted");
 	else if (rc == REG_STATE && p->renewing)
 		/* Revoked (or enabled) between the gate and the record. */
 		refuse(resp, p, 403, "device_revoked", "the device is no "
@@ -424,6 +463,9 @@ provision_enroll(struct http_request *req, struct http_response *resp,
 	    .client = http_request_client(req), .device = device,
 	    .group = group, .answer_as = as };
 	struct ca_csr *csr = NULL;
+	pthread_mutex_t *turn;
+	char err[256];
+	int done = 0;
 
 	if (registered(req, resp, &p, c) == -1)
 		goto out;
@@ -432,8 +474,22 @@ provision_enroll(struct http_request *req, struct http_response *resp,
 		goto out;
 	}
 	hash_spki(csr, p.key_hash);
-	if (admissible(resp, &p) == -1 || broker_credentials(resp, &p) == -1 ||
-	    issue(resp, &p, csr) == -1)
+	/* The device's state is read again once it is this request's turn. */
+	turn = devlock_hold(&p.d->devices, p.g.id, p.device);
+	broker_deadline_begin(p.d->conf.broker.timeout);
+	if (store_read(p.d->store, device_now, &p, err, sizeof(err)) != 0) {
+		log_error("provision lookup: %s", err);
+		http_respond_error(resp, 500, "internal", "internal error");
+	} else if (admissible(resp, &p) == 0 &&
+	    broker_credentials(resp, &p) == 0) {
+		if (issue(resp, &p, csr) == 0)
+			done = 1;
+		else
+			forget_unneeded(&p);
+	}
+	broker_deadline_end();
+	devlock_release(turn);
+	if (!done)
 		goto out;
 	answer(resp, &p);
 	if (!p.again)
@@ -473,6 +529,8 @@ provision_renew(struct http_request *req, struct http_response *resp,
 	    .g = c->group, .dev = c->dev, .device = c->dev.name,
 	    .answer_as = as };
 	struct ca_csr *csr = NULL;
+	pthread_mutex_t *turn;
+	int rc;
 
 	snprintf(p.tenant, sizeof(p.tenant), "%s", c->tenant);
 	p.group = p.g.name;
@@ -488,7 +546,12 @@ provision_renew(struct http_request *req, struct http_response *resp,
 		    "renewed already; renew with the device's current one");
 		goto out;
 	}
-	if (broker_credentials(resp, &p) == -1 || issue(resp, &p, csr) == -1)
+	turn = devlock_hold(&p.d->devices, p.g.id, p.device);
+	broker_deadline_begin(p.d->conf.broker.timeout);
+	rc = broker_credentials(resp, &p) == -1 || issue(resp, &p, csr) == -1;
+	broker_deadline_end();
+	devlock_release(turn);
+	if (rc)
 		goto out;
 	answer(resp, &p);
 	log_info("renewed %s/%s/%s serial %s%s%s (was %s)", p.tenant, p.g.name,

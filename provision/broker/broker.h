@@ -69,6 +69,15 @@ struct broker;
 const char	*broker_strerror(int);
 
 /* Copies the configuration; the URL is checked, nothing is contacted. */
+/*
+ * The calling thread's broker calls, from begin to end, take at most
+ * `seconds` in all (deadline.c).  broker_deadline_left_ms() is the time a
+ * call may still take, at most `otherwise`: 0 once it has run out.
+ */
+void		 broker_deadline_begin(long long seconds);
+void		 broker_deadline_end(void);
+long long	 broker_deadline_left_ms(long long otherwise);
+
 struct broker	*broker_new(const struct broker_config *, char *, size_t);
 /* NULL is a no-op; no call may be running. */
 void		 broker_free(struct broker *);

@@ -97,7 +97,9 @@ exec_bound(sqlite3 *db, const char *sql, const struct creds_job *j)
 	if ((st = store_stmt(db, sql)) == NULL)
 		return REG_ERROR;
 	sqlite3_bind_int64(st, 1, j->device_id);
-	if (sqlite3_bind_parameter_count(st) > 1) {
+	if (sqlite3_bind_parameter_count(st) == 2)
+		sqlite3_bind_text(st, 2, j->c->username, -1, SQLITE_STATIC);
+	else if (sqlite3_bind_parameter_count(st) > 2) {
 		sqlite3_bind_text(st, 2, j->c->username, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, j->c->password, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, j->c->vhost, -1, SQLITE_STATIC);
@@ -117,6 +119,36 @@ insert_job(sqlite3 *db, void *arg)
 	return exec_bound(db, "INSERT INTO credentials (device_id, username, "
 	    "password, vhost, created, state) VALUES (?, ?, ?, ?, ?, ?)",
 	    arg);
+}
+
+/*
+ * The device's row, or the fresh credentials recorded for it, in one
+ * transaction: identical requests racing each other all get one set.  A
+ * row with the same username but another device id is a deleted device's
+ * leftover (names are unique in a group, ids never reused): it goes.
+ */
+static int
+obtain_job(sqlite3 *db, void *arg)
+{
+	struct creds_job *j = arg;
+	struct creds found;
+	struct creds_job f = { .device_id = j->device_id, .c = &found };
+	int rc;
+
+	if ((rc = find_job(db, &f)) != REG_OK)
+		goto out;
+	if ((j->state = f.state) != CREDS_NONE) {
+		*j->c = found;
+		goto out;
+	}
+	if ((rc = exec_bound(db, "DELETE FROM credentials WHERE device_id != ? "
+	    "AND username = ?", j)) != REG_OK ||
+	    (rc = insert_job(db, j)) != REG_OK)
+		goto out;
+	j->state = j->active ? CREDS_ACTIVE : CREDS_PENDING;
+out:
+	OPENSSL_cleanse(&found, sizeof(found));
+	return rc;
 }
 
 static int
@@ -163,13 +195,16 @@ creds_by_username(struct store *db, const char *username, struct creds *c,
 }
 
 int
-creds_record(struct store *db, int64_t device_id, const struct creds *c,
-    time_t now, int active, char *err, size_t errlen)
+creds_obtain(struct store *db, int64_t device_id, struct creds *c,
+    time_t now, int active, enum creds_state *state, char *err,
+    size_t errlen)
 {
-	struct creds_job j = { .device_id = device_id, .c = (struct creds *)c,
-	    .now = now, .active = active };
+	struct creds_job j = { .device_id = device_id, .c = c, .now = now,
+	    .active = active };
+	int rc = store_write(db, obtain_job, &j, err, errlen);
 
-	return done(store_write(db, insert_job, &j, err, errlen));
+	*state = j.state;
+	return done(rc);
 }
 
 int

@@ -41,9 +41,12 @@ int	creds_find(struct store *, int64_t, struct creds *, enum creds_state *,
 	    char *, size_t);
 int	creds_by_username(struct store *, const char *, struct creds *,
 	    enum creds_state *, char *, size_t);
-/* Pending (0) until the broker has them, or active (1) at once. */
-int	creds_record(struct store *, int64_t, const struct creds *, time_t, int,
-	    char *, size_t);
+/*
+ * The device's record if it has one (into c), else c, fresh, recorded
+ * pending (0) or active (1); *state says which.  Atomic.
+ */
+int	creds_obtain(struct store *, int64_t, struct creds *, time_t, int,
+	    enum creds_state *, char *, size_t);
 int	creds_activate(struct store *, int64_t, char *, size_t);
 int	creds_forget(struct store *, int64_t, char *, size_t);
 

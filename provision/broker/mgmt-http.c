@@ -272,7 +272,8 @@ answer_write(char *ptr, size_t size, size_t nmemb, void *arg)
 
 /* Everything but the request itself; the handle was reset. */
 static int
-setup(struct broker *b, CURL *c, struct answer *a, char *errbuf)
+setup(struct broker *b, CURL *c, struct answer *a, char *errbuf,
+    long timeout_ms)
 {
 	return curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR,
 	    b->https ? "https" : "http") ||
@@ -281,8 +282,8 @@ setup(struct broker *b, CURL *c, struct answer *a, char *errbuf)
 	    curl_easy_setopt(c, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED) ||
 	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) ||
 	    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L) ||
-	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, b->timeout_ms) ||
-	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, b->timeout_ms) ||
+	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms) ||
+	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms) ||
 	    curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC) ||
 	    curl_easy_setopt(c, CURLOPT_USERNAME, b->user) ||
 	    curl_easy_setopt(c, CURLOPT_PASSWORD, b->password) ||
@@ -425,15 +426,22 @@ mgmt_call(struct broker *b, struct call *cl, char *err, size_t errlen)
 	struct curl_slist *headers = NULL;
 	CURL *c = NULL;
 	CURLcode crc;
+	long timeout_ms;
 	int rc = BROKER_ERROR;
 
 	answer_reset(cl->answer);
+	/* This request's broker time is spent: no call at all. */
+	if ((timeout_ms = (long)broker_deadline_left_ms(b->timeout_ms)) <= 0) {
+		seterr(err, errlen, "%s: RabbitMQ management at %s: no answer "
+		    "within broker.timeout", cl->what, b->base);
+		return BROKER_UNAVAILABLE;
+	}
 	if ((c = pool_take(b)) == NULL || (headers = make_headers(cl)) == NULL) {
 		seterr(err, errlen, "%s: out of memory", cl->what);
 		goto out;
 	}
 	curl_easy_reset(c);
-	if (setup(b, c, cl->answer, errbuf) != 0 ||
+	if (setup(b, c, cl->answer, errbuf, timeout_ms) != 0 ||
 	    set_request(b, c, cl, headers) != 0) {
 		seterr(err, errlen, "%s: this libcurl cannot make the request",
 		    cl->what);

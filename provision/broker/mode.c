@@ -329,23 +329,15 @@ mode_record(struct broker_mode *m, const struct broker_who *who,
 {
 	char err[256];
 
-	if (creds_find(m->db, who->device_id, c, state, err,
-	    sizeof(err)) == -1) {
-		log_error("broker database: %s", err);
-		return BROKER_ERROR;
-	}
-	if (*state != CREDS_NONE)
-		return BROKER_OK;
 	/* Recorded before the broker hears of them: pending, unless the
 	 * record is all the broker will ask (`as` active). */
 	if (new_creds(m, who, c) != BROKER_OK)
 		return BROKER_ERROR;
-	if (creds_record(m->db, who->device_id, c, time(NULL),
-	    as == CREDS_ACTIVE, err, sizeof(err)) == -1) {
+	if (creds_obtain(m->db, who->device_id, c, time(NULL),
+	    as == CREDS_ACTIVE, state, err, sizeof(err)) == -1) {
 		log_error("broker database: %s", err);
 		return BROKER_ERROR;
 	}
-	*state = as;
 	return BROKER_OK;
 }
 
