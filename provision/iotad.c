@@ -473,7 +473,8 @@ main(int argc, char *argv[])
 			    d.conf.ratelimit.failures_per_minute,
 			    (long)d.conf.ratelimit.lockout)) == NULL)
 				fatal("out of memory");
-			if (broker_mode_start(d.broker, err, sizeof(err)) == -1)
+			if (broker_mode_start(d.broker, api_outbox_source(&d), err,
+			    sizeof(err)) == -1)
 				fatal("%s", err);
 			publish_revoked(&d);
 			serve(&d);

@@ -103,9 +103,16 @@ int64_t	api_renew_grace(const struct iotad *, const struct reg_group *);
 long	api_cert_days(const struct iotad *, const struct reg_group *);
 /* 503 with the configured Retry-After: the broker is down. */
 void	api_unavailable(struct iotad *, struct http_response *);
-/* A lifecycle event, when events are on; a failure is logged only. */
-void	api_event(struct iotad *, const char *, const char *, const char *,
-	    const char *, const char *);
+/*
+ * A lifecycle event, recorded inside the write job of the change it tells
+ * of (when events are on); REG_OK or REG_ERROR.  api_events_kick() after
+ * the commit sends it at once.
+ */
+int	api_event(sqlite3 *, struct iotad *, const char *, const char *,
+	    const char *, const char *, const char *, int64_t);
+void	api_events_kick(struct iotad *);
+/* The store's events table as the outbox's source. */
+extern const struct outbox_source *api_outbox_source(struct iotad *);
 /* Runs a write job; on a store failure logs it and answers 500. */
 int	api_write(struct iotad *, struct http_response *, store_job, void *,
 	    const char *);

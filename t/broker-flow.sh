@@ -400,6 +400,44 @@ for n in "${names[@]}"; do
 done
 is "$missing" "" "each of them has broker.json and its own user and topic permissions at the broker"
 
+# --- events are durable: recorded with the change, sent after a crash --------------
+# iotad's AMQP port pointed at a closed one: devices provision (the
+# management API is up) but no event can leave.  kill -9, start again with
+# the right port: every event arrives, each with its own id, in order.
+
+enames=()
+for ((i = 1; i <= 10; i++)); do enames+=("e$i"); done
+run "$I" add -g g1 --from <(printf '%s\n' "${enames[@]}")
+is "$RC" 0 "10 devices registered for the events test"
+DEAD=$(port_block 1)
+iotad_stop
+iotad_write_conf "$(broker_yaml | sed "s/^\(  amqp_port:\).*/\1 $DEAD/")"
+grep -q "amqp_port: $DEAD" "$IOTAD_CONF" || bail_out "amqp_port not rewritten"
+iotad_start || bail_out "iotad did not start"
+export IOTA_SERVER=$IOTAD_URL
+failed=0
+for n in "${enames[@]}"; do
+	"$I" provision "$n" -g g1 --out "$T/ev-$n" \
+	    --provision-secret-file "$T/g1.secret" >"$T/ev.$n.out" 2>&1 ||
+	    failed=$((failed + 1))
+done
+is "$failed" 0 "10 devices provisioned while no event can reach the broker"
+iotad_kill9
+consumer_start events3 --exchange iota.events --binding 'device.provisioned' \
+    --count 10
+_t_result $? "a consumer of iota.events"
+iotad_write_conf "$(broker_yaml)"
+iotad_start || bail_out "iotad did not start again"
+export IOTA_SERVER=$IOTAD_URL
+wait_for "ten events" lines_at_least "$T/events3.out" 10
+_t_result $? "after kill -9 and a restart, the 10 events recorded with the provisionings arrive"
+got=$(sed 's/.*payload=//' "$T/events3.out" | jq -r .device | tr '\n' ' ')
+is "$got" "${enames[*]} " "one event per device, in the order they were provisioned"
+ids=$(sed 's/.*payload=//' "$T/events3.out" | jq -r .id)
+is "$(sort -un <<<"$ids" | wc -l)" 10 "each with an id of its own"
+is "$ids" "$(sort -n <<<"$ids")" "ids rising in commit order"
+consumer_stop events3
+
 # --- secrets at rest ------------------------------------------------------------------
 
 ok "test -s '$IOTAD_STATE/broker.db'" "state/broker.db exists"

@@ -6,6 +6,7 @@
 
 #include "caller.h"
 #include "iotad.h"
+#include "outbox.h"
 #include "mode.h"
 #include "json.h"
 #include "router.h"
@@ -280,12 +281,93 @@ api_unavailable(struct iotad *d, struct http_response *resp)
 	    "unavailable; retry in %lld seconds", d->conf.broker.retry_after);
 }
 
-void
-api_event(struct iotad *d, const char *event, const char *tenant,
-    const char *group, const char *device, const char *serial)
+int
+api_event(sqlite3 *db, struct iotad *d, const char *event,
+    const char *tenant, const char *group, const char *device,
+    const char *serial, int64_t at)
 {
 	struct broker_event e = { event, tenant, group, device, serial,
-	    time(NULL) };
+	    (time_t)at };
+	char *body;
+	int rc;
 
-	broker_mode_event(d->broker, &e);
+	if (!broker_mode_has_events(d->broker))
+		return REG_OK;
+	if ((body = broker_mode_event_json(&e)) == NULL)
+		return REG_ERROR;
+	rc = registry_event_add(db, event, body, at);
+	free(body);
+	return rc;
+}
+
+void
+api_events_kick(struct iotad *d)
+{
+	broker_mode_kick(d->broker);
+}
+
+/* The outbox's source: the registry's events table. */
+
+struct next_job {
+	int64_t			 after;
+	struct reg_event	 e;
+};
+
+static int
+next_job(sqlite3 *db, void *arg)
+{
+	struct next_job *j = arg;
+
+	return registry_event_next(db, j->after, &j->e);
+}
+
+static int
+source_next(void *arg, int64_t after, struct outbox_event *out)
+{
+	struct iotad *d = arg;
+	struct next_job j = { .after = after };
+	char err[256];
+	int rc;
+
+	if ((rc = store_read(d->store, next_job, &j, err, sizeof(err))) ==
+	    REG_NOT_FOUND)
+		return 0;
+	if (rc != REG_OK) {
+		log_error("events outbox: %s", err);
+		free(j.e.routing_key);
+		free(j.e.body);
+		return -1;
+	}
+	out->id = j.e.id;
+	out->key = j.e.routing_key;
+	out->body = j.e.body;
+	return 1;
+}
+
+static int
+delete_job(sqlite3 *db, void *arg)
+{
+	return registry_event_delete(db, *(int64_t *)arg);
+}
+
+static int
+source_done(void *arg, int64_t id)
+{
+	struct iotad *d = arg;
+	char err[256];
+
+	if (store_write(d->store, delete_job, &id, err, sizeof(err)) != 0) {
+		log_error("events outbox: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+const struct outbox_source *
+api_outbox_source(struct iotad *d)
+{
+	static struct outbox_source src = { source_next, source_done, NULL };
+
+	src.arg = d;
+	return &src;
 }

@@ -185,6 +185,8 @@ struct device_job {
 	int			 action;	/* 0 show, 1 revoke, 2 enable */
 	int			 reason;	/* CRL_REASON_*, for revoke */
 	struct reg_audit	 audit;
+	struct iotad		*d;		/* for the revoke's event */
+	const char		*group;
 };
 
 static int
@@ -206,6 +208,10 @@ device_act(sqlite3 *db, void *arg)
 		rc = registry_device_enable(db, j->dev.id);
 	if (rc == 0)
 		rc = registry_device_find(db, j->group_id, j->name, &j->dev);
+	if (rc == 0 && j->action == 1)
+		rc = api_event(db, j->d, EVENT_DEVICE_REVOKED, j->tenant,
+		    j->group, j->name, j->dev.serial[0] != '\0' ?
+		    j->dev.serial : NULL, j->audit.at);
 	return rc != 0 ? rc : registry_audit(db, &j->audit);
 }
 
@@ -302,6 +308,8 @@ device_request(struct http_request *req, struct http_response *resp,
 		return;
 	j.group_id = g.id;
 	j.tenant_id = c->tenant_id;
+	j.d = d;
+	j.group = g.name;
 	snprintf(target, sizeof(target), "%s/%s", g.name, j.name);
 	j.audit.target = target;
 	if (action == 1 && revoke_reason(req, resp, &j.reason) == -1)
@@ -316,8 +324,7 @@ device_request(struct http_request *req, struct http_response *resp,
 		if (action != 0)
 			api_audit_line(&j.audit);
 		if (action == 1)
-			api_event(d, EVENT_DEVICE_REVOKED, j.tenant, g.name,
-			    j.name, j.dev.serial[0] != '\0' ? j.dev.serial : NULL);
+			api_events_kick(d);
 		http_respond_json(resp, 200, api_device_json(&j.dev, g.name));
 	} else if (rc != STORE_ERROR)
 		api_registry_error(resp, rc, "device");

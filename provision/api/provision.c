@@ -225,7 +225,9 @@ record(sqlite3 *db, void *arg)
 	if ((rc = registry_cert_insert(db, p->serial, now.id, p->der, p->derlen,
 	    p->not_after, p->now)) != 0 ||
 	    (rc = registry_device_set_provisioned(db, now.id, p->key_hash,
-	    p->serial, p->not_after, p->now)) != 0)
+	    p->serial, p->not_after, p->now)) != 0 ||
+	    (rc = api_event(db, p->d, EVENT_DEVICE_PROVISIONED, p->tenant,
+	    p->g.name, p->device, p->serial, p->now)) != 0)
 		return rc;
 	return registry_audit(db, &a);
 }
@@ -493,8 +495,7 @@ provision_enroll(struct http_request *req, struct http_response *resp,
 		goto out;
 	answer(resp, &p);
 	if (!p.again)
-		api_event(p.d, EVENT_DEVICE_PROVISIONED, p.tenant, p.g.name,
-		    p.device, p.serial);
+		api_events_kick(p.d);
 	log_info("provisioned %s/%s/%s serial %s%s%s",
 	    p.tenant, p.g.name, p.device, p.again ? p.dev.serial : p.serial,
 	    p.again ? " (again)" : "", as != NULL ? " (EST)" : "");

@@ -164,9 +164,10 @@ fail:
 }
 
 int
-broker_mode_start(struct broker_mode *m, char *err, size_t errlen)
+broker_mode_start(struct broker_mode *m, const struct outbox_source *src,
+    char *err, size_t errlen)
 {
-	if ((m->events != NULL && (m->outbox = outbox_start(m->events)) ==
+	if ((m->events != NULL && (m->outbox = outbox_start(m->events, src)) ==
 	    NULL) || (m->ops == &mode_management_ops &&
 	    (m->batch = broker_batch_start(m->mgmt)) == NULL)) {
 		errbuf_set(err, errlen, "cannot start the broker's threads");
@@ -277,26 +278,31 @@ broker_mode_ask(struct broker_mode *m, enum broker_question q,
 	return m->ops->ask != NULL ? m->ops->ask(m, q, form) : -1;
 }
 
+int
+broker_mode_has_events(const struct broker_mode *m)
+{
+	return m->events != NULL;
+}
+
 /* {"event", "tenant", "group", "device", "serial"?, "at"} */
-void
-broker_mode_event(struct broker_mode *m, const struct broker_event *e)
+char *
+broker_mode_event_json(const struct broker_event *e)
 {
 	char *body;
 	json_t *j;
 
-	if (m->outbox == NULL)
-		return;		/* no broker, no events */
 	j = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:I}", "event", e->name,
 	    "tenant", e->tenant, "group", e->group, "device", e->device,
 	    "serial", e->serial, "at", (json_int_t)e->at);
 	body = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
-	if (body == NULL) {
-		log_error("event %s lost: out of memory", e->name);
-		return;
-	}
-	outbox_put(m->outbox, e->name, body);
-	free(body);
+	return body;
+}
+
+void
+broker_mode_kick(struct broker_mode *m)
+{
+	outbox_kick(m->outbox);
 }
 
 /* What the modes share. */

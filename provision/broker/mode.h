@@ -58,8 +58,10 @@ int		 broker_mode_init(const struct iotad_conf *, char *, size_t);
 /* The mode's databases and clients; nothing is contacted yet. */
 struct broker_mode *broker_mode_open(const struct iotad_conf *, char *,
 		    size_t);
-/* Its threads: batched imports, events leaving. */
-int		 broker_mode_start(struct broker_mode *, char *, size_t);
+/* Its threads: batched imports, events leaving from `src`. */
+struct outbox_source;
+int		 broker_mode_start(struct broker_mode *,
+		    const struct outbox_source *, char *, size_t);
 void		 broker_mode_close(struct broker_mode *);
 
 /* A tenant is being made: its vhost must exist first. */
@@ -88,14 +90,20 @@ int		 broker_mode_answers_auth(const struct broker_mode *);
  */
 int		 broker_mode_ask(struct broker_mode *, enum broker_question,
 		    const struct router_query *);
-/* A lifecycle event for services; never blocks on the broker. */
+/*
+ * Lifecycle events for services.  A change records its event in its own
+ * transaction (the store's events table, see outbox.h) when the mode
+ * publishes events at all; a kick after the commit sends it at once.
+ */
 struct broker_event {
 	const char	*name;		/* EVENT_DEVICE_* (events.h) */
 	const char	*tenant, *group, *device;
 	const char	*serial;	/* NULL: none */
 	time_t		 at;
 };
-void		 broker_mode_event(struct broker_mode *,
-		    const struct broker_event *);
+int		 broker_mode_has_events(const struct broker_mode *);
+/* The event's JSON body (free() it), NULL when out of memory. */
+char		*broker_mode_event_json(const struct broker_event *);
+void		 broker_mode_kick(struct broker_mode *);
 
 #endif

@@ -1,160 +1,165 @@
-/* The events outbox: a bounded FIFO and the thread that empties it. */
+/* The events outbox: the thread that empties the store's events table. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "events.h"
 #include "log.h"
 #include "outbox.h"
 
-#define OUTBOX_MAX	10000
-#define RETRY_SECONDS	5
-#define DRAIN_SECONDS	5
-
-struct event {
-	struct event	*next;
-	char		*key;
-	char		*body;
-};
+#define RETRY_SECONDS	5	/* the broker is away, or the store failed */
+#define POLL_SECONDS	5	/* a kick lost to a race is found by then */
 
 struct outbox {
-	struct events	*events;
-	pthread_t	 thread;
-	pthread_mutex_t	 mu;
-	pthread_cond_t	 more;
-	struct event	*head, *tail;
-	size_t		 n;
-	int		 stopping;
+	struct events		*events;
+	struct outbox_source	 src;
+	pthread_t		 thread;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 wake;
+	int			 kicked, stopping;
 };
 
+/* Waits for a kick, a stop, or `seconds`; the caller holds mu. */
 static void
-event_free(struct event *e)
-{
-	free(e->key);
-	free(e->body);
-	free(e);
-}
-
-void
-outbox_put(struct outbox *o, const char *key, const char *body)
-{
-	struct event *e;
-
-	if ((e = calloc(1, sizeof(*e))) == NULL ||
-	    (e->key = strdup(key)) == NULL || (e->body = strdup(body)) == NULL) {
-		if (e != NULL)
-			event_free(e);
-		log_error("event %s lost: out of memory", key);
-		return;
-	}
-	pthread_mutex_lock(&o->mu);
-	if (o->n >= OUTBOX_MAX) {
-		pthread_mutex_unlock(&o->mu);
-		log_error("event %s lost: %d events are "
-		    "waiting for the broker", key, OUTBOX_MAX);
-		event_free(e);
-		return;
-	}
-	if (o->tail != NULL)
-		o->tail->next = e;
-	else
-		o->head = e;
-	o->tail = e;
-	o->n++;
-	pthread_cond_signal(&o->more);
-	pthread_mutex_unlock(&o->mu);
-}
-
-static void
-wait_until(struct outbox *o, time_t seconds)
+wait_for(struct outbox *o, time_t seconds)
 {
 	struct timespec until;
 
-	clock_gettime(CLOCK_REALTIME, &until);
+	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += seconds;
-	while (!o->stopping && pthread_cond_timedwait(&o->more, &o->mu,
-	    &until) != ETIMEDOUT)
+	while (!o->stopping && !o->kicked && pthread_cond_timedwait(&o->wake,
+	    &o->mu, &until) != ETIMEDOUT)
 		;
+	o->kicked = 0;
 }
 
-/* Publishes the head; 0 when it may go, -1 to retry later. */
-static int
-publish_head(struct outbox *o, struct event *e)
+/* The stored body with its id, so that consumers can drop a repeat. */
+static char *
+with_id(const struct outbox_event *e)
 {
-	char err[256];
+	json_t *j = json_loads(e->body, 0, NULL);
+	char *out = NULL;
+
+	if (json_is_object(j) && json_object_set_new(j, "id",
+	    json_integer((json_int_t)e->id)) == 0)
+		out = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return out;
+}
+
+/*
+ * Publishes one event: 0 when it is done with (confirmed, or refused for
+ * good and logged), -1 to try again later.
+ */
+static int
+publish(struct outbox *o, const struct outbox_event *e)
+{
+	char err[256], *body;
 	int rc;
 
-	pthread_mutex_unlock(&o->mu);
-	rc = events_publish(o->events, e->key, e->body, err, sizeof(err));
-	pthread_mutex_lock(&o->mu);
+	if ((body = with_id(e)) == NULL) {
+		log_error("event %lld (%s) dropped: its stored body is not a "
+		    "JSON object", (long long)e->id, e->key);
+		return 0;
+	}
+	rc = events_publish(o->events, e->key, body, err, sizeof(err));
+	free(body);
 	if (rc == EVENTS_OK)
 		return 0;
 	if (rc == EVENTS_UNREACHABLE) {
-		log_warn("event %s waits: %s", e->key, err);
+		log_warn("event %lld (%s) waits: %s", (long long)e->id, e->key,
+		    err);
 		return -1;
 	}
-	log_error("event %s refused: %s", e->key, err);
-	return 0;		/* retrying will not help */
+	log_error("event %lld (%s) refused, dropped: %s", (long long)e->id,
+	    e->key, err);
+	return 0;
 }
 
-static void
-pop(struct outbox *o)
+/* One step: 1 an event went, 0 nothing to do, -1 wait and retry. */
+static int
+step(struct outbox *o, int64_t *after)
 {
-	struct event *e = o->head;
+	struct outbox_event e = { 0, NULL, NULL };
+	int rc;
 
-	if ((o->head = e->next) == NULL)
-		o->tail = NULL;
-	o->n--;
-	event_free(e);
+	if ((rc = o->src.next(o->src.arg, *after, &e)) <= 0) {
+		if (rc < 0)
+			log_error("events outbox: cannot read the store");
+		return rc;
+	}
+	if ((rc = publish(o, &e)) == 0) {
+		/* Skipped from now on even if the delete failed: at least
+		 * once, and not in a loop. */
+		*after = e.id;
+		if (o->src.done(o->src.arg, e.id) == -1)
+			log_error("events outbox: event %lld sent but not "
+			    "deleted; it will go again after a restart",
+			    (long long)e.id);
+		rc = 1;
+	}
+	free(e.key);
+	free(e.body);
+	return rc;
 }
 
 static void *
 run(void *arg)
 {
 	struct outbox *o = arg;
-	time_t deadline = 0;
+	int64_t after = 0;
+	int rc;
 
 	pthread_mutex_lock(&o->mu);
-	for (;;) {
-		while (o->head == NULL && !o->stopping)
-			pthread_cond_wait(&o->more, &o->mu);
-		if (o->stopping && deadline == 0)
-			deadline = time(NULL) + DRAIN_SECONDS;
-		if (o->head == NULL || (deadline != 0 && time(NULL) > deadline))
-			break;
-		if (publish_head(o, o->head) == 0)
-			pop(o);
-		else if (o->stopping)
-			break;
-		else
-			wait_until(o, RETRY_SECONDS);
-	}
-	while (o->head != NULL) {
-		log_error("event %s lost at shutdown",
-		    o->head->key);
-		pop(o);
+	while (!o->stopping) {
+		pthread_mutex_unlock(&o->mu);
+		rc = step(o, &after);
+		pthread_mutex_lock(&o->mu);
+		if (rc <= 0)
+			wait_for(o, rc == 0 ? POLL_SECONDS : RETRY_SECONDS);
 	}
 	pthread_mutex_unlock(&o->mu);
 	return NULL;
 }
 
 struct outbox *
-outbox_start(struct events *events)
+outbox_start(struct events *events, const struct outbox_source *src)
 {
+	pthread_condattr_t ca;
 	struct outbox *o;
 
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		return NULL;
 	o->events = events;
+	o->src = *src;
+	o->kicked = 1;
 	pthread_mutex_init(&o->mu, NULL);
-	pthread_cond_init(&o->more, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&o->wake, &ca);
+	pthread_condattr_destroy(&ca);
 	if (pthread_create(&o->thread, NULL, run, o) != 0) {
+		pthread_cond_destroy(&o->wake);
+		pthread_mutex_destroy(&o->mu);
 		free(o);
 		return NULL;
 	}
 	return o;
+}
+
+void
+outbox_kick(struct outbox *o)
+{
+	if (o == NULL)
+		return;
+	pthread_mutex_lock(&o->mu);
+	o->kicked = 1;
+	pthread_cond_signal(&o->wake);
+	pthread_mutex_unlock(&o->mu);
 }
 
 void
@@ -164,10 +169,10 @@ outbox_stop(struct outbox *o)
 		return;
 	pthread_mutex_lock(&o->mu);
 	o->stopping = 1;
-	pthread_cond_signal(&o->more);
+	pthread_cond_signal(&o->wake);
 	pthread_mutex_unlock(&o->mu);
 	pthread_join(o->thread, NULL);
-	pthread_cond_destroy(&o->more);
+	pthread_cond_destroy(&o->wake);
 	pthread_mutex_destroy(&o->mu);
 	free(o);
 }

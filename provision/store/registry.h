@@ -223,4 +223,16 @@ int	registry_revoked_list(sqlite3 *, int64_t, reg_cert_cb, void *);
 
 int	registry_audit(sqlite3 *, const struct reg_audit *);
 
+/* eventq.c: the events outbox (schema step 6), oldest first. */
+struct reg_event {
+	int64_t	 id;
+	char	*routing_key;	/* both malloc'd: free() */
+	char	*body;
+};
+int	registry_event_add(sqlite3 *, const char *, const char *, int64_t);
+/* The first event after id `after`; REG_NOT_FOUND when none. */
+int	registry_event_next(sqlite3 *, int64_t, struct reg_event *);
+int	registry_event_delete(sqlite3 *, int64_t);
+int	registry_event_count(sqlite3 *, int64_t *);
+
 #endif

@@ -146,6 +146,16 @@ static const char *const registry_steps[] = {
 	"  CHECK (renew_grace IS NULL OR renew_grace BETWEEN 0 AND 31536000);",
 	/* 5: the inventory lists certificates by expiry. */
 	"CREATE INDEX certificates_not_after ON certificates (not_after);",
+	/*
+	 * 6: the events outbox, written in the transaction of the change an
+	 * event tells of; its id is the event's, for consumers to de-dup.
+	 */
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  routing_key TEXT NOT NULL,"
+	"  body TEXT NOT NULL,"
+	"  created INTEGER NOT NULL"
+	");",
 };
 const struct store_schema schema_registry = {
 	registry_steps, (int)(sizeof(registry_steps) / sizeof(registry_steps[0]))
