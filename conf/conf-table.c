@@ -83,6 +83,15 @@ static const struct conf_key iotad_keys[] = {
 	{ DURATION(limits.connection_timeout), .min = 1, .max = HOUR,
 	  .def = "30s",
 	  .help = "An idle connection is closed after this long." },
+	{ INT(limits.connections_per_address), .min = 1, .max = 65536,
+	  .def = "16",
+	  .help = "Connections one address may hold; a request on one more "
+	    "is answered 429 and its connection closed, and 8 more than "
+	    "this are reset at accept." },
+	{ DURATION(limits.header_timeout), .min = 1, .max = HOUR,
+	  .def = "10s",
+	  .help = "A new connection's first request head must be complete "
+	    "within this; slower clients are dropped." },
 
 	{ INT(provisioning.certificate_days), .min = 1, .max = 3650,
 	  .def = "365",

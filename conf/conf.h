@@ -66,6 +66,8 @@ struct iotad_conf {
 		size_t		 max_body;		/* bytes */
 		int		 max_connections;
 		long long	 connection_timeout;	/* seconds */
+		int		 connections_per_address;
+		long long	 header_timeout;	/* seconds */
 	} limits;
 	struct {
 		int		 certificate_days;

@@ -230,6 +230,9 @@ start_http(struct iotad *d, const struct router *router)
 		.max_body = d->conf.limits.max_body,
 		.max_connections = (unsigned int)d->conf.limits.max_connections,
 		.timeout_seconds = (unsigned int)d->conf.limits.connection_timeout,
+		.per_address =
+		    (unsigned int)d->conf.limits.connections_per_address,
+		.head_seconds = (unsigned int)d->conf.limits.header_timeout,
 		.log = log_http, .log_arg = NULL,
 	};
 	struct http_server *http;
@@ -309,6 +312,9 @@ start_plain(struct iotad *d, const struct router *router)
 		.max_body = CA_OCSP_REQ_MAX,
 		.max_connections = (unsigned int)d->conf.limits.max_connections,
 		.timeout_seconds = (unsigned int)d->conf.limits.connection_timeout,
+		.per_address =
+		    (unsigned int)d->conf.limits.connections_per_address,
+		.head_seconds = (unsigned int)d->conf.limits.header_timeout,
 		.log = log_http, .log_arg = NULL,
 	};
 	struct http_server *http;

@@ -109,7 +109,9 @@ needs_restart(const struct iotad_conf *a, const struct iotad_conf *b)
 	    DIFFERS_S(tls.key_passphrase_file) || DIFFERS_S(state.dir) ||
 	    DIFFERS_S(state.key_file) || DIFFERS(limits.max_body) ||
 	    DIFFERS(limits.max_connections) ||
-	    DIFFERS(limits.connection_timeout) || DIFFERS(broker.mode) ||
+	    DIFFERS(limits.connection_timeout) ||
+	    DIFFERS(limits.connections_per_address) ||
+	    DIFFERS(limits.header_timeout) || DIFFERS(broker.mode) ||
 	    DIFFERS(broker.login) || DIFFERS_S(broker.mqtt_url) ||
 	    DIFFERS_S(broker.management_url) ||
 	    DIFFERS_S(revocation.address) || DIFFERS(revocation.port) ||

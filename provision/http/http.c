@@ -41,6 +41,7 @@
 #include <gnutls/x509.h>
 #include <microhttpd.h>
 
+#include "conns.h"
 #include "http.h"
 #include "json.h"
 #include "router.h"
@@ -64,6 +65,8 @@ struct http_server {
 	char			*trust;		/* CAs for client certs */
 	int			 plain;		/* no TLS */
 	int			 port;
+	struct conns		*conns;		/* the connection guard */
+	unsigned int		 per_ip_hard;
 	pthread_mutex_t		 lock;		/* starting, starterr */
 	int			 starting;
 	char			 starterr[HTTP_ERRLEN];
@@ -111,6 +114,7 @@ struct http_request {
 	struct http_response	 resp;
 	unsigned int		 status;	/* as queued, for the log */
 	size_t			 sent;
+	int			 close;		/* the connection goes after */
 };
 
 /* Responses. */
@@ -398,9 +402,9 @@ on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
 {
 	struct http_request *req = *ctx;
 
-	(void)cls;
-	(void)conn;
 	(void)toe;
+	conns_done(((struct http_server *)cls)->conns, conn,
+	    req != NULL && req->close);
 	if (req == NULL)
 		return;
 	log_request(req);
@@ -653,7 +657,6 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	struct http_request *req = *ctx;
 
 	(void)cls;
-	(void)conn;
 	(void)url;		/* decoded by MHD: we route on the raw target */
 	(void)version;
 	if (req == NULL)
@@ -661,6 +664,14 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	switch (req->phase) {
 	case PHASE_HEADERS:
 		req->phase = PHASE_BODY;
+		if (conns_head(req->srv->conns, conn)) {
+			req->method = method;
+			req->close = 1;
+			req->phase = PHASE_DONE;
+			return answer_error(req, 429, "too_many_connections",
+			    "too many connections from this address; reuse "
+			    "one or retry later");
+		}
 		return begin(req, method);
 	case PHASE_BODY:
 		if (*size > 0)
@@ -820,6 +831,7 @@ wipe_free(char *s)
 static void
 server_free(struct http_server *srv)
 {
+	conns_stop(srv->conns);
 	free(srv->cert);
 	free(srv->trust);
 	wipe_free(srv->key);
@@ -836,6 +848,16 @@ server_new(const struct http_config *cfg, const struct router *r)
 	if ((srv = calloc(1, sizeof(*srv))) == NULL)
 		return NULL;
 	if (pthread_mutex_init(&srv->lock, NULL) != 0) {
+		free(srv);
+		return NULL;
+	}
+	struct conns_config cc = { cfg->per_address > 0 ? cfg->per_address : 16,
+	    cfg->max_connections, cfg->head_seconds > 0 ? cfg->head_seconds : 10,
+	    cfg->timeout_seconds };
+
+	srv->per_ip_hard = cc.per_address + HTTP_PER_IP_HARD_EXTRA;
+	if ((srv->conns = conns_start(&cc)) == NULL) {
+		pthread_mutex_destroy(&srv->lock);
 		free(srv);
 		return NULL;
 	}
@@ -875,8 +897,8 @@ start_mhd(struct http_server *srv, const struct http_config *cfg,
 		    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
 		    MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
 		    MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
-		    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		    (unsigned int)HTTP_PER_IP_LIMIT,
+		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->per_ip_hard,
+		    MHD_OPTION_NOTIFY_CONNECTION, conns_notify, srv->conns,
 		    MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_seconds,
 		    MHD_OPTION_STRICT_FOR_CLIENT, 1,
 		    MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
@@ -895,7 +917,8 @@ start_mhd(struct http_server *srv, const struct http_config *cfg,
 	    /* NULL: no client certificate asked for. */
 	    MHD_OPTION_HTTPS_MEM_TRUST, srv->trust,
 	    MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HTTP_PER_IP_LIMIT,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->per_ip_hard,
+	    MHD_OPTION_NOTIFY_CONNECTION, conns_notify, srv->conns,
 	    MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_seconds,
 	    MHD_OPTION_STRICT_FOR_CLIENT, 1,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
@@ -957,6 +980,12 @@ http_stop(struct http_server *srv)
 		return;
 	MHD_stop_daemon(srv->mhd);
 	server_free(srv);
+}
+
+void
+http_conn_stats(struct http_server *srv, struct conns_stats *out)
+{
+	conns_stats(srv->conns, out);
 }
 
 int

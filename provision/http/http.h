@@ -21,7 +21,8 @@
 #include <stddef.h>
 
 #define HTTP_ERRLEN		256	/* enough for any message we write */
-#define HTTP_PER_IP_LIMIT	64	/* connections from one address */
+/* Past connections_per_address, MHD resets this many more at accept. */
+#define HTTP_PER_IP_HARD_EXTRA	8
 
 struct http_server;
 struct http_request;
@@ -44,6 +45,9 @@ struct http_config {
 	size_t		 max_body;	/* bytes, > 0 */
 	unsigned int	 max_connections;
 	unsigned int	 timeout_seconds;	/* idle connections, > 0 */
+	/* See conns.h; 0: 16 and 10 s. */
+	unsigned int	 per_address;
+	unsigned int	 head_seconds;
 	/*
 	 * Optional.  Called once per request, after it ends, with
 	 * "client method path status bytes ms": the path without its query,
@@ -65,6 +69,9 @@ struct http_server *http_start(const struct http_config *,
 /* Closes every connection, waits for running handlers, frees; NULL is ok. */
 void		 http_stop(struct http_server *);
 int		 http_port(const struct http_server *);
+/* What the connection guard did so far (conns.h). */
+struct conns_stats;
+void		 http_conn_stats(struct http_server *, struct conns_stats *);
 
 /* The request, for handlers. */
 const char	*http_request_method(const struct http_request *);

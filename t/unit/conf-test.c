@@ -746,6 +746,8 @@ test_round_trip(void)
 	    "  max_body: 1500\n"
 	    "  max_connections: 65536\n"
 	    "  connection_timeout: 1h\n"
+	    "  connections_per_address: 7\n"
+	    "  header_timeout: 3s\n"
 	    "provisioning:\n"
 	    "  certificate_days: 3650\n"
 	    "  secret_overlap: 0s\n"

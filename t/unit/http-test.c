@@ -27,6 +27,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "conns.h"
 #include "http.h"
 #include "json.h"
 #include "router.h"
@@ -445,7 +446,7 @@ static const struct route routes[] = {
 };
 static const struct router router = {
 	routes, sizeof(routes) / sizeof(routes[0]), "the daemon's state",
-	t_gate, sizeof(struct caller)
+	t_gate, sizeof(struct caller), NULL, NULL
 };
 
 /* A client. */
@@ -728,7 +729,7 @@ test_query_parse(void)
 	router_query_free(&q);
 	is_int(router_query_parse("a=%0a", &q), -1, "query: control refused");
 	router_query_free(&q);
-	/* Found by fuzzing the /auth/* forms: bytes >= 0x80 leaked (the
+	/* Found by fuzzing the /auth forms: bytes >= 0x80 leaked (the
 	 * sanitizer build's leak check is the judge here). */
 	for (int i = 0; i < 100; i++) {
 		router_query_parse("username=d\x80\xff&password=\xe9", &q);
@@ -1408,7 +1409,7 @@ connect_to(const char *address, int port)
 static int
 turned_away(const char *address, int port, int n)
 {
-	int fds[HTTP_PER_IP_LIMIT + 1], i, fd, away;
+	int fds[64], i, fd, away;
 
 	for (i = 0; i < n; i++)
 		fds[i] = connect_to(address, port);
@@ -1474,19 +1475,48 @@ test_per_ip_limit(void)
 	struct http_config cfg = {
 		.address = "127.0.0.1", .cert_pem = pki.chain_pem,
 		.key_pem = pki.leaf_key_pem, .max_body = 64,
-		.max_connections = 2 * HTTP_PER_IP_LIMIT, .timeout_seconds = 10,
+		.max_connections = 64, .timeout_seconds = 10,
+		.per_address = 4, .head_seconds = 1,
 	};
+	struct request rq = { .path = "/v1/headers" };
 	struct http_server *srv;
+	struct conns_stats st;
 	char err[HTTP_ERRLEN];
+	struct reply r;
+	int fds[4], i, fd;
 
 	srv = http_start(&cfg, &router, err, sizeof(err));
 	if (!ok(srv != NULL, "third server: started"))
 		printf("# %s\n", err);
 	if (srv == NULL)
 		return;
-	ok(turned_away(cfg.address, http_port(srv), HTTP_PER_IP_LIMIT),
-	    "third server: %d connections from one address, no more",
-	    HTTP_PER_IP_LIMIT);
+	rq.port = http_port(srv);
+	ok(turned_away(cfg.address, rq.port, 4 + HTTP_PER_IP_HARD_EXTRA),
+	    "third server: past per_address 4 + %d connections from one "
+	    "address, the next is reset at accept", HTTP_PER_IP_HARD_EXTRA);
+	for (i = 0; i < 4; i++)
+		fds[i] = connect_to(cfg.address, rq.port);
+	fetch(&rq, &r);
+	ok(r.status == 429 && jstr(&r, "error") != NULL &&
+	    strcmp(jstr(&r, "error"), "too_many_connections") == 0,
+	    "third server: a request on a fifth connection from one address: "
+	    "429 too_many_connections (%ld)", r.status);
+	reply_free(&r);
+	fd = fds[0];
+	ok(fd != -1 && wait_eof(fd, 4000) == 0,
+	    "third server: a connection that sends no request head is "
+	    "dropped after head_seconds (1 s), not the 10 s idle timeout");
+	for (i = 0; i < 4; i++)
+		if (fds[i] != -1)
+			close(fds[i]);
+	fetch(&rq, &r);
+	ok(r.status == 429 && jstr(&r, "client") != NULL,
+	    "third server: once they are gone, the address is served again");
+	reply_free(&r);
+	http_conn_stats(srv, &st);
+	ok(st.over_address == 1 && st.slow_heads >= 4,
+	    "third server: counted: %llu over the address limit, %llu slow "
+	    "heads", st.over_address, st.slow_heads);
 	http_stop(srv);
 }
 
