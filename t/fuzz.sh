@@ -3,8 +3,9 @@
 # libFuzzer, AddressSanitizer and UndefinedBehaviorSanitizer.  Each first
 # replays its regression inputs (t/fuzz/regress/TARGET/, *.hex decoded)
 # and its seeds (scripts/fuzz-seeds), then fuzzes for FUZZ_SECONDS
-# (default 20), two targets at a time; FUZZ_RUNS=N fuzzes N executions
-# instead; FUZZ_SECONDS=0 only replays.  FUZZ_TARGETS picks targets.
+# (default 10), two targets at a time; FUZZ_RUNS=N fuzzes N executions
+# instead; FUZZ_SECONDS=0 only replays.  FUZZ_TARGETS picks targets;
+# FUZZ_CORPUS=DIR keeps each target's corpus in DIR/TARGET for next time.
 # A crash, a leak, an abort or a warning is a failure; the input that did
 # it is shown in the log.  Without clang and libFuzzer: skipped.
 # `make fuzz` runs this with FUZZ_SECONDS=600 (docs/FUZZING.md).
@@ -15,7 +16,7 @@ CLANG=${CLANG:-$(command -v clang-14 || command -v clang)}
 [ -n "$CLANG" ] || { echo "1..0 # SKIP clang not installed"; exit 0; }
 T=$T_TMP
 SRC=$T_SRCDIR/..
-: "${FUZZ_SECONDS:=20}"
+: "${FUZZ_SECONDS:=10}"
 : "${FUZZ_TARGETS:=csr ocsp-request router auth-form json est pem conf}"
 echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' >"$T/probe.c"
 "$CLANG" -fsanitize=fuzzer "$T/probe.c" -o "$T/probe" 2>/dev/null ||
@@ -85,12 +86,13 @@ report() {
 
 # fuzz_start TARGET: fuzz in the background, into T/TARGET.out.
 fuzz_start() {
-	local limit=(-max_total_time="$FUZZ_SECONDS")
+	local limit=(-max_total_time="$FUZZ_SECONDS") out=$T/$1.out
 	[ -n "${FUZZ_RUNS:-}" ] && limit=(-runs="$FUZZ_RUNS")
-	mkdir -p "$T/$1.out"
+	[ -n "${FUZZ_CORPUS:-}" ] && out=$FUZZ_CORPUS/$1
+	mkdir -p "$out"
 	nice "$T/$1" "${limit[@]}" -max_len=4096 -timeout=10 \
 	    -rss_limit_mb=1024 -print_final_stats=1 \
-	    -artifact_prefix="$T/$1-" "$T/$1.out" "$T/seeds/$1" \
+	    -artifact_prefix="$T/$1-" "$out" "$T/seeds/$1" \
 	    >/dev/null 2>"$T/$1.err" </dev/null &
 	echo $! >"$T/$1.pid"
 }
