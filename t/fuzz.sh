@@ -31,14 +31,15 @@ sources() {
 	case $1 in
 	csr|pem)	echo "$CA $LIB" ;;
 	ocsp-request)	echo "$SRC/ca/ocsp.c $SRC/ca/serial.c $SRC/ca/error.c $LIB" ;;
-	router|auth-form) echo "$SRC/provision/http/router.c $LIB" ;;
+	router)		echo "$SRC/provision/http/router.c $LIB" ;;
+	auth-form)	echo "$SRC/provision/http/router.c $SRC/provision/broker/auth-answer.c $LIB" ;;
 	json)		echo "$SRC/provision/http/json.c $CA $LIB" ;;
 	est)		echo "$SRC/provision/api/basic.c $CA $LIB" ;;
 	conf)		echo "$SRC/conf/"{conf,conf-table,value,field,load,suggest,print,verify,check}.c "$LIB" ;;
 	esac
 }
 INC="-I$SRC/ca -I$SRC/lib -I$SRC/conf -I$SRC/provision -I$SRC/provision/http
-    -I$SRC/provision/api -I$SRC/provision/store"
+    -I$SRC/provision/api -I$SRC/provision/store -I$SRC/provision/broker"
 PKGS="openssl jansson yaml-0.1"
 
 # build TARGET: T/TARGET with libFuzzer, ASan and UBSan, without a warning.
