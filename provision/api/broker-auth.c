@@ -34,7 +34,7 @@ ask(struct http_request *req, struct http_response *resp,
 	int allow;
 
 	body = http_request_body(req, &len);
-	if (memchr(body, '\0', len) != NULL || router_query_parse(body, &q) != 0) {
+	if (router_form_parse(body, len, &q) != 0) {
 		router_query_free(&q);
 		http_respond_error(resp, 400, "bad_request", "a form body is "
 		    "required");

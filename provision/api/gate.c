@@ -16,6 +16,7 @@
 
 #include <openssl/crypto.h>
 
+#include "basic.h"
 #include "caller.h"
 #include "encode.h"
 #include "iotad.h"
@@ -433,8 +434,6 @@ gate_cert(struct http_request *req, struct http_response *resp,
  * EST's HTTP Basic (RFC 7030 3.2.3): the device's name as the user, its
  * group's provisioning secret as the password, proven as a bearer secret.
  */
-#define BASIC_MAX	512	/* bytes of "device:secret" */
-
 static int
 basic_refused(struct http_request *req, struct http_response *resp,
     const char *message)
@@ -449,29 +448,22 @@ gate_basic(struct http_request *req, struct http_response *resp,
     const struct route *rt, const char *auth, struct caller *c)
 {
 	unsigned char buf[BASIC_MAX + 1];
-	char *colon;
-	size_t n = 0;
+	const char *user, *secret;
+	enum basic_status st;
 	int rc;
 
 	http_respond_header(resp, "WWW-Authenticate", "Basic realm=\"iota EST\"");
 	if (locked_out(req, resp, NULL))
 		return -1;
-	if (auth == NULL || strncasecmp(auth, "Basic ", 6) != 0 ||
-	    b64_decode(auth + 6, strlen(auth + 6), buf, BASIC_MAX, &n, 0) ==
-	    -1 || memchr(buf, '\0', n) != NULL)
-		return basic_refused(req, resp, "HTTP Basic with the device's "
-		    "name and its group's provisioning secret, or a device "
-		    "certificate, is required");
-	buf[n] = '\0';
-	if ((colon = strchr((char *)buf, ':')) == NULL ||
-	    (*colon = '\0', !ca_name_is_safe((char *)buf)) ||
-	    strlen((char *)buf) > REG_NAME_MAX) {
+	if ((st = basic_parse(auth, buf, &user, &secret)) != BASIC_OK) {
 		OPENSSL_cleanse(buf, sizeof(buf));
-		return basic_refused(req, resp, "the Basic user must be the "
-		    "device's name");
+		return basic_refused(req, resp, st == BASIC_MISSING ?
+		    "HTTP Basic with the device's name and its group's "
+		    "provisioning secret, or a device certificate, is "
+		    "required" : "the Basic user must be the device's name");
 	}
-	snprintf(c->est_device, sizeof(c->est_device), "%s", (char *)buf);
-	rc = gate_secret(req, resp, rt, colon + 1, c);
+	snprintf(c->est_device, sizeof(c->est_device), "%s", user);
+	rc = gate_secret(req, resp, rt, secret, c);
 	OPENSSL_cleanse(buf, sizeof(buf));
 	if (rc == 0)
 		c->class = CALLER_EST_BASIC;

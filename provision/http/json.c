@@ -26,14 +26,11 @@ json_reason(const json_error_t *je, char *why, size_t whylen)
 }
 
 json_t *
-http_request_json(const struct http_request *req, char *why, size_t whylen)
+json_body_parse(const char *body, size_t len, char *why, size_t whylen)
 {
 	json_error_t je;
-	const char *body;
 	json_t *j;
-	size_t len;
 
-	body = http_request_body(req, &len);
 	if (len == 0) {
 		snprintf(why, whylen, "empty body");
 		return NULL;
@@ -50,6 +47,16 @@ http_request_json(const struct http_request *req, char *why, size_t whylen)
 		return NULL;
 	}
 	return j;
+}
+
+json_t *
+http_request_json(const struct http_request *req, char *why, size_t whylen)
+{
+	const char *body;
+	size_t len;
+
+	body = http_request_body(req, &len);
+	return json_body_parse(body, len, why, whylen);
 }
 
 static void

@@ -23,6 +23,8 @@
  * the body, so it is safe to send back and to log.
  */
 json_t		*http_request_json(const struct http_request *, char *, size_t);
+/* The same for any bytes: what the fuzz target calls. */
+json_t		*json_body_parse(const char *, size_t, char *, size_t);
 
 /* Takes the reference, even on failure; NULL or a dump failure give 500. */
 void		 http_respond_json(struct http_response *, unsigned int,

@@ -409,6 +409,15 @@ router_query_parse(const char *raw, struct router_query *q)
 	}
 }
 
+int
+router_form_parse(const char *body, size_t len, struct router_query *q)
+{
+	memset(q, 0, sizeof(*q));
+	if (memchr(body, '\0', len) != NULL)
+		return -1;
+	return router_query_parse(body, q);
+}
+
 void
 router_query_free(struct router_query *q)
 {

@@ -132,6 +132,11 @@ const char	*router_param(const struct router_match *, const char *);
  * -2 out of memory.  router_query_free() is a no-op on a zeroed query.
  */
 int		 router_query_parse(const char *, struct router_query *);
+/*
+ * A form body (application/x-www-form-urlencoded) of len bytes, NUL
+ * terminated after them: as a query, and -1 for a NUL among them.
+ */
+int		 router_form_parse(const char *, size_t, struct router_query *);
 void		 router_query_free(struct router_query *);
 /* The value of the first pair with this name, or NULL. */
 const char	*router_query_get(const struct router_query *, const char *);
