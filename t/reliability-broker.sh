@@ -113,7 +113,7 @@ settle() {
 # away once the first answers of wave 1 (half the devices) have come, a
 # probe and wave 2 (the other half) run while it is away, then it is back.
 fault_round() {
-	local mode=$1 fault=$2 g=$2-$3 d got=() s ms code bad slow
+	local mode=$1 fault=$2 g=${1%%-*}-$2-$3 d got=() s ms code bad slow
 	group_add "$OP" "$g" "SECRETS[$g]" || bail_out "group $g"
 	storm_prepare "$g" $((N + 1))
 	local probe=${DEVS[N]} all=("${DEVS[@]:0:N}") wave1
