@@ -54,43 +54,6 @@ BEAM=$(cat "$RABBIT_DIR/rabbit.pid")
 at_exit 'kill -CONT "$BEAM"'
 
 mgmt_up() { rabbit_api GET /api/overview; [ "$MGMT_STATUS" = 200 ]; }
-# poll SECONDS CMD...: CMD succeeds within SECONDS (polled every 0.1 s).
-poll() {
-	local n=$(($1 * 10)) i
-	shift
-	for ((i = 0; i < n; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# The events queue: durable, bound to the events exchange for
-# device.provisioned; read (and emptied) through the management API.
-events_queue() {
-	rabbit_api PUT /api/exchanges/%2F/iota.events \
-	    '{"type":"topic","durable":true}'
-	rabbit_api PUT /api/queues/%2F/rel-events '{"durable":true}'
-	rabbit_api POST /api/bindings/%2F/e/iota.events/q/rel-events \
-	    '{"routing_key":"device.provisioned"}'
-	[[ $MGMT_STATUS == 20[0-9] ]]
-}
-EVENTS=$T/events.seen
-: >"$EVENTS"
-events_drain() {
-	rabbit_api POST /api/queues/%2F/rel-events/get \
-	    '{"count":10000,"ackmode":"ack_requeue_false","encoding":"auto"}'
-	[ "$MGMT_STATUS" = 200 ] || return 1
-	jq -r '.[].payload | fromjson | [.tenant, .group, .device] | join("/")' \
-	    <<<"$MGMT_BODY" >>"$EVENTS" 2>/dev/null
-}
-# events_have GROUP DEVICE...: each has a device.provisioned event.
-events_have() {
-	local g=$1 d
-	shift
-	events_drain
-	for d in "$@"; do grep -qxF "acme/$g/$d" "$EVENTS" || return 1; done
-}
 
 # settle GROUP DIR: every device of DEVS that has no 200/201 in DIR tries
 # again with its key until it has one (20 s at most).

@@ -10,8 +10,10 @@
 #     a retry with the same key returns that very certificate (200), the
 #     others finish (201); all distinct;
 #   - management: the broker's users are only the group's devices, the
-#     retry hands out the same password, and once the round's devices are
-#     revoked none of them keeps a broker user.
+#     retry hands out the same password, every device's device.provisioned
+#     event reaches a durable queue at least once (TODO while the outbox is
+#     being built), and once the round's devices are revoked none of them
+#     keeps a broker user.
 # Then, once per mode: 16 identical concurrent requests for one device (one
 # certificate, only 200/201), and a quota race (quota 1, 8 devices at once:
 # one 201, the others 403 quota_exhausted with no broker user).
@@ -113,6 +115,12 @@ kill_round() {
 	users=$(broker_users "acme.$g.")
 	is "$users" "$(printf '%s\n' "${DEVS[@]/#/acme.$g.}" | sort)" \
 	    "$mode $g: the broker has exactly one user per device of $g"
+	local missing
+	poll 20 events_have "$g" "${DEVS[@]}"
+	missing=$(for d in "${DEVS[@]}"; do grep -qxF "acme/$g/$d" "$EVENTS" || echo "$d"; done)
+	todo_is "$missing" "" \
+	    "$mode $g: a device.provisioned event for each of the $N devices, the kill notwithstanding (20 s)" \
+	    "events durability (the outbox)"
 	# Revoked: no certificate needs the credentials any more.
 	for d in "${DEVS[@]}"; do
 		api POST "/v1/groups/$g/devices/$d/revoke" "$OP"
@@ -200,6 +208,9 @@ for mode in $MODES; do
 	iotad_setup "$T/$mode" "$yaml"
 	iotad_start || bail_out "iotad ($mode) did not start"
 	tenant_add acme OP || bail_out "tenant"
+	if [ "$mode" = management ]; then
+		events_queue || bail_out "the events queue: $MGMT_STATUS $MGMT_BODY"
+	fi
 	EXPECT_CERTS=0
 	for ((r = 1; r <= ROUNDS; r++)); do kill_round "$mode" "$r"; done
 	same_device "$mode"

@@ -23,6 +23,10 @@
 #                               provisioned_at, per device, sorted
 #     broker_users PREFIX       the broker's user names starting PREFIX
 #                               (management API), sorted, one a line
+#     poll SECONDS CMD...       CMD succeeds within SECONDS (every 0.1 s)
+#     events_queue              a durable queue rel-events bound to
+#                               iota.events for device.provisioned
+#     events_have GROUP DEV...  each (tenant acme) has had an event there
 
 RELIABILITY_TIMEOUT=${RELIABILITY_TIMEOUT:-20}
 
@@ -161,3 +165,42 @@ broker_users() {
 	rabbit_api GET '/api/users?columns=name'
 	jq -r --arg p "$1" '.[].name | select(startswith($p))' <<<"$MGMT_BODY" | sort
 }
+
+# poll SECONDS CMD...: CMD succeeds within SECONDS (polled every 0.1 s).
+poll() {
+	local n=$(($1 * 10)) i
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# The events queue: durable, bound to the events exchange for
+# device.provisioned; read (and emptied) through the management API.
+events_queue() {
+	rabbit_api PUT /api/exchanges/%2F/iota.events \
+	    '{"type":"topic","durable":true}'
+	rabbit_api PUT /api/queues/%2F/rel-events '{"durable":true}'
+	rabbit_api POST /api/bindings/%2F/e/iota.events/q/rel-events \
+	    '{"routing_key":"device.provisioned"}'
+	[[ $MGMT_STATUS == 20[0-9] ]]
+}
+EVENTS=$T_TMP/events.seen
+: >"$EVENTS"
+events_drain() {
+	rabbit_api POST /api/queues/%2F/rel-events/get \
+	    '{"count":10000,"ackmode":"ack_requeue_false","encoding":"auto"}'
+	[ "$MGMT_STATUS" = 200 ] || return 1
+	jq -r '.[].payload | fromjson | [.tenant, .group, .device] | join("/")' \
+	    <<<"$MGMT_BODY" >>"$EVENTS" 2>/dev/null
+}
+# events_have GROUP DEVICE...: each has a device.provisioned event.
+events_have() {
+	local g=$1 d
+	shift
+	events_drain
+	for d in "$@"; do grep -qxF "acme/$g/$d" "$EVENTS" || return 1; done
+}
+
