@@ -1,11 +1,11 @@
 # t/lib/reliability.sh: what the reliability tests (t/reliability-*.sh)
 # share: storms of concurrent provisioning, the promises checked after
-# each fault, and TODO lines for the known bugs.  Sourced after tap.sh and
+# each fault, each a promise of issue 10.  Sourced after tap.sh and
 # iotad.sh (and rabbitmq.sh for a broker mode); uses $T.
 #
-#     todo_is GOT WANT DESC REASON
-#     todo_ok COND DESC REASON  like is / ok, but a failure is printed as
-#                               "not ok N - DESC # TODO known: REASON"
+#     promise_is GOT WANT DESC PROMISE
+#     promise_ok COND DESC PROMISE  like is / ok, and a failure names the
+#                               promise of issue 10 it breaks
 #                               (a known bug being fixed elsewhere); a pass
 #                               is a plain "ok" (never an XPASS)
 #     storm_prepare GROUP N     registers GROUP-00 .. in GROUP (operator
@@ -30,31 +30,25 @@
 
 RELIABILITY_TIMEOUT=${RELIABILITY_TIMEOUT:-20}
 
-_todo_result() {
-	local desc=${2//#/\\#}
-	if [ "$1" -eq 0 ]; then
-		_t_result 0 "$2"
-		return 0
-	fi
-	_t_n=$((_t_n + 1))
-	printf 'not ok %d - %s # TODO known: %s\n' "$_t_n" "$desc" "$3"
-	TODOS+=("$2: $3")
+# The promises issue 10 made: once TODOs, now kept, so a failure is one.
+_promise_result() {
+	_t_result "$1" "$2" && return 0
+	diag "  broken promise: $3"
 	return 1
 }
-TODOS=()
 
-todo_is() {
+promise_is() {
 	[ "$1" = "$2" ]
-	_todo_result $? "$3" "$4" && return 0
+	_promise_result $? "$3" "$4" && return 0
 	diag "       got: '${1:0:600}'" "  expected: '${2:0:600}'"
 	return 1
 }
 
-todo_ok() {
+promise_ok() {
 	local out rc
 	out=$(eval "$1" 2>&1 </dev/null)
 	rc=$?
-	_todo_result "$rc" "$2" "$3" && return 0
+	_promise_result "$rc" "$2" "$3" && return 0
 	diag "  command: $1"
 	[ -n "$out" ] && diag "${out:0:1000}"
 	return 1
