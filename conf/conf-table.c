@@ -128,11 +128,12 @@ static const struct conf_key iotad_keys[] = {
 
 	{ INT(ratelimit.failures_per_minute), .min = 1, .max = 10000,
 	  .def = "10",
-	  .help = "Failed provisioning secrets tolerated per minute, per "
-	    "group and per client address, before a lockout." },
+	  .help = "Failed credentials tolerated per minute per client "
+	    "address; past them each failure waits twice as long as the "
+	    "last, from 1 s." },
 	{ DURATION(ratelimit.lockout), .min = 1, .max = DAY, .def = "5m",
-	  .help = "How long a locked out group or address gets 429 with "
-	    "Retry-After." },
+	  .help = "The longest wait of a failing address (429 with "
+	    "Retry-After)." },
 
 	{ ENUM(broker.mode, broker_modes), .def = "none",
 	  .help = "How devices get broker credentials: management (iotad "

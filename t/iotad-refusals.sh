@@ -124,16 +124,28 @@ ok "[[ '$ra' =~ ^[0-9]+$ ]] && [ '$ra' -ge 1 ] && [ '$ra' -le $LOCKOUT ]" \
 API_SRC=$BF_SRC provision "$SBF" bf bf-1 "$T/bf-1.csr"
 is_error 429 rate_limited "the right secret from the same client while locked"
 like "$(header Retry-After)" '^[1-9][0-9]*$' "  with a Retry-After header"
+# Each wrong secret once a wait is over makes the next wait twice as long.
+waits=
+for ((i = 0; i < 4; i++)); do
+	ra=$(header Retry-After)
+	waits+="$ra "
+	[ "$ra" -ge 3 ] && break
+	sleep "$ra"
+	API_SRC=$BF_SRC provision "$WRONG_BF" bf bf-1 "$T/bf-1.csr"
+	API_SRC=$BF_SRC provision "$SBF" bf bf-1 "$T/bf-1.csr"
+done
+like "$waits" '^1 [12] [34] $' "growing delays: each wrong secret after a wait doubles the next ($waits s)"
+T_LOCKED=$(date +%s)
 fresh_src
-provision "$SBF" bf bf-1 "$T/bf-1.csr"
-is_error 429 rate_limited "the right secret for the locked group from another client"
+provision "$SBF" bf nobody "$T/bf-1.csr"
+is_error 403 device_not_registered "the group is not locked for another client: its secret is checked (an unregistered device)"
 API_SRC=$BF_SRC provision "$SA" alpha dev-3 "$T/dev-3.csr"
 is_error 429 rate_limited "the right secret of another group from the locked client"
 API_SRC=
 api GET /v1/groups/bf/devices/bf-1 "$OPA"
 is "$(jf '[.state, .serial] | @json')" '["registered",null]' "bf-1 is still only registered"
 like "$(grep 'action=provision target=bf-1 outcome=unauthorized' "$IOTAD_LOG" |
-    grep -c "client=$BF_SRC")" '^[34]$' "the failed secrets are in the audit trail"
+    grep -c "client=$BF_SRC")" '^[4-7]$' "the failed secrets are in the audit trail"
 
 # Operator tokens are guessed the same way.
 fresh_src

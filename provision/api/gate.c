@@ -70,7 +70,11 @@ api_routes_check(const struct route *routes, size_t n, char *err,
 	return 0;
 }
 
-/* Rate limits: a key per address, one per provisioning secret's group. */
+/*
+ * Rate limits: a key per client address.  Never per group: anyone who
+ * once held a secret of a group could then keep its devices out; a
+ * secret's 256 random bits need no group-wide limit against guessing.
+ */
 
 static void
 limit_key(char key[LIMIT_KEY_MAX], char kind, const char *id)
@@ -79,34 +83,27 @@ limit_key(char key[LIMIT_KEY_MAX], char kind, const char *id)
 }
 
 static long
-limit_wait(struct iotad *d, const char *client, const char *public_id,
-    time_t now)
+limit_wait(struct iotad *d, const char *client, time_t now)
 {
 	char key[LIMIT_KEY_MAX];
-	long wait, w;
+	long wait;
 
 	limit_key(key, 'c', client);
 	wait = ratelimit_wait(d->failures, key, now);
-	if (public_id != NULL && public_id[0] != '\0') {
-		limit_key(key, 'g', public_id);
-		if ((w = ratelimit_wait(d->failures, key, now)) > wait)
-			wait = w;
-	}
 	return wait;
 }
 
 static void
-limit_fail(struct iotad *d, const char *client, const char *public_id,
-    time_t now)
+limit_fail(struct iotad *d, const char *client, time_t now)
 {
 	char key[LIMIT_KEY_MAX];
-
+	unsigned long long evicted, full;
 	limit_key(key, 'c', client);
 	ratelimit_fail(d->failures, key, now);
-	if (public_id != NULL && public_id[0] != '\0') {
-		limit_key(key, 'g', public_id);
-		ratelimit_fail(d->failures, key, now);
-	}
+	if (ratelimit_pressure(d->failures, now, &evicted, &full))
+		log_warn("rate limiter under pressure: %llu counting addresses "
+		    "evicted for new ones, %llu failures met a table of "
+		    "lockouts (they wait as those do)", evicted, full);
 }
 
 /* 429 with Retry-After, and 1, while the address or group is locked out. */
@@ -118,8 +115,8 @@ locked_out(struct http_request *req, struct http_response *resp,
 	char after[24];
 	long wait;
 
-	if ((wait = limit_wait(d, http_request_client(req), public_id,
-	    time(NULL))) == 0)
+	(void)public_id;	/* never the group: see above */
+	if ((wait = limit_wait(d, http_request_client(req), time(NULL))) == 0)
 		return 0;
 	snprintf(after, sizeof(after), "%ld", wait);
 	http_respond_header(resp, "Retry-After", after);
@@ -131,8 +128,8 @@ locked_out(struct http_request *req, struct http_response *resp,
 void
 api_secret_failed(struct http_request *req, const char *public_id)
 {
-	limit_fail(http_request_arg(req), http_request_client(req), public_id,
-	    time(NULL));
+	(void)public_id;	/* never the group: see above */
+	limit_fail(http_request_arg(req), http_request_client(req), time(NULL));
 }
 
 /* Tokens: the admin's and the operators'. */

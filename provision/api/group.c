@@ -346,6 +346,7 @@ handle_group_delete(struct http_request *req, struct http_response *resp,
 
 struct rotate_job {
 	struct reg_group	*group;
+	char			 public_id[GROUP_PUBLIC_ID_LEN + 1];
 	unsigned char		 hash[SECRET_HASH_LEN];
 	int64_t			 overlap_until, prev_valid_until;
 	struct reg_audit	 audit;
@@ -357,7 +358,8 @@ group_rotate(sqlite3 *db, void *arg)
 	struct rotate_job *j = arg;
 	int rc;
 
-	if ((rc = registry_group_rotate_secret(db, j->group->id, j->hash,
+	if ((rc = registry_group_rotate_secret(db, j->group->id, j->public_id,
+	    j->hash,
 	    j->group->secret_expires, j->overlap_until,
 	    &j->prev_valid_until)) != 0)
 		return rc;
@@ -379,8 +381,12 @@ handle_group_rotate(struct http_request *req, struct http_response *resp,
 		return;
 	j.audit.target = g.name;
 	j.overlap_until = j.audit.at + d->conf.provisioning.secret_overlap;
-	if (secret_provisioning_new(g.public_id, secret, sizeof(secret)) == -1)
+	/* A public id of its own: failures against the old one stay there. */
+	if (secret_public_id_new(j.public_id) == -1 ||
+	    secret_provisioning_new(j.public_id, secret, sizeof(secret)) == -1) {
+		http_respond_error(resp, 500, "internal", "internal error");
 		return;
+	}
 	secret_hash(secret, j.hash);
 	if ((rc = api_write(d, resp, group_rotate, &j, "group")) == 0) {
 		api_audit_line(&j.audit);

@@ -15,6 +15,7 @@ struct slot {
 	char	 key[KEY_MAX];
 	time_t	 window_start;
 	int	 failures;
+	int	 strikes;	/* failures past the free ones: the delay doubles */
 	time_t	 locked_until;
 };
 
@@ -22,6 +23,9 @@ struct ratelimit {
 	pthread_mutex_t	 lock;
 	int		 per_minute;
 	long		 lockout;
+	unsigned long long evicted, full;	/* pressure, for the log */
+	unsigned long long reported;
+	time_t		 warned;
 	struct slot	 slots[SLOTS];
 };
 
@@ -61,8 +65,9 @@ hash(const char *key)
 static int
 idle(const struct slot *s, time_t now)
 {
-	return s->key[0] == '\0' ||
-	    (s->locked_until <= now && s->window_start + WINDOW <= now);
+	/* A key is remembered for a quiet minute after its last delay. */
+	return s->key[0] == '\0' || (s->locked_until + WINDOW <= now &&
+	    s->window_start + WINDOW <= now);
 }
 
 /* Which of two counting slots holds less evidence: fewer, older failures. */
@@ -105,8 +110,11 @@ find(struct ratelimit *rl, const char *key, time_t now, int create,
 		} else if (*until == 0 || s->locked_until < *until)
 			*until = s->locked_until;
 	}
-	if (!create || (s = idle_slot != NULL ? idle_slot : counting) == NULL)
+	if (!create || (s = idle_slot != NULL ? idle_slot : counting) == NULL) {
+		rl->full += create && *full;
 		return NULL;
+	}
+	rl->evicted += s != idle_slot;
 	memset(s, 0, sizeof(*s));
 	strncpy(s->key, key, KEY_MAX - 1);
 	s->window_start = now;
@@ -132,12 +140,20 @@ ratelimit_wait(struct ratelimit *rl, const char *key, time_t now)
 	return wait;
 }
 
+/* The delay of the n-th strike: 1 s, 2 s, 4 s... up to the lockout. */
+static long
+delay_of(const struct ratelimit *rl, int strikes)
+{
+	long d = 1L << (strikes > 20 ? 20 : strikes - 1);
+
+	return d < rl->lockout ? d : rl->lockout;
+}
+
 long
 ratelimit_fail(struct ratelimit *rl, const char *key, time_t now)
 {
 	struct slot *s;
 	long wait = 0;
-
 	time_t until;
 	int full;
 
@@ -147,17 +163,38 @@ ratelimit_fail(struct ratelimit *rl, const char *key, time_t now)
 		pthread_mutex_unlock(&rl->lock);
 		return (long)(until - now);
 	}
+	if (idle(s, now))
+		s->strikes = 0;		/* a quiet minute forgives */
 	if (s->window_start + WINDOW <= now) {
 		s->window_start = now;
 		s->failures = 0;
 	}
-	if (++s->failures > rl->per_minute) {
-		s->locked_until = now + rl->lockout;
-		s->failures = 0;
-		s->window_start = now;
+	/* Past the free ones, each failure waits twice as long as the last. */
+	if (s->strikes > 0 || ++s->failures > rl->per_minute) {
+		s->strikes++;
+		s->locked_until = now + delay_of(rl, s->strikes);
 	}
 	if (s->locked_until > now)
 		wait = (long)(s->locked_until - now);
 	pthread_mutex_unlock(&rl->lock);
 	return wait;
+}
+
+int
+ratelimit_pressure(struct ratelimit *rl, time_t now, unsigned long long *evicted,
+    unsigned long long *full)
+{
+	int news;
+
+	pthread_mutex_lock(&rl->lock);
+	*evicted = rl->evicted;
+	*full = rl->full;
+	/* Once a minute at most, and only when there is something new. */
+	if ((news = rl->evicted + rl->full > rl->reported &&
+	    rl->warned + WINDOW <= now)) {
+		rl->warned = now;
+		rl->reported = rl->evicted + rl->full;
+	}
+	pthread_mutex_unlock(&rl->lock);
+	return news;
 }

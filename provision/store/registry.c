@@ -425,8 +425,8 @@ registry_group_by_public_id(sqlite3 *db, const char *public_id,
 {
 	sqlite3_stmt *st;
 
-	if (prepare(db, &st, GROUP_COLUMNS "WHERE g.public_id = ?", "t",
-	    public_id) != REG_OK)
+	if (prepare(db, &st, GROUP_COLUMNS "WHERE g.public_id = ?1 OR "
+	    "g.prev_public_id = ?1", "t", public_id) != REG_OK)
 		return REG_ERROR;
 	return one_group(st, g);
 }
@@ -512,18 +512,20 @@ registry_group_set_expiry(sqlite3 *db, int64_t group_id, int64_t expires)
 /* An expired secret stays expired: the overlap never outlives its expiry. */
 int
 registry_group_rotate_secret(sqlite3 *db, int64_t group_id,
-    const unsigned char new_hash[REG_HASH_LEN], int64_t expires,
-    int64_t overlap_until, int64_t *prev_valid_until)
+    const char *new_public_id, const unsigned char new_hash[REG_HASH_LEN],
+    int64_t expires, int64_t overlap_until, int64_t *prev_valid_until)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if (prepare(db, &st, "UPDATE groups SET"
-	    " prev_secret_hash = secret_hash,"
+	    " prev_secret_hash = secret_hash, prev_public_id = public_id,"
 	    " prev_valid_until = CASE WHEN secret_expires < ?1"
 	    "   THEN secret_expires ELSE ?1 END,"
-	    " secret_hash = ?2, secret_expires = ?3 WHERE id = ?4", "ihni",
-	    overlap_until, new_hash, expires, group_id) != REG_OK)
+	    " secret_hash = ?2, secret_expires = ?3, public_id = ?5"
+	    " WHERE id = ?4", "ihnit",
+	    overlap_until, new_hash, expires, group_id, new_public_id) !=
+	    REG_OK)
 		return REG_ERROR;
 	if ((rc = run_changed(db, st)) != REG_OK)
 		return rc;

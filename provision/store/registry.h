@@ -152,11 +152,12 @@ int	registry_group_set_cert_days(sqlite3 *, int64_t, int64_t);
 int	registry_group_set_renew_grace(sqlite3 *, int64_t, int64_t);
 int	registry_group_by_id(sqlite3 *, int64_t, struct reg_group *);
 /*
- * (group, new hash, new expiry, overlap_until, &prev_valid_until): the
- * current secret becomes the previous one, valid until overlap_until but
- * never past its own expiry; the stored bound comes back.
+ * (group, new public id, new hash, new expiry, overlap_until,
+ * &prev_valid_until): the current secret (and its public id) becomes the
+ * previous one, valid until overlap_until but never past its own expiry;
+ * the stored bound comes back.
  */
-int	registry_group_rotate_secret(sqlite3 *, int64_t,
+int	registry_group_rotate_secret(sqlite3 *, int64_t, const char *,
 	    const unsigned char [REG_HASH_LEN], int64_t, int64_t, int64_t *);
 /*
  * REG_STATE while a device of the group is provisioned or holds a

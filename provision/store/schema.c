@@ -156,6 +156,14 @@ static const char *const registry_steps[] = {
 	"  body TEXT NOT NULL,"
 	"  created INTEGER NOT NULL"
 	");",
+	/*
+	 * 7: a rotated secret gets a public id of its own, so that failures
+	 * counted against the old one never touch the new; the previous id
+	 * finds the group while the previous secret is in its overlap.
+	 */
+	"ALTER TABLE groups ADD COLUMN prev_public_id TEXT;"
+	"CREATE UNIQUE INDEX groups_prev_public_id ON groups (prev_public_id)"
+	"  WHERE prev_public_id IS NOT NULL;",
 };
 const struct store_schema schema_registry = {
 	registry_steps, (int)(sizeof(registry_steps) / sizeof(registry_steps[0]))

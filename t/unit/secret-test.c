@@ -75,19 +75,28 @@ test_ratelimit(void)
 	for (int i = 0; i < 3; i++)
 		ratelimit_fail(rl, "g1", T0 + i);
 	is_int(ratelimit_wait(rl, "g1", T0 + 3), 0, "3 failures a minute pass");
-	is_int(ratelimit_fail(rl, "g1", T0 + 3), 300, "the 4th locks out");
-	is_int(ratelimit_wait(rl, "g1", T0 + 100), 203, "wait counts down");
+	is_int(ratelimit_fail(rl, "g1", T0 + 3), 1, "the 4th waits 1 s");
+	is_int(ratelimit_fail(rl, "g1", T0 + 4), 2, "the 5th 2 s");
+	is_int(ratelimit_fail(rl, "g1", T0 + 6), 4, "the 6th 4 s: doubling");
+	for (int i = 0; i < 20; i++)
+		ratelimit_fail(rl, "g1", T0 + 10);
+	is_int(ratelimit_wait(rl, "g1", T0 + 10), 300,
+	    "never more than the lockout");
+	is_int(ratelimit_wait(rl, "g1", T0 + 100), 210, "wait counts down");
 	is_int(ratelimit_wait(rl, "g2", T0 + 100), 0, "other keys unaffected");
-	is_int(ratelimit_wait(rl, "g1", T0 + 303), 0, "lockout ends");
+	is_int(ratelimit_wait(rl, "g1", T0 + 310), 0, "the wait ends");
+	is_int(ratelimit_fail(rl, "g1", T0 + 311), 300,
+	    "a failure right after: the delay goes on growing");
+	is_int(ratelimit_fail(rl, "g1", T0 + 611 + 61), 0,
+	    "after a quiet minute the key starts afresh");
 	ratelimit_fail(rl, "g3", T0);
 	ratelimit_fail(rl, "g3", T0 + 1);
 	ratelimit_fail(rl, "g3", T0 + 2);
 	is_int(ratelimit_fail(rl, "g3", T0 + 61), 0,
 	    "failures of a past minute are forgotten");
 	/* A flood of keys cannot evict a locked-out key's record. */
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 16; i++)	/* a long wait: 300 s */
 		ratelimit_fail(rl, "victim", T0 + 400);
-	ratelimit_fail(rl, "victim", T0 + 400);
 	for (int i = 0; i < 100000; i++) {
 		snprintf(key, sizeof(key), "flood-%d", i);
 		ratelimit_fail(rl, key, T0 + 401);
@@ -174,8 +183,9 @@ test_ratelimit_full(void)
 		snprintf(key, sizeof(key), "c:10.1.%d.%d", i / 256, i % 256);
 		ratelimit_fail(rl, key, T0 + 1);
 	}
-	is_int(ratelimit_fail(rl, "c:192.0.2.7", T0 + 2), 300,
-	    "a crowd of one-failure keys does not erase a key's count");
+	is_int(ratelimit_fail(rl, "c:192.0.2.7", T0 + 2), 1,
+	    "a crowd of one-failure keys does not erase a key's count: its "
+	    "4th failure waits");
 	ratelimit_free(rl);
 }
 

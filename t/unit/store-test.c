@@ -456,27 +456,38 @@ groups_rotate(sqlite3 *db)
 {
 	unsigned char h1[REG_HASH_LEN], h2[REG_HASH_LEN], h3[REG_HASH_LEN];
 	struct reg_group g;
+	char old_id[REG_PUBLIC_ID_MAX + 1];
 	int64_t until = 0;
 
 	hash(h1, 0x11);
 	hash(h2, 0x22);
 	hash(h3, 0x33);
-	ok(registry_group_rotate_secret(db, fx.group, h2, REG_NONE, NOW + 60,
-	    &until) == REG_OK && until == NOW + 60, "secret rotated");
+	ok(registry_group_find(db, fx.acme, "sensors", &g) == REG_OK,
+	    "the group before its rotation");
+	snprintf(old_id, sizeof(old_id), "%s", g.public_id);
+	ok(registry_group_rotate_secret(db, fx.group, "rotated-id-1", h2,
+	    REG_NONE, NOW + 60, &until) == REG_OK && until == NOW + 60,
+	    "secret rotated");
+	ok(registry_group_by_public_id(db, "rotated-id-1", &g) == REG_OK &&
+	    g.id == fx.group, "  the new public id finds the group");
+	ok(registry_group_by_public_id(db, old_id, &g) == REG_OK &&
+	    g.id == fx.group, "  and the previous one still does (overlap)");
 	ok(registry_group_find(db, fx.acme, "sensors", &g) == REG_OK &&
 	    memcmp(g.secret_hash, h2, sizeof(h2)) == 0 && g.has_prev &&
 	    memcmp(g.prev_secret_hash, h1, sizeof(h1)) == 0 &&
 	    g.prev_valid_until == NOW + 60 && g.secret_expires == REG_NONE,
 	    "  the old one valid until the overlap ends");
 	registry_group_set_expiry(db, fx.group, NOW + 10);
-	ok(registry_group_rotate_secret(db, fx.group, h3, NOW + 1000,
-	    NOW + 60, &until) == REG_OK && until == NOW + 10,
+	ok(registry_group_rotate_secret(db, fx.group, "rotated-id-2", h3,
+	    NOW + 1000, NOW + 60, &until) == REG_OK && until == NOW + 10,
 	    "an overlap never outlives the old secret's expiry");
 	ok(registry_group_find(db, fx.acme, "sensors", &g) == REG_OK &&
 	    memcmp(g.prev_secret_hash, h2, sizeof(h2)) == 0 &&
 	    g.secret_expires == NOW + 1000, "  and the new expiry is set");
-	is_int(registry_group_rotate_secret(db, 9999, h3, REG_NONE, NOW,
-	    &until), REG_NOT_FOUND,
+	is_int(registry_group_by_public_id(db, old_id, &g), REG_NOT_FOUND,
+	    "two rotations later the first public id is gone");
+	is_int(registry_group_rotate_secret(db, 9999, "rotated-id-3", h3,
+	    REG_NONE, NOW, &until), REG_NOT_FOUND,
 	    "rotating a missing group is REG_NOT_FOUND");
 }
 
