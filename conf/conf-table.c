@@ -39,6 +39,10 @@ static const char *const broker_logins[] = {
 	"password", "certificate", NULL
 };
 
+static const char *const takeovers[] = {
+	"refuse", "accept", NULL
+};
+
 static const struct conf_key iotad_keys[] = {
 	{ STRING(listen.address), .def = "127.0.0.1",
 	  .help = "IPv4 or IPv6 address (a literal, not a name) to accept "
@@ -78,13 +82,13 @@ static const struct conf_key iotad_keys[] = {
 	  .def = "64k",
 	  .help = "Largest request body accepted; larger requests are "
 	    "refused with 413." },
-	{ INT(limits.max_connections), .min = 1, .max = 65536, .def = "256",
+	{ INT(limits.max_connections), .min = 1, .max = 65536, .def = "1024",
 	  .help = "Most HTTPS connections open at once." },
 	{ DURATION(limits.connection_timeout), .min = 1, .max = HOUR,
 	  .def = "30s",
 	  .help = "An idle connection is closed after this long." },
 	{ INT(limits.connections_per_address), .min = 1, .max = 65536,
-	  .def = "16",
+	  .def = "64",
 	  .help = "Connections one address may hold; a request on one more "
 	    "is answered 429 and its connection closed, and 8 more than "
 	    "this are reset at accept." },
@@ -144,6 +148,12 @@ static const struct conf_key iotad_keys[] = {
 	  .help = "What identifies a device at the broker: password (its "
 	    "username and password over mutual TLS) or certificate (its "
 	    "certificate alone; RabbitMQ's ssl_cert_login)." },
+	{ ENUM(broker.client_id_takeover, takeovers), .def = "refuse",
+	  .help = "broker.mode management only: RabbitMQ 3.10 lets a device "
+	    "that connects with another device's client id knock that "
+	    "device offline, and nothing in that mode can stop it.  refuse: "
+	    "iotad will not start in that mode (use auth-backend, which "
+	    "denies such logins); accept: start anyway, knowing it." },
 	{ STRING(broker.mqtt_url),
 	  .help = "Where devices reach the broker, mqtts://HOST:PORT; "
 	    "sent to each device with its credentials.  Required unless "

@@ -32,6 +32,12 @@ enum conf_broker_login {
 	CONF_LOGIN_CERTIFICATE,
 };
 
+/* RabbitMQ 3.10's internal backend cannot bind a client id to a login. */
+enum conf_client_id_takeover {
+	CONF_TAKEOVER_REFUSE,
+	CONF_TAKEOVER_ACCEPT,
+};
+
 enum conf_log_level {			/* same order as the table's names */
 	CONF_LOG_ERROR,
 	CONF_LOG_WARN,
@@ -87,6 +93,7 @@ struct iotad_conf {
 	struct {
 		int		 mode;			/* enum conf_broker_mode */
 		int		 login;			/* enum conf_broker_login */
+		int		 client_id_takeover;	/* enum conf_client_id_takeover */
 		char		*mqtt_url;
 		char		*management_url;
 		char		*management_credentials_file;

@@ -58,6 +58,20 @@ broker_mode_check(const struct iotad_conf *c, char *err, size_t errlen)
 		    "live connections through it");
 		return -1;
 	}
+	/*
+	 * RabbitMQ 3.10's internal backend lets any device take another's
+	 * MQTT client id (the broker then disconnects the first); only the
+	 * auth backend sees the client id at login.  Not silently.
+	 */
+	if (c->broker.mode == CONF_BROKER_MANAGEMENT &&
+	    c->broker.client_id_takeover != CONF_TAKEOVER_ACCEPT) {
+		errbuf_set(err, errlen, "broker.mode management: RabbitMQ 3.10 "
+		    "lets a device that connects with another device's client "
+		    "id disconnect it, and this mode cannot stop that; use "
+		    "broker.mode auth-backend (it denies such logins), or set "
+		    "broker.client_id_takeover: accept to run it anyway");
+		return -1;
+	}
 	/* RabbitMQ's per-CN vhost map is kept by the management mode. */
 	if (c->broker.login == CONF_LOGIN_CERTIFICATE &&
 	    c->broker.mode != CONF_BROKER_MANAGEMENT) {

@@ -324,6 +324,8 @@ rabbit_iotad_yaml() {
 	local mode=$1 creds=$2 key=$3 line
 	shift 3
 	printf 'broker:\n  mode: %s\n' "$mode"
+	# The tests know RabbitMQ 3.10's client-id takeover (iotad(8)).
+	[ "$mode" = management ] && printf '  client_id_takeover: accept\n'
 	for line in "$@"; do printf '  %s\n' "$line"; done
 	printf '  mqtt_url: mqtts://127.0.0.1:%s\n' "${RABBIT_MQTTS_PORT:-1}"
 	printf '  management_url: %s\n' "${RABBIT_MGMT_URL:-http://127.0.0.1:1}"

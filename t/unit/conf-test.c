@@ -292,8 +292,8 @@ test_defaults(void)
 	ok(c.tls.key_passphrase_file == NULL,
 	    "tls.key_passphrase_file unset by default");
 	ok(c.limits.max_body == 64 * 1024, "default limits.max_body 64k");
-	ok(c.limits.max_connections == 256,
-	    "default limits.max_connections 256");
+	ok(c.limits.max_connections == 1024,
+	    "default limits.max_connections 1024");
 	ok(c.limits.connection_timeout == 30,
 	    "default limits.connection_timeout 30s");
 	ok(c.provisioning.certificate_days == 365,
@@ -763,6 +763,7 @@ test_round_trip(void)
 	    "broker:\n"
 	    "  mode: auth-backend\n"
 	    "  login: certificate\n"
+	    "  client_id_takeover: accept\n"
 	    "  mqtt_url: \"- leading dash\"\n"
 	    "  management_url: \"#not a comment\"\n"
 	    "  management_credentials_file: \"/r/\\u4e2d\\u6587 \\u00fc: x\"\n"
