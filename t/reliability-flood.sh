@@ -19,7 +19,8 @@ command -v python3 >/dev/null 2>&1 || { skip "python3 not installed"; done_testi
 T=$T_TMP
 PER=${RELIABILITY_FLOOD:-60}
 N=${RELIABILITY_DEVICES:-8}
-ADDRS=(127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5 127.0.0.6)
+ADDRS=()
+for ((a = 2; a < 2 + ${RELIABILITY_FLOOD_ADDRS:-5}; a++)); do ADDRS+=("127.0.0.$a"); done
 START=$SECONDS
 RELIABILITY_TIMEOUT=10
 
