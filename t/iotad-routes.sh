@@ -64,13 +64,19 @@ body_for() {
 	*) echo '' ;;
 	esac
 }
+# The Content-Type of body_for's body: past the type check to the gate.
+type_for() {
+	case $1 in
+	/auth/*) echo application/x-www-form-urlencoded ;;
+	*) echo application/json ;;
+	esac
+}
 device_key "$T/d1"
 
 # The handler's own answer to a route of anyone's: the gate let it through.
 anyone_answer() {
 	case $1 in
 	"GET /crl/00.crl") echo 404 ;;	# no issuer of that serial
-	"POST /ocsp") echo 415 ;;	# the walk's body is JSON
 	*) echo 200 ;;
 	esac
 }
@@ -103,7 +109,8 @@ while read -r method pattern class; do
 		N=$((N + 1))
 		API_SRC=127.0.0.$((20 + N % 200))
 		if [ -n "$body" ]; then
-			api "$method" "$path" "${CRED[$cred]}" "$body"
+			API_TYPE=$(type_for "$path") \
+			    api "$method" "$path" "${CRED[$cred]}" "$body"
 		else
 			api "$method" "$path" "${CRED[$cred]}"
 		fi
@@ -173,10 +180,14 @@ iotad_write_conf "broker:
   timeout: 1s"
 if iotad_start; then
 	for r in user vhost resource topic; do
-		API_SRC=127.0.0.2 api POST "/auth/$r" "" 'username=x&password=y'
+		API_TYPE=$(type_for /auth/) API_SRC=127.0.0.2 \
+		    api POST "/auth/$r" "" 'username=x&password=y'
 		is_error 403 forbidden "auth-backend: POST /auth/$r from 127.0.0.2 (not listed)"
-		API_SRC=127.0.0.1 api POST "/auth/$r" "" 'username=x&password=y'
+		API_TYPE=$(type_for /auth/) API_SRC=127.0.0.1 \
+		    api POST "/auth/$r" "" 'username=x&password=y'
 		is "$STATUS $BODY" "200 deny" "auth-backend: POST /auth/$r from 127.0.0.1 passes the gate (deny)"
+		API_SRC=127.0.0.1 api POST "/auth/$r" "" '{"username":"x"}'
+		is_error 415 unsupported_media_type "auth-backend: POST /auth/$r with a JSON body"
 	done
 else
 	fail "iotad in broker.mode auth-backend did not start: $(tail -3 "$IOTAD_LOG")"

@@ -13,14 +13,20 @@
 #include "secret.h"
 
 /*
- * Who may call each route (caller.h), and the body it takes: registering
- * DEVICE_ADD_NAMES_MAX names needs more than the server's default limit.
+ * Who may call each route (caller.h), and the body it takes, its type and
+ * size: registering DEVICE_ADD_NAMES_MAX names needs more than the
+ * server's default limit.
  */
 #define OP	CALLER_OPERATOR
 #define GROUP	"/v1/groups/{group}"
 #define DEVICE	GROUP "/devices/{device}"
 #define EST	"/.well-known/est"
 #define EST_ENROLL	(CALLER_EST_BASIC | CALLER_DEVICE_CERT)
+/* The body each takes: RFC 8259, RFC 7030 4.2.1, RabbitMQ's forms, RFC 6960 */
+#define JSON		"application/json"
+#define PKCS10		"application/pkcs10"
+#define FORM		"application/x-www-form-urlencoded"
+#define OCSP_TYPE	"application/ocsp-request"
 /* base64 of a CSR, in lines */
 #define EST_BODY_MAX	(CA_CSR_MAX * 4 / 3 + CA_CSR_MAX / 32 + 64)
 /* For relying parties: on both listeners, no credential. */
@@ -28,7 +34,7 @@
 	ROUTE("GET", "/crl", CALLER_ANYONE, handle_crl_current),	\
 	ROUTE("GET", "/crl/{file}", CALLER_ANYONE, handle_crl),		\
 	ROUTE_BODY("POST", "/ocsp", CALLER_ANYONE, handle_ocsp_post,	\
-	    CA_OCSP_REQ_MAX),						\
+	    OCSP_TYPE, CA_OCSP_REQ_MAX),				\
 	ROUTE("GET", "/ocsp/{request*}", CALLER_ANYONE, handle_ocsp_get)
 const struct route revocation_routes[] = {
 	REVOCATION_ROUTES,
@@ -37,39 +43,42 @@ const size_t revocation_nroutes = sizeof(revocation_routes) /
     sizeof(revocation_routes[0]);
 const struct route iotad_routes[] = {
 	ROUTE("GET", "/v1/health", CALLER_ANYONE, handle_health),
-	ROUTE("POST", "/v1/tenants", CALLER_ADMIN, handle_tenant_create),
+	ROUTE_IN("POST", "/v1/tenants", CALLER_ADMIN, handle_tenant_create,
+	    JSON),
 	ROUTE("GET", "/v1/groups", OP, handle_group_list),
-	ROUTE("POST", "/v1/groups", OP, handle_group_create),
+	ROUTE_IN("POST", "/v1/groups", OP, handle_group_create, JSON),
 	ROUTE("GET", GROUP, OP, handle_group_show),
-	ROUTE("PATCH", GROUP, OP, handle_group_patch),
+	ROUTE_IN("PATCH", GROUP, OP, handle_group_patch, JSON),
 	ROUTE("DELETE", GROUP, OP, handle_group_delete),
-	ROUTE("POST", GROUP "/rotate-secret", OP, handle_group_rotate),
-	ROUTE_BODY("POST", GROUP "/devices", OP, handle_device_add,
+	ROUTE_IN("POST", GROUP "/rotate-secret", OP, handle_group_rotate, JSON),
+	ROUTE_BODY("POST", GROUP "/devices", OP, handle_device_add, JSON,
 	    DEVICE_ADD_BODY_MAX),
 	ROUTE("GET", GROUP "/devices", OP, handle_device_list),
 	ROUTE("GET", DEVICE, OP, handle_device_show),
-	ROUTE("POST", DEVICE "/revoke", OP, handle_device_revoke),
-	ROUTE("POST", DEVICE "/enable", OP, handle_device_enable),
+	ROUTE_IN("POST", DEVICE "/revoke", OP, handle_device_revoke, JSON),
+	ROUTE_IN("POST", DEVICE "/enable", OP, handle_device_enable, JSON),
 	ROUTE("GET", "/v1/certificates", OP, handle_cert_list),
-	ROUTE("POST", "/v1/provision", CALLER_DEVICE_SECRET, handle_provision),
-	ROUTE("POST", "/v1/renew", CALLER_DEVICE_CERT, handle_renew),
+	ROUTE_IN("POST", "/v1/provision", CALLER_DEVICE_SECRET,
+	    handle_provision, JSON),
+	ROUTE_IN("POST", "/v1/renew", CALLER_DEVICE_CERT, handle_renew, JSON),
 	ROUTE("GET", EST "/cacerts", CALLER_ANYONE, handle_est_cacerts),
 	ROUTE("GET", EST "/{label}/cacerts", CALLER_ANYONE, handle_est_cacerts),
 	ROUTE("GET", EST "/csrattrs", CALLER_ANYONE, handle_est_csrattrs),
 	ROUTE("GET", EST "/{label}/csrattrs", CALLER_ANYONE,
 	    handle_est_csrattrs),
 	ROUTE_BODY("POST", EST "/simpleenroll", EST_ENROLL, handle_est_enroll,
-	    EST_BODY_MAX),
+	    PKCS10, EST_BODY_MAX),
 	ROUTE_BODY("POST", EST "/{label}/simpleenroll", EST_ENROLL,
-	    handle_est_enroll, EST_BODY_MAX),
+	    handle_est_enroll, PKCS10, EST_BODY_MAX),
 	ROUTE_BODY("POST", EST "/simplereenroll", CALLER_DEVICE_CERT,
-	    handle_est_reenroll, EST_BODY_MAX),
+	    handle_est_reenroll, PKCS10, EST_BODY_MAX),
 	ROUTE_BODY("POST", EST "/{label}/simplereenroll", CALLER_DEVICE_CERT,
-	    handle_est_reenroll, EST_BODY_MAX),
-	ROUTE("POST", "/auth/user", CALLER_BROKER, handle_auth_user),
-	ROUTE("POST", "/auth/vhost", CALLER_BROKER, handle_auth_vhost),
-	ROUTE("POST", "/auth/resource", CALLER_BROKER, handle_auth_resource),
-	ROUTE("POST", "/auth/topic", CALLER_BROKER, handle_auth_topic),
+	    handle_est_reenroll, PKCS10, EST_BODY_MAX),
+	ROUTE_IN("POST", "/auth/user", CALLER_BROKER, handle_auth_user, FORM),
+	ROUTE_IN("POST", "/auth/vhost", CALLER_BROKER, handle_auth_vhost, FORM),
+	ROUTE_IN("POST", "/auth/resource", CALLER_BROKER, handle_auth_resource,
+	    FORM),
+	ROUTE_IN("POST", "/auth/topic", CALLER_BROKER, handle_auth_topic, FORM),
 	REVOCATION_ROUTES,
 };
 #undef OP
@@ -79,6 +88,10 @@ const struct route iotad_routes[] = {
 #undef EST
 #undef EST_ENROLL
 #undef EST_BODY_MAX
+#undef JSON
+#undef PKCS10
+#undef FORM
+#undef OCSP_TYPE
 const size_t iotad_nroutes = sizeof(iotad_routes) / sizeof(iotad_routes[0]);
 
 void

@@ -120,21 +120,14 @@ handle_est_csrattrs(struct http_request *req, struct http_response *resp,
 	    sizeof(csrattrs_der));
 }
 
-/* The CSR of a request: application/pkcs10, base64 DER; -1 after 4xx. */
+/* The CSR of a request (the route takes application/pkcs10); -1 after 4xx. */
 static int
 csr_of(struct http_request *req, struct http_response *resp,
     unsigned char *der, size_t cap, size_t *len)
 {
-	const char *type = http_request_header(req, "Content-Type");
 	const char *body;
 	size_t n;
 
-	if (type == NULL || strncasecmp(type, "application/pkcs10", 18) != 0 ||
-	    (type[18] != '\0' && type[18] != ';')) {
-		http_respond_error(resp, 415, "unsupported_media_type",
-		    "EST takes a CSR as application/pkcs10");
-		return -1;
-	}
 	body = http_request_body(req, &n);
 	if (b64_decode(body, n, der, cap, len, 1) == -1 || *len == 0) {
 		http_respond_error(resp, 400, "bad_request", "the body is not "

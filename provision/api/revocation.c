@@ -97,17 +97,10 @@ void
 handle_ocsp_post(struct http_request *req, struct http_response *resp,
     const struct caller *c)
 {
-	const char *type = http_request_header(req, "Content-Type");
 	const char *body;
 	size_t len;
 
 	(void)c;
-	if (type == NULL || strncasecmp(type, "application/ocsp-request",
-	    24) != 0 || (type[24] != '\0' && type[24] != ';')) {
-		http_respond_error(resp, 415, "unsupported_media_type",
-		    "an OCSP request is sent as application/ocsp-request");
-		return;
-	}
 	body = http_request_body(req, &len);
 	answer_ocsp(req, resp, (const unsigned char *)body, len);
 }

@@ -46,8 +46,13 @@
 #include "json.h"
 #include "router.h"
 
-/* TLS 1.2 and 1.3 only: GnuTLS's NORMAL alone still offers 1.0 and 1.1. */
-#define HTTPS_PRIORITIES	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+/*
+ * TLS 1.2 and 1.3 only: GnuTLS's NORMAL alone still offers 1.0 and 1.1.
+ * No MAC but AEAD: TLS 1.2's CBC suites (HMAC-SHA1/SHA256, Lucky 13) go,
+ * its GCM, CCM and ChaCha20-Poly1305 suites and all of TLS 1.3 stay.
+ */
+#define HTTPS_PRIORITIES \
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-MAC-ALL:+AEAD"
 #define HTTP_MAX_HEADERS	8	/* set by a handler */
 #define LOG_PATH_MAX		256	/* longer paths are cut in the log */
 #define METHOD_MAX		16	/* as logged */
@@ -627,6 +632,38 @@ take_body(struct http_request *req, const char *data, size_t *size)
 	return MHD_YES;
 }
 
+/* A Content-Type of that media type, whatever its parameters. */
+static int
+media_type_is(const char *value, const char *want)
+{
+	size_t n = strlen(want);
+
+	if (value == NULL || strncasecmp(value, want, n) != 0)
+		return 0;
+	value += n;
+	value += strspn(value, " \t");
+	return *value == '\0' || *value == ';';
+}
+
+/*
+ * A body of the route's type, or none: checked before the gate, which may
+ * read the body itself (a provisioning secret's group).
+ */
+static int
+check_type(struct http_request *req)
+{
+	const char *want = req->match.route->type;
+	char msg[96];
+
+	if (want == NULL || req->len == 0 || media_type_is(http_request_header(
+	    req, MHD_HTTP_HEADER_CONTENT_TYPE), want))
+		return 0;
+	snprintf(msg, sizeof(msg), "the body must be %s", want);
+	http_respond_error(&req->resp, 415, "unsupported_media_type", "%s",
+	    msg);
+	return -1;
+}
+
 /* The gate first: no handler runs for a caller it has not proven. */
 static enum MHD_Result
 dispatch(struct http_request *req)
@@ -639,6 +676,8 @@ dispatch(struct http_request *req)
 
 	const struct router *r = req->srv->router;
 
+	if (check_type(req) == -1)
+		return answer(req);
 	memset(&caller, 0, sizeof(caller));
 	if (r->enter != NULL)
 		r->enter(r->arg);

@@ -50,13 +50,25 @@ struct route {
 	unsigned int	 callers;	/* the gate's classes; never 0 */
 	route_handler	 fn;
 	size_t		 max_body;	/* bytes; 0: the server's max_body */
+	/*
+	 * The media type of a body ("application/json"), parameters aside;
+	 * a body of any other is answered 415 before the gate.  NULL: the
+	 * route takes no body, or any.
+	 */
+	const char	*type;
 };
 
-/* A row with the server's body limit; ROUTE_BODY with one of its own. */
+/*
+ * A row without a body; ROUTE_IN with a body of that type and the server's
+ * limit, ROUTE_BODY with a limit of its own.
+ */
 #define ROUTE(m, p, who, h)	{ .method = (m), .pattern = (p), \
 				  .callers = (who), .fn = (h) }
-#define ROUTE_BODY(m, p, who, h, max) { .method = (m), .pattern = (p), \
-				  .callers = (who), .fn = (h), .max_body = (max) }
+#define ROUTE_IN(m, p, who, h, t) { .method = (m), .pattern = (p), \
+				  .callers = (who), .fn = (h), .type = (t) }
+#define ROUTE_BODY(m, p, who, h, t, max) { .method = (m), .pattern = (p), \
+				  .callers = (who), .fn = (h), .type = (t), \
+				  .max_body = (max) }
 
 /*
  * The routes are searched in order and the first match wins, so a literal

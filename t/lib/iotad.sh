@@ -27,6 +27,7 @@
 #                               sets STATUS (000: no answer), BODY, HEADERS;
 #                               $API_SRC, when set, is the client's source
 #                               address (127.0.0.x: one per rate-limit key);
+#                               $API_TYPE the Content-Type (application/json);
 #                               API_ARGS=(...) adds curl arguments
 #     api_file METHOD PATH TOKEN FILE   the same, the body from FILE
 #     jf FILTER                 jq -r FILTER on BODY
@@ -201,7 +202,7 @@ _api() {
 	shift 3
 	args=(-sS --max-time 20 --cacert "$CACERT" -X "$method"
 	    -o "$T_TMP/.api.body" -D "$T_TMP/.api.head" -w '%{http_code}'
-	    -H 'Content-Type: application/json')
+	    -H "Content-Type: ${API_TYPE:-application/json}")
 	[ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
 	[ -n "${API_SRC:-}" ] && args+=(--interface "$API_SRC")
 	: >"$T_TMP/.api.body"

@@ -442,7 +442,7 @@ static const struct route routes[] = {
 	ROUTE("PUT", "/v1/body", C_ANYONE, h_body),
 	ROUTE("GET", "/v1/keyed", C_KEYED, h_keyed),
 	ROUTE("GET", "/v1/tail/{rest*}", C_ANYONE, h_tail),
-	ROUTE_BODY("POST", "/v1/big", C_ANYONE, h_body, 4 * MAX_BODY),
+	ROUTE_BODY("POST", "/v1/big", C_ANYONE, h_body, NULL, 4 * MAX_BODY),
 };
 static const struct router router = {
 	routes, sizeof(routes) / sizeof(routes[0]), "the daemon's state",
