@@ -420,6 +420,7 @@ cleanup(struct iotad *d)
 	free(d->revocation_base);
 	pthread_rwlock_destroy(&d->swap);
 	devlocks_destroy(&d->devices);
+	quotas_destroy(&d->quotas);
 	ratelimit_free(d->failures);
 	conf_free(&d->conf);
 	log_close();
@@ -444,6 +445,7 @@ main(int argc, char *argv[])
 		pthread_rwlockattr_destroy(&attr);
 	}
 	devlocks_init(&d.devices);
+	quotas_init(&d.quotas);
 	if (parse(argc, argv, &o) == -1)
 		return 2;
 	if (o.routes) {

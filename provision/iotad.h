@@ -13,6 +13,7 @@
 #include "caller.h"
 #include "conf.h"
 #include "devlock.h"
+#include "quota.h"
 #include "http.h"
 #include "log.h"
 #include "ratelimit.h"
@@ -52,6 +53,7 @@ struct iotad {
 	struct ratelimit	*failures;	/* keys "g:<group>", "c:<addr>" */
 	int			 lock;		/* statelock_take(), while serving */
 	struct devlocks		 devices;	/* one device's requests take turns */
+	struct quotas		 quotas;	/* provisionings in flight */
 };
 
 /*

@@ -44,6 +44,7 @@ struct provision {
 	int			 again;		/* a retry with the same key */
 	int			 key_revoked;	/* refused: a revoked key */
 	int			 quota_hit;	/* refused: the group is full */
+	int			 quota_placed;	/* quota_place() took one */
 	int			 renewing;	/* POST /v1/renew */
 	provision_answer_fn	 answer_as;	/* NULL: the JSON answer */
 	const struct caller	*c;
@@ -138,6 +139,47 @@ admissible(struct http_response *resp, struct provision *p)
 		return -1;
 	}
 	return 0;
+}
+
+static int
+provisioned_count(sqlite3 *db, void *arg)
+{
+	struct provision *p = arg;
+
+	return registry_device_provisioned_count(db, p->g.id,
+	    &p->g.provisioned);
+}
+
+/*
+ * A place in the group's quota for a new provisioning, taken before any
+ * broker credentials are made; -1 after answering.  A retry of a
+ * provisioned device needs none.
+ */
+static int
+quota_place(struct http_response *resp, struct provision *p)
+{
+	char err[256];
+	int rc;
+
+	if (p->g.quota == REG_NONE || p->dev.state != REG_DEVICE_REGISTERED)
+		return 0;
+	if (store_read(p->d->store, provisioned_count, p, err,
+	    sizeof(err)) != 0) {
+		log_error("provision: %s", err);
+		http_respond_error(resp, 500, "internal", "internal error");
+		return -1;
+	}
+	if ((rc = quota_take(&p->d->quotas, p->g.id, p->g.quota,
+	    p->g.provisioned)) == 1) {
+		p->quota_placed = 1;
+		return 0;
+	}
+	if (rc == 0)
+		refuse(resp, p, 403, "quota_exhausted",
+		    "the group's device quota is exhausted");
+	else
+		http_respond_error(resp, 500, "internal", "internal error");
+	return -1;
 }
 
 /* The key's identity: SHA-256 of its SubjectPublicKeyInfo as it came. */
@@ -482,13 +524,15 @@ provision_enroll(struct http_request *req, struct http_response *resp,
 	if (store_read(p.d->store, device_now, &p, err, sizeof(err)) != 0) {
 		log_error("provision lookup: %s", err);
 		http_respond_error(resp, 500, "internal", "internal error");
-	} else if (admissible(resp, &p) == 0 &&
+	} else if (admissible(resp, &p) == 0 && quota_place(resp, &p) == 0 &&
 	    broker_credentials(resp, &p) == 0) {
 		if (issue(resp, &p, csr) == 0)
 			done = 1;
 		else
 			forget_unneeded(&p);
 	}
+	if (p.quota_placed)
+		quota_give(&p.d->quotas, p.g.id);
 	broker_deadline_end();
 	devlock_release(turn);
 	if (!done)
