@@ -63,23 +63,34 @@ decode_der(const unsigned char *der, long len)
 	return req;
 }
 
-/* RFC 5480 2.1.1: named curves only; explicit parameters hide curves. */
+/*
+ * RFC 5480: named curves only (2.1.1), explicit parameters hide curves;
+ * and no hybrid point (2.2), which would be copied into the certificate.
+ */
 static int
-named_curve_only(X509_REQ *req)
+ec_key_form(X509_REQ *req)
 {
 	const X509_PUBKEY *spki = X509_REQ_get_X509_PUBKEY(req);
+	const unsigned char *pk;
 	const ASN1_OBJECT *aobj;
 	ASN1_OBJECT *alg;
 	X509_ALGOR *algor;
-	int ptype;
+	char why[200];
+	int ptype, pklen;
 
-	if (X509_PUBKEY_get0_param(&alg, NULL, NULL, &algor, spki) != 1)
+	if (X509_PUBKEY_get0_param(&alg, &pk, &pklen, &algor, spki) != 1)
 		return -1;
 	X509_ALGOR_get0(&aobj, &ptype, NULL, algor);
-	if (OBJ_obj2nid(aobj) == NID_X9_62_id_ecPublicKey &&
-	    ptype != V_ASN1_OBJECT) {
+	if (OBJ_obj2nid(aobj) != NID_X9_62_id_ecPublicKey)
+		return 0;
+	if (ptype != V_ASN1_OBJECT) {
 		ca_seterr("CSR: EC key with explicit curve parameters is not "
 		    "allowed (named curves only)");
+		return -1;
+	}
+	if (ca_ec_point_check(pk, (size_t)pklen) == -1) {
+		snprintf(why, sizeof(why), "%s", ca_errstr());
+		ca_seterr("CSR: %s", why);
 		return -1;
 	}
 	return 0;
@@ -112,7 +123,7 @@ csr_check(X509_REQ *req)
 	EVP_PKEY *key;
 	char why[256];
 
-	if (named_curve_only(req) == -1 || strong_digest(req) == -1)
+	if (ec_key_form(req) == -1 || strong_digest(req) == -1)
 		return -1;
 	if ((key = X509_REQ_get0_pubkey(req)) == NULL) {
 		ca_seterr("CSR: cannot decode its public key");

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
@@ -241,6 +242,114 @@ test_csr_unused_bits(void)
 		ok(ca_csr_parse(der, len) == NULL, "%s: a signature BIT STRING "
 		    "with an unused bit is refused", ca_key_type_name(types[t]));
 		OPENSSL_free(der);
+	}
+}
+
+/* A request signed with `md` (NULL for Ed25519) at `version`, as DER. */
+static unsigned char *
+csr_with(EVP_PKEY *key, const EVP_MD *md, long version, size_t *len)
+{
+	X509_REQ *req = X509_REQ_new();
+	unsigned char *der = NULL;
+	int n = 0;
+
+	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN",
+	    MBSTRING_ASC, (const unsigned char *)"d1", -1, -1, 0);
+	if (X509_REQ_set_version(req, version) == 1 &&
+	    X509_REQ_set_pubkey(req, key) == 1 &&
+	    X509_REQ_sign(req, key, md) > 0)
+		n = i2d_X509_REQ(req, &der);
+	*len = n > 0 ? (size_t)n : 0;
+	X509_REQ_free(req);
+	return n > 0 ? der : NULL;
+}
+
+/* An EC key whose public key encodes with `form` (OSSL_PKEY_EC_...). */
+static EVP_PKEY *
+ec_key_in_form(const char *curve, const char *form)
+{
+	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve);
+
+	if (key != NULL && EVP_PKEY_set_utf8_string_param(key,
+	    OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, form) != 1) {
+		EVP_PKEY_free(key);
+		key = NULL;
+	}
+	return key;
+}
+
+/* The first octet of the point in a SubjectPublicKeyInfo's DER. */
+static int
+point_form(const unsigned char *spki, size_t len)
+{
+	const unsigned char *p = spki, *pk;
+	X509_PUBKEY *pub;
+	int pklen, form = -1;
+
+	if ((pub = d2i_X509_PUBKEY(NULL, &p, (long)len)) != NULL &&
+	    X509_PUBKEY_get0_param(NULL, &pk, &pklen, NULL, pub) == 1 &&
+	    pklen > 0)
+		form = pk[0];
+	X509_PUBKEY_free(pub);
+	return form;
+}
+
+/*
+ * RFC 5480 2.2 allows uncompressed and compressed points; OpenSSL also
+ * decodes hybrid ones (0x06, 0x07), which went into the certificate.
+ * P-256 and P-384 take the fast path, P-521 the general one.
+ */
+static void
+test_csr_point_form(void)
+{
+	static const char *curves[] = { "P-256", "P-384", "P-521" };
+
+	for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++) {
+		EVP_PKEY *key = ec_key_in_form(curves[i],
+		    OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_HYBRID);
+		unsigned char *der, *spki = NULL;
+		const unsigned char *p;
+		X509_REQ *req;
+		size_t len;
+		int n = -1;
+
+		der = key ? csr_with(key, EVP_sha256(), 0, &len) : NULL;
+		p = der;
+		if (der != NULL && (req = d2i_X509_REQ(NULL, &p, (long)len)) !=
+		    NULL) {
+			n = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &spki);
+			X509_REQ_free(req);
+		}
+		ok(n > 0 && (point_form(spki, (size_t)n) & ~1) == 0x06,
+		    "%s: a CSR with a hybrid point made", curves[i]);
+		ok(der && ca_csr_parse(der, len) == NULL,
+		    "%s: hybrid point refused", curves[i]);
+		like(ca_errstr(), "CSR: EC point in hybrid form is not allowed",
+		    "as hybrid");
+		ok(n > 0 && ca_spki_parse(spki, (size_t)n) == NULL,
+		    "%s: and as a bare public key", curves[i]);
+		like(ca_errstr(), "public key: EC point in hybrid form",
+		    "as hybrid");
+		OPENSSL_free(spki);
+		OPENSSL_free(der);
+		EVP_PKEY_free(key);
+	}
+	for (size_t i = 0; i < 2; i++) {
+		EVP_PKEY *key = ec_key_in_form(curves[i],
+		    OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_COMPRESSED);
+		unsigned char *der;
+		const unsigned char *spki;
+		struct ca_csr *csr;
+		size_t len, n = 0;
+
+		der = key ? csr_with(key, EVP_sha256(), 0, &len) : NULL;
+		csr = der ? ca_csr_parse(der, len) : NULL;
+		spki = csr ? ca_csr_spki(csr, &n) : NULL;
+		ok(spki && (point_form(spki, n) & ~1) == 0x02,
+		    "%s: a compressed point is taken as it came", curves[i]);
+		ca_csr_free(csr);
+		OPENSSL_free(der);
+		EVP_PKEY_free(key);
 	}
 }
 
@@ -811,6 +920,7 @@ main(void)
 	test_serials();
 	test_csr_hostile();
 	test_csr_unused_bits();
+	test_csr_point_form();
 	test_device(&ca);
 	test_validity(&ca);
 	test_requests(&ca);
