@@ -96,6 +96,18 @@ ec_key_form(X509_REQ *req)
 	return 0;
 }
 
+/* RFC 2986 4.1: version is 0; any other is no request we know. */
+static int
+version_1(X509_REQ *req)
+{
+	long v = X509_REQ_get_version(req);
+
+	if (v == X509_REQ_VERSION_1)
+		return 0;
+	ca_seterr("CSR: version %ld is not allowed (only 0, v1)", v);
+	return -1;
+}
+
 /* Proof of possession made with a broken digest proves little. */
 static int
 strong_digest(X509_REQ *req)
@@ -123,7 +135,8 @@ csr_check(X509_REQ *req)
 	EVP_PKEY *key;
 	char why[256];
 
-	if (ec_key_form(req) == -1 || strong_digest(req) == -1)
+	if (version_1(req) == -1 || ec_key_form(req) == -1 ||
+	    strong_digest(req) == -1)
 		return -1;
 	if ((key = X509_REQ_get0_pubkey(req)) == NULL) {
 		ca_seterr("CSR: cannot decode its public key");

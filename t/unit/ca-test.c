@@ -353,6 +353,41 @@ test_csr_point_form(void)
 	}
 }
 
+/* RFC 2986 4.1: version is 0; the fast path leaves others to the general. */
+static void
+test_csr_version(void)
+{
+	static const enum ca_key_type types[] = { CA_KEY_EC_P256,
+	    CA_KEY_ED25519 };
+	EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+
+	for (size_t t = 0; t < 3; t++) {
+		EVP_PKEY *key = t < 2 ? ca_key_generate(types[t]) : rsa;
+		const EVP_MD *md = t == 1 ? NULL : EVP_sha256();
+		const char *name = t < 2 ? ca_key_type_name(types[t]) :
+		    "rsa-2048";
+		struct ca_csr *csr;
+		unsigned char *der;
+		size_t len;
+
+		der = csr_with(key, md, 0, &len);
+		ok(der && (csr = ca_csr_parse(der, len)) != NULL,
+		    "%s: a version 0 CSR parses", name);
+		ca_csr_free(csr);
+		OPENSSL_free(der);
+		for (long v = 1; v <= 2; v++) {
+			der = csr_with(key, md, v, &len);
+			ok(der && ca_csr_parse(der, len) == NULL,
+			    "%s: a version %ld CSR is refused", name, v);
+			like(ca_errstr(), v == 1 ? "CSR: version 1 is not "
+			    "allowed (only 0, v1)" : "CSR: version 2 is not",
+			    "as its version");
+			OPENSSL_free(der);
+		}
+		EVP_PKEY_free(key);
+	}
+}
+
 static void
 test_csr_hostile(void)
 {
@@ -921,6 +956,7 @@ main(void)
 	test_csr_hostile();
 	test_csr_unused_bits();
 	test_csr_point_form();
+	test_csr_version();
 	test_device(&ca);
 	test_validity(&ca);
 	test_requests(&ca);
