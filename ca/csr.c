@@ -119,8 +119,11 @@ strong_digest(X509_REQ *req)
 		ca_seterr("CSR: unknown signature algorithm");
 		return -1;
 	}
+	/* The 224-bit digests give 112 bits against collisions: too few. */
 	if (mdnid == NID_md5 || mdnid == NID_sha1 || mdnid == NID_md4 ||
-	    mdnid == NID_md2 || mdnid == NID_mdc2 || mdnid == NID_ripemd160) {
+	    mdnid == NID_md2 || mdnid == NID_mdc2 || mdnid == NID_ripemd160 ||
+	    mdnid == NID_sha224 || mdnid == NID_sha512_224 ||
+	    mdnid == NID_sha3_224) {
 		ca_seterr("CSR: signed with %s, which is too weak (SHA-256 or "
 		    "better)", OBJ_nid2sn(mdnid));
 		return -1;

@@ -388,6 +388,43 @@ test_csr_version(void)
 	}
 }
 
+/*
+ * "SHA-256 or better": SHA-224 was taken by both paths.  SHA-1 and MD5
+ * too are refused, with EC (the fast path) and RSA (the general one).
+ */
+static void
+test_csr_digest(void)
+{
+	EVP_PKEY *keys[2] = { ca_key_generate(CA_KEY_EC_P256),
+	    EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048) };
+	const EVP_MD *weak[] = { EVP_sha224(), EVP_sha1(), EVP_md5() };
+	const char *names[] = { "SHA224", "SHA1", "MD5" };
+
+	for (size_t k = 0; k < 2; k++) {
+		const char *kname = k == 0 ? "ec-p256" : "rsa-2048";
+		struct ca_csr *csr;
+		unsigned char *der;
+		size_t len;
+
+		der = csr_with(keys[k], EVP_sha384(), 0, &len);
+		ok(der && (csr = ca_csr_parse(der, len)) != NULL,
+		    "%s: SHA-384 taken", kname);
+		ca_csr_free(csr);
+		OPENSSL_free(der);
+		/* ECDSA with MD5 has no OID: no such request can be made. */
+		for (size_t i = 0; i < (k == 0 ? 2 : 3); i++) {
+			der = csr_with(keys[k], weak[i], 0, &len);
+			ok(der && ca_csr_parse(der, len) == NULL,
+			    "%s: %s refused", kname, names[i]);
+			like(ca_errstr(), "which is too weak (SHA-256 or better)",
+			    "as too weak");
+			like(ca_errstr(), names[i], "and named");
+			OPENSSL_free(der);
+		}
+		EVP_PKEY_free(keys[k]);
+	}
+}
+
 static void
 test_csr_hostile(void)
 {
@@ -957,6 +994,7 @@ main(void)
 	test_csr_unused_bits();
 	test_csr_point_form();
 	test_csr_version();
+	test_csr_digest();
 	test_device(&ca);
 	test_validity(&ca);
 	test_requests(&ca);
