@@ -27,24 +27,44 @@ looks_like_pem(const unsigned char *data, size_t len)
 	return len >= 10 && memcmp(data, "-----BEGIN", 10) == 0;
 }
 
+/* Whitespace only: a second PEM block or any text after the first is not. */
+static int
+only_space(const char *p, long len)
+{
+	for (; len > 0; p++, len--)
+		if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+			return 0;
+	return 1;
+}
+
 /* The DER inside a PEM "CERTIFICATE REQUEST"; OPENSSL_free() it. */
 static unsigned char *
 pem_to_der(const unsigned char *data, size_t len, long *derlen)
 {
-	char *name = NULL, *header = NULL;
+	char *name = NULL, *header = NULL, *rest;
 	unsigned char *der = NULL;
+	long restlen = 0;
 	BIO *bio;
 	int ok = 0;
 
 	if ((bio = BIO_new_mem_buf(data, (int)len)) != NULL &&
-	    PEM_read_bio(bio, &name, &header, &der, derlen) == 1)
+	    PEM_read_bio(bio, &name, &header, &der, derlen) == 1) {
 		ok = strcmp(name, PEM_STRING_X509_REQ) == 0 ||
 		    strcmp(name, PEM_STRING_X509_REQ_OLD) == 0;
+		restlen = BIO_get_mem_data(bio, &rest);
+		if (ok && !only_space(rest, restlen)) {
+			ca_seterr("CSR: %ld bytes after the PEM request (one "
+			    "request, nothing after it)", restlen);
+			ok = -1;
+		}
+	}
 	BIO_free(bio);
 	OPENSSL_free(name);
 	OPENSSL_free(header);
-	if (!ok) {
-		ca_seterr("CSR: cannot parse the PEM certification request");
+	if (ok != 1) {
+		if (ok == 0)
+			ca_seterr("CSR: cannot parse the PEM certification "
+			    "request");
 		OPENSSL_free(der);
 		return NULL;
 	}

@@ -425,6 +425,80 @@ test_csr_digest(void)
 	}
 }
 
+/* The PEM of a request, NUL-terminated. */
+static char *
+csr_pem(EVP_PKEY *key)
+{
+	X509_REQ *req = X509_REQ_new();
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *pem = NULL, *p;
+	long n;
+
+	X509_REQ_set_pubkey(req, key);
+	if (X509_REQ_sign(req, key, EVP_sha256()) > 0 &&
+	    PEM_write_bio_X509_REQ(bio, req) == 1 &&
+	    (n = BIO_get_mem_data(bio, &p)) > 0 &&
+	    (pem = calloc(1, (size_t)n + 1)) != NULL)
+		memcpy(pem, p, (size_t)n);
+	BIO_free(bio);
+	X509_REQ_free(req);
+	return pem;
+}
+
+/* A request's DER and two zero bytes, as PEM. */
+static char *
+pem_of_der_trailing(EVP_PKEY *key)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	unsigned char *der, *big;
+	char *pem = NULL, *p;
+	size_t len;
+	long n;
+
+	if ((der = csr_with(key, EVP_sha256(), 0, &len)) != NULL &&
+	    (big = calloc(1, len + 2)) != NULL) {
+		memcpy(big, der, len);
+		if (PEM_write_bio(bio, PEM_STRING_X509_REQ, "", big,
+		    (long)len + 2) > 0 && (n = BIO_get_mem_data(bio, &p)) > 0 &&
+		    (pem = calloc(1, (size_t)n + 1)) != NULL)
+			memcpy(pem, p, (size_t)n);
+		free(big);
+	}
+	OPENSSL_free(der);
+	BIO_free(bio);
+	return pem;
+}
+
+/* One request per upload: PEM_read_bio() stops after the first block. */
+static void
+test_csr_pem_trailing(void)
+{
+	EVP_PKEY *key = ca_key_generate(CA_KEY_EC_P256);
+	char *pem = csr_pem(key), buf[4096];
+	struct ca_csr *csr;
+
+	snprintf(buf, sizeof(buf), "%s\r\n\n", pem ? pem : "");
+	ok(pem && (csr = ca_csr_parse((unsigned char *)buf, strlen(buf))) !=
+	    NULL, "a PEM CSR with whitespace after it parses");
+	ca_csr_free(csr);
+	snprintf(buf, sizeof(buf), "%s%s", pem ? pem : "", pem ? pem : "");
+	ok(ca_csr_parse((unsigned char *)buf, strlen(buf)) == NULL,
+	    "two PEM CSRs refused");
+	like(ca_errstr(), "bytes after the PEM request (one request, nothing "
+	    "after it)", "as one too many");
+	snprintf(buf, sizeof(buf), "%sjunk\n", pem ? pem : "");
+	ok(ca_csr_parse((unsigned char *)buf, strlen(buf)) == NULL,
+	    "text after a PEM CSR refused");
+	like(ca_errstr(), "CSR: 5 bytes after the PEM request", "and counted");
+	free(pem);
+	pem = pem_of_der_trailing(key);
+	ok(pem && ca_csr_parse((unsigned char *)pem, strlen(pem)) == NULL,
+	    "a PEM CSR whose DER has bytes after it refused");
+	like(ca_errstr(), "CSR: 2 bytes of trailing data", "and counted");
+	free(pem);
+	EVP_PKEY_free(key);
+}
+
 static void
 test_csr_hostile(void)
 {
@@ -995,6 +1069,7 @@ main(void)
 	test_csr_point_form();
 	test_csr_version();
 	test_csr_digest();
+	test_csr_pem_trailing();
 	test_device(&ca);
 	test_validity(&ca);
 	test_requests(&ca);
