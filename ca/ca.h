@@ -68,6 +68,8 @@ int		 ca_csr_parse_fast(const unsigned char *, long,
 		    unsigned char **, size_t *);
 /* Key policy alone, for keys that do not come in a CSR. */
 int		 ca_pubkey_check(const EVP_PKEY *);
+/* spki.c: an EC point's first octet, RFC 5480 2.2: 0, or -1 (error set). */
+int		 ca_ec_point_check(const unsigned char *, size_t);
 
 /* spki.c: a SubjectPublicKeyInfo in DER, checked against the key policy. */
 #define CA_SPKI_MAX	(2 * 1024)	/* bytes: RSA 8192 fits */

@@ -27,24 +27,44 @@ looks_like_pem(const unsigned char *data, size_t len)
 	return len >= 10 && memcmp(data, "-----BEGIN", 10) == 0;
 }
 
+/* Whitespace only: a second PEM block or any text after the first is not. */
+static int
+only_space(const char *p, long len)
+{
+	for (; len > 0; p++, len--)
+		if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+			return 0;
+	return 1;
+}
+
 /* The DER inside a PEM "CERTIFICATE REQUEST"; OPENSSL_free() it. */
 static unsigned char *
 pem_to_der(const unsigned char *data, size_t len, long *derlen)
 {
-	char *name = NULL, *header = NULL;
+	char *name = NULL, *header = NULL, *rest;
 	unsigned char *der = NULL;
+	long restlen = 0;
 	BIO *bio;
 	int ok = 0;
 
 	if ((bio = BIO_new_mem_buf(data, (int)len)) != NULL &&
-	    PEM_read_bio(bio, &name, &header, &der, derlen) == 1)
+	    PEM_read_bio(bio, &name, &header, &der, derlen) == 1) {
 		ok = strcmp(name, PEM_STRING_X509_REQ) == 0 ||
 		    strcmp(name, PEM_STRING_X509_REQ_OLD) == 0;
+		restlen = BIO_get_mem_data(bio, &rest);
+		if (ok && !only_space(rest, restlen)) {
+			ca_seterr("CSR: %ld bytes after the PEM request (one "
+			    "request, nothing after it)", restlen);
+			ok = -1;
+		}
+	}
 	BIO_free(bio);
 	OPENSSL_free(name);
 	OPENSSL_free(header);
-	if (!ok) {
-		ca_seterr("CSR: cannot parse the PEM certification request");
+	if (ok != 1) {
+		if (ok == 0)
+			ca_seterr("CSR: cannot parse the PEM certification "
+			    "request");
 		OPENSSL_free(der);
 		return NULL;
 	}
@@ -63,26 +83,49 @@ decode_der(const unsigned char *der, long len)
 	return req;
 }
 
-/* RFC 5480 2.1.1: named curves only; explicit parameters hide curves. */
+/*
+ * RFC 5480: named curves only (2.1.1), explicit parameters hide curves;
+ * and no hybrid point (2.2), which would be copied into the certificate.
+ */
 static int
-named_curve_only(X509_REQ *req)
+ec_key_form(X509_REQ *req)
 {
 	const X509_PUBKEY *spki = X509_REQ_get_X509_PUBKEY(req);
+	const unsigned char *pk;
 	const ASN1_OBJECT *aobj;
 	ASN1_OBJECT *alg;
 	X509_ALGOR *algor;
-	int ptype;
+	char why[200];
+	int ptype, pklen;
 
-	if (X509_PUBKEY_get0_param(&alg, NULL, NULL, &algor, spki) != 1)
+	if (X509_PUBKEY_get0_param(&alg, &pk, &pklen, &algor, spki) != 1)
 		return -1;
 	X509_ALGOR_get0(&aobj, &ptype, NULL, algor);
-	if (OBJ_obj2nid(aobj) == NID_X9_62_id_ecPublicKey &&
-	    ptype != V_ASN1_OBJECT) {
+	if (OBJ_obj2nid(aobj) != NID_X9_62_id_ecPublicKey)
+		return 0;
+	if (ptype != V_ASN1_OBJECT) {
 		ca_seterr("CSR: EC key with explicit curve parameters is not "
 		    "allowed (named curves only)");
 		return -1;
 	}
+	if (ca_ec_point_check(pk, (size_t)pklen) == -1) {
+		snprintf(why, sizeof(why), "%s", ca_errstr());
+		ca_seterr("CSR: %s", why);
+		return -1;
+	}
 	return 0;
+}
+
+/* RFC 2986 4.1: version is 0; any other is no request we know. */
+static int
+version_1(X509_REQ *req)
+{
+	long v = X509_REQ_get_version(req);
+
+	if (v == X509_REQ_VERSION_1)
+		return 0;
+	ca_seterr("CSR: version %ld is not allowed (only 0, v1)", v);
+	return -1;
 }
 
 /* Proof of possession made with a broken digest proves little. */
@@ -96,8 +139,11 @@ strong_digest(X509_REQ *req)
 		ca_seterr("CSR: unknown signature algorithm");
 		return -1;
 	}
+	/* The 224-bit digests give 112 bits against collisions: too few. */
 	if (mdnid == NID_md5 || mdnid == NID_sha1 || mdnid == NID_md4 ||
-	    mdnid == NID_md2 || mdnid == NID_mdc2 || mdnid == NID_ripemd160) {
+	    mdnid == NID_md2 || mdnid == NID_mdc2 || mdnid == NID_ripemd160 ||
+	    mdnid == NID_sha224 || mdnid == NID_sha512_224 ||
+	    mdnid == NID_sha3_224) {
 		ca_seterr("CSR: signed with %s, which is too weak (SHA-256 or "
 		    "better)", OBJ_nid2sn(mdnid));
 		return -1;
@@ -112,7 +158,8 @@ csr_check(X509_REQ *req)
 	EVP_PKEY *key;
 	char why[256];
 
-	if (named_curve_only(req) == -1 || strong_digest(req) == -1)
+	if (version_1(req) == -1 || ec_key_form(req) == -1 ||
+	    strong_digest(req) == -1)
 		return -1;
 	if ((key = X509_REQ_get0_pubkey(req)) == NULL) {
 		ca_seterr("CSR: cannot decode its public key");

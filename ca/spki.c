@@ -5,6 +5,7 @@
  * devices use are built here from a ready curve instead (RFC 5480 2).
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -64,6 +65,22 @@ named_curve(const void *pval, int ptype)
 	    nid == NID_secp384r1 ? curve_p384 : NULL;
 }
 
+/*
+ * RFC 5480 2.2: a point is uncompressed (0x04) or compressed (0x02, 0x03).
+ * OpenSSL also decodes the hybrid form (0x06, 0x07), which would go into
+ * a certificate as it came, for verifiers that refuse it.
+ */
+int
+ca_ec_point_check(const unsigned char *bits, size_t len)
+{
+	if (len > 0 && (bits[0] == 0x02 || bits[0] == 0x03 || bits[0] == 0x04))
+		return 0;
+	ca_seterr("EC point in %s form is not allowed (uncompressed or "
+	    "compressed only)", len > 0 && (bits[0] == 0x06 || bits[0] == 0x07) ?
+	    "hybrid" : "an unknown");
+	return -1;
+}
+
 static EVP_PKEY *
 ec_key(const void *pval, int ptype, const ASN1_BIT_STRING *bits, int *known)
 {
@@ -72,7 +89,8 @@ ec_key(const void *pval, int ptype, const ASN1_BIT_STRING *bits, int *known)
 	if ((curve = named_curve(pval, ptype)) == NULL)
 		return NULL;
 	*known = 1;
-	if ((key = EVP_PKEY_dup(curve)) == NULL)
+	if (ca_ec_point_check(bits->data, (size_t)bits->length) == -1 ||
+	    (key = EVP_PKEY_dup(curve)) == NULL)
 		return NULL;
 	/* Decodes the point and checks that it is on the curve. */
 	if (EVP_PKEY_set1_encoded_public_key(key, bits->data,
@@ -148,6 +166,22 @@ explicit_curve(const IOTA_SPKI *spki)
 	    ptype != V_ASN1_OBJECT;
 }
 
+/* The point form, for every curve: the general decoder takes hybrid too. */
+static int
+ec_point_form(const IOTA_SPKI *spki)
+{
+	const ASN1_OBJECT *aobj;
+	char why[200];
+
+	X509_ALGOR_get0(&aobj, NULL, NULL, spki->algor);
+	if (OBJ_obj2nid(aobj) != NID_X9_62_id_ecPublicKey ||
+	    ca_ec_point_check(spki->key->data, (size_t)spki->key->length) == 0)
+		return 0;
+	snprintf(why, sizeof(why), "%s", ca_errstr());
+	ca_seterr("public key: %s", why);
+	return -1;
+}
+
 /* Keys without a fast path: OpenSSL's decoder, then the same policy. */
 static X509_PUBKEY *
 general_pubkey(const unsigned char *der, size_t len)
@@ -193,6 +227,8 @@ ca_spki_parse(const unsigned char *der, size_t len)
 		ca_seterr("public key: not a SubjectPublicKeyInfo");
 		goto out;
 	}
+	if (ec_point_form(spki) == -1)
+		goto out;
 	if ((key = spki_fast_key(spki, &known, &sig_nid)) != NULL)
 		pub = spki_to_pubkey(spki);
 	else if (known)

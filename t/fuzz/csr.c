@@ -7,6 +7,14 @@
  * signature included (the fast path once took a BIT STRING with unused
  * bits that OpenSSL refuses).  The fast path is also checked alone, both
  * ways, key included.
+ *
+ * The asymmetry is intended: ca_csr_parse() refuses some requests OpenSSL
+ * takes (a version other than 0, an EC point in hybrid form, a digest
+ * under 256 bits, anything after the PEM block), so the check is one way,
+ * accepted here => accepted by OpenSSL.  The fast path leaves those
+ * requests to the general path (0) rather than refusing them, so what it
+ * refuses OpenSSL still refuses; and what it accepts must pass the same
+ * policy as the general path, checked by policy_accepts() below.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -44,6 +52,30 @@ openssl_accepts(const unsigned char *data, size_t size)
 }
 
 /*
+ * The general path's policy beyond OpenSSL's parse, restated: fast path
+ * accepts => general path accepts.  The key policy itself is ca_csr_parse's
+ * check on the way out.
+ */
+static int
+policy_accepts(X509_REQ *req)
+{
+	const unsigned char *pk;
+	int mdnid, pknid, pklen;
+
+	if (X509_REQ_get_version(req) != X509_REQ_VERSION_1 ||
+	    X509_PUBKEY_get0_param(NULL, &pk, &pklen, NULL,
+	    X509_REQ_get_X509_PUBKEY(req)) != 1 ||
+	    !OBJ_find_sigid_algs(X509_REQ_get_signature_nid(req), &mdnid,
+	    &pknid))
+		return 0;
+	if (pknid == NID_X9_62_id_ecPublicKey &&
+	    (pklen < 1 || (pk[0] != 0x02 && pk[0] != 0x03 && pk[0] != 0x04)))
+		return 0;
+	return mdnid == NID_undef || mdnid == NID_sha256 ||
+	    mdnid == NID_sha384 || mdnid == NID_sha512;
+}
+
+/*
  * The fast path alone against OpenSSL on DER: what it accepts, OpenSSL
  * verifies, with the same SubjectPublicKeyInfo; what it refuses (a bad
  * signature), OpenSSL refuses too.  0 ("not mine") goes to the general
@@ -75,8 +107,9 @@ fast(const unsigned char *der, size_t size)
 	if (rc != 1 || !openssl_accepts(der, size))
 		abort();
 	/* The request may end before size; OpenSSL's parse says where. */
-	if ((req = d2i_X509_REQ(NULL, &p, (long)size)) == NULL)
-		abort();
+	if ((req = d2i_X509_REQ(NULL, &p, (long)size)) == NULL ||
+	    !policy_accepts(req))
+		abort();	/* taken here, refused by the general path */
 	len = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &theirs);
 	if (len <= 0 || (size_t)len != n || memcmp(spki, theirs, n) != 0)
 		abort();	/* not the key OpenSSL read */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
@@ -242,6 +243,260 @@ test_csr_unused_bits(void)
 		    "with an unused bit is refused", ca_key_type_name(types[t]));
 		OPENSSL_free(der);
 	}
+}
+
+/* A request signed with `md` (NULL for Ed25519) at `version`, as DER. */
+static unsigned char *
+csr_with(EVP_PKEY *key, const EVP_MD *md, long version, size_t *len)
+{
+	X509_REQ *req = X509_REQ_new();
+	unsigned char *der = NULL;
+	int n = 0;
+
+	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN",
+	    MBSTRING_ASC, (const unsigned char *)"d1", -1, -1, 0);
+	if (X509_REQ_set_version(req, version) == 1 &&
+	    X509_REQ_set_pubkey(req, key) == 1 &&
+	    X509_REQ_sign(req, key, md) > 0)
+		n = i2d_X509_REQ(req, &der);
+	*len = n > 0 ? (size_t)n : 0;
+	X509_REQ_free(req);
+	return n > 0 ? der : NULL;
+}
+
+/* An EC key whose public key encodes with `form` (OSSL_PKEY_EC_...). */
+static EVP_PKEY *
+ec_key_in_form(const char *curve, const char *form)
+{
+	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve);
+
+	if (key != NULL && EVP_PKEY_set_utf8_string_param(key,
+	    OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, form) != 1) {
+		EVP_PKEY_free(key);
+		key = NULL;
+	}
+	return key;
+}
+
+/* The first octet of the point in a SubjectPublicKeyInfo's DER. */
+static int
+point_form(const unsigned char *spki, size_t len)
+{
+	const unsigned char *p = spki, *pk;
+	X509_PUBKEY *pub;
+	int pklen, form = -1;
+
+	if ((pub = d2i_X509_PUBKEY(NULL, &p, (long)len)) != NULL &&
+	    X509_PUBKEY_get0_param(NULL, &pk, &pklen, NULL, pub) == 1 &&
+	    pklen > 0)
+		form = pk[0];
+	X509_PUBKEY_free(pub);
+	return form;
+}
+
+/*
+ * RFC 5480 2.2 allows uncompressed and compressed points; OpenSSL also
+ * decodes hybrid ones (0x06, 0x07), which went into the certificate.
+ * P-256 and P-384 take the fast path, P-521 the general one.
+ */
+static void
+test_csr_point_form(void)
+{
+	static const char *curves[] = { "P-256", "P-384", "P-521" };
+
+	for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++) {
+		EVP_PKEY *key = ec_key_in_form(curves[i],
+		    OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_HYBRID);
+		unsigned char *der, *spki = NULL;
+		const unsigned char *p;
+		X509_REQ *req;
+		size_t len;
+		int n = -1;
+
+		der = key ? csr_with(key, EVP_sha256(), 0, &len) : NULL;
+		p = der;
+		if (der != NULL && (req = d2i_X509_REQ(NULL, &p, (long)len)) !=
+		    NULL) {
+			n = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &spki);
+			X509_REQ_free(req);
+		}
+		ok(n > 0 && (point_form(spki, (size_t)n) & ~1) == 0x06,
+		    "%s: a CSR with a hybrid point made", curves[i]);
+		ok(der && ca_csr_parse(der, len) == NULL,
+		    "%s: hybrid point refused", curves[i]);
+		like(ca_errstr(), "CSR: EC point in hybrid form is not allowed",
+		    "as hybrid");
+		ok(n > 0 && ca_spki_parse(spki, (size_t)n) == NULL,
+		    "%s: and as a bare public key", curves[i]);
+		like(ca_errstr(), "public key: EC point in hybrid form",
+		    "as hybrid");
+		OPENSSL_free(spki);
+		OPENSSL_free(der);
+		EVP_PKEY_free(key);
+	}
+	for (size_t i = 0; i < 2; i++) {
+		EVP_PKEY *key = ec_key_in_form(curves[i],
+		    OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_COMPRESSED);
+		unsigned char *der;
+		const unsigned char *spki;
+		struct ca_csr *csr;
+		size_t len, n = 0;
+
+		der = key ? csr_with(key, EVP_sha256(), 0, &len) : NULL;
+		csr = der ? ca_csr_parse(der, len) : NULL;
+		spki = csr ? ca_csr_spki(csr, &n) : NULL;
+		ok(spki && (point_form(spki, n) & ~1) == 0x02,
+		    "%s: a compressed point is taken as it came", curves[i]);
+		ca_csr_free(csr);
+		OPENSSL_free(der);
+		EVP_PKEY_free(key);
+	}
+}
+
+/* RFC 2986 4.1: version is 0; the fast path leaves others to the general. */
+static void
+test_csr_version(void)
+{
+	static const enum ca_key_type types[] = { CA_KEY_EC_P256,
+	    CA_KEY_ED25519 };
+	EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+
+	for (size_t t = 0; t < 3; t++) {
+		EVP_PKEY *key = t < 2 ? ca_key_generate(types[t]) : rsa;
+		const EVP_MD *md = t == 1 ? NULL : EVP_sha256();
+		const char *name = t < 2 ? ca_key_type_name(types[t]) :
+		    "rsa-2048";
+		struct ca_csr *csr;
+		unsigned char *der;
+		size_t len;
+
+		der = csr_with(key, md, 0, &len);
+		ok(der && (csr = ca_csr_parse(der, len)) != NULL,
+		    "%s: a version 0 CSR parses", name);
+		ca_csr_free(csr);
+		OPENSSL_free(der);
+		for (long v = 1; v <= 2; v++) {
+			der = csr_with(key, md, v, &len);
+			ok(der && ca_csr_parse(der, len) == NULL,
+			    "%s: a version %ld CSR is refused", name, v);
+			like(ca_errstr(), v == 1 ? "CSR: version 1 is not "
+			    "allowed (only 0, v1)" : "CSR: version 2 is not",
+			    "as its version");
+			OPENSSL_free(der);
+		}
+		EVP_PKEY_free(key);
+	}
+}
+
+/*
+ * "SHA-256 or better": SHA-224 was taken by both paths.  SHA-1 and MD5
+ * too are refused, with EC (the fast path) and RSA (the general one).
+ */
+static void
+test_csr_digest(void)
+{
+	EVP_PKEY *keys[2] = { ca_key_generate(CA_KEY_EC_P256),
+	    EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048) };
+	const EVP_MD *weak[] = { EVP_sha224(), EVP_sha1(), EVP_md5() };
+	const char *names[] = { "SHA224", "SHA1", "MD5" };
+
+	for (size_t k = 0; k < 2; k++) {
+		const char *kname = k == 0 ? "ec-p256" : "rsa-2048";
+		struct ca_csr *csr;
+		unsigned char *der;
+		size_t len;
+
+		der = csr_with(keys[k], EVP_sha384(), 0, &len);
+		ok(der && (csr = ca_csr_parse(der, len)) != NULL,
+		    "%s: SHA-384 taken", kname);
+		ca_csr_free(csr);
+		OPENSSL_free(der);
+		/* ECDSA with MD5 has no OID: no such request can be made. */
+		for (size_t i = 0; i < (k == 0 ? 2 : 3); i++) {
+			der = csr_with(keys[k], weak[i], 0, &len);
+			ok(der && ca_csr_parse(der, len) == NULL,
+			    "%s: %s refused", kname, names[i]);
+			like(ca_errstr(), "which is too weak (SHA-256 or better)",
+			    "as too weak");
+			like(ca_errstr(), names[i], "and named");
+			OPENSSL_free(der);
+		}
+		EVP_PKEY_free(keys[k]);
+	}
+}
+
+/* The PEM of a request, NUL-terminated. */
+static char *
+csr_pem(EVP_PKEY *key)
+{
+	X509_REQ *req = X509_REQ_new();
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *pem = NULL, *p;
+	long n;
+
+	X509_REQ_set_pubkey(req, key);
+	if (X509_REQ_sign(req, key, EVP_sha256()) > 0 &&
+	    PEM_write_bio_X509_REQ(bio, req) == 1 &&
+	    (n = BIO_get_mem_data(bio, &p)) > 0 &&
+	    (pem = calloc(1, (size_t)n + 1)) != NULL)
+		memcpy(pem, p, (size_t)n);
+	BIO_free(bio);
+	X509_REQ_free(req);
+	return pem;
+}
+
+/* A request's DER and two zero bytes, as PEM. */
+static char *
+pem_of_der_trailing(EVP_PKEY *key)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	unsigned char *der, *big;
+	char *pem = NULL, *p;
+	size_t len;
+	long n;
+
+	if ((der = csr_with(key, EVP_sha256(), 0, &len)) != NULL &&
+	    (big = calloc(1, len + 2)) != NULL) {
+		memcpy(big, der, len);
+		if (PEM_write_bio(bio, PEM_STRING_X509_REQ, "", big,
+		    (long)len + 2) > 0 && (n = BIO_get_mem_data(bio, &p)) > 0 &&
+		    (pem = calloc(1, (size_t)n + 1)) != NULL)
+			memcpy(pem, p, (size_t)n);
+		free(big);
+	}
+	OPENSSL_free(der);
+	BIO_free(bio);
+	return pem;
+}
+
+/* One request per upload: PEM_read_bio() stops after the first block. */
+static void
+test_csr_pem_trailing(void)
+{
+	EVP_PKEY *key = ca_key_generate(CA_KEY_EC_P256);
+	char *pem = csr_pem(key), buf[4096];
+	struct ca_csr *csr;
+
+	snprintf(buf, sizeof(buf), "%s\r\n\n", pem ? pem : "");
+	ok(pem && (csr = ca_csr_parse((unsigned char *)buf, strlen(buf))) !=
+	    NULL, "a PEM CSR with whitespace after it parses");
+	ca_csr_free(csr);
+	snprintf(buf, sizeof(buf), "%s%s", pem ? pem : "", pem ? pem : "");
+	ok(ca_csr_parse((unsigned char *)buf, strlen(buf)) == NULL,
+	    "two PEM CSRs refused");
+	like(ca_errstr(), "bytes after the PEM request (one request, nothing "
+	    "after it)", "as one too many");
+	snprintf(buf, sizeof(buf), "%sjunk\n", pem ? pem : "");
+	ok(ca_csr_parse((unsigned char *)buf, strlen(buf)) == NULL,
+	    "text after a PEM CSR refused");
+	like(ca_errstr(), "CSR: 5 bytes after the PEM request", "and counted");
+	free(pem);
+	pem = pem_of_der_trailing(key);
+	ok(pem && ca_csr_parse((unsigned char *)pem, strlen(pem)) == NULL,
+	    "a PEM CSR whose DER has bytes after it refused");
+	like(ca_errstr(), "CSR: 2 bytes of trailing data", "and counted");
+	free(pem);
+	EVP_PKEY_free(key);
 }
 
 static void
@@ -811,6 +1066,10 @@ main(void)
 	test_serials();
 	test_csr_hostile();
 	test_csr_unused_bits();
+	test_csr_point_form();
+	test_csr_version();
+	test_csr_digest();
+	test_csr_pem_trailing();
 	test_device(&ca);
 	test_validity(&ca);
 	test_requests(&ca);
