@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <openssl/pem.h>
+#include <openssl/x509_vfy.h>
 
 #include "devfiles.h"
 #include "remote.h"
@@ -191,3 +192,67 @@ dev_take_answer(const json_t *answer, EVP_PKEY *key, struct issued *is)
 	return 0;
 }
 
+
+/*
+ * The certificate verifies with the chain it came with up to `root` (PEM,
+ * one or more certificates; NULL: the system's store), for a TLS client.
+ * The chain is only untrusted intermediates: a root the server sends is
+ * worth nothing unless `root` holds it too.
+ */
+int
+dev_verify_chain(const struct issued *is, const char *root)
+{
+	X509_STORE *store = NULL;
+	X509_STORE_CTX *ctx = NULL;
+	STACK_OF(X509) *chain = NULL;
+	int ok = 0, err = X509_V_OK;
+
+	if ((store = X509_STORE_new()) == NULL ||
+	    (ctx = X509_STORE_CTX_new()) == NULL ||
+	    (chain = sk_X509_new_null()) == NULL) {
+		cli_error("out of memory");
+		goto out;
+	}
+	if (root != NULL ? X509_STORE_load_file(store, root) != 1 :
+	    X509_STORE_set_default_paths(store) != 1) {
+		cli_error("cannot load the root %s to verify the chain with",
+		    root != NULL ? root : "of the system's store");
+		goto out;
+	}
+	for (size_t i = 0; i < is->nchain; i++)
+		if (!sk_X509_push(chain, is->chain[i])) {
+			cli_error("out of memory");
+			goto out;
+		}
+	if (X509_STORE_CTX_init(ctx, store, is->cert, chain) != 1 ||
+	    X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT) != 1) {
+		cli_error("cannot verify the server's certificate chain");
+		goto out;
+	}
+	if (X509_verify_cert(ctx) == 1)
+		ok = 1;
+	else
+		err = X509_STORE_CTX_get_error(ctx);
+	if (!ok)
+		cli_error("the server's certificate does not chain to the "
+		    "root %s: %s; nothing written", root != NULL ? root :
+		    "of the system's store", X509_verify_cert_error_string(err));
+out:
+	sk_X509_free(chain);	/* the certificates stay the caller's */
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	return ok ? 0 : EXIT_UNREACHABLE;
+}
+
+const char *
+dev_chain_root(const char *root, const struct remote_opts *ro)
+{
+	const char *env;
+
+	if (root != NULL)
+		return root;
+	if (ro->ca_file != NULL)
+		return ro->ca_file;
+	return (env = getenv("IOTA_CA_FILE")) != NULL && *env != '\0' ? env :
+	    NULL;
+}

@@ -13,6 +13,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "remote.h"
+
 #define MAX_CHAIN	8
 
 /* What iotad answered: the certificate and its chain. */
@@ -39,5 +41,12 @@ size_t	 dev_parse_certs(const char *, X509 **, size_t);
 void	 dev_issued_free(struct issued *);
 /* The answer keeps the contract: a certificate for `key`, a chain. */
 int	 dev_take_answer(const json_t *, EVP_PKEY *, struct issued *);
+/* The certificate verifies with its chain up to the root in the PEM file
+ * (NULL: the system's store), purpose TLS client; else one line and
+ * EXIT_UNREACHABLE. */
+int	 dev_verify_chain(const struct issued *, const char *);
+/* The root the answer must chain to: --root, else the TLS root (--ca-file,
+ * else IOTA_CA_FILE); NULL: the system's store. */
+const char *dev_chain_root(const char *, const struct remote_opts *);
 
 #endif

@@ -39,6 +39,7 @@
 
 struct prov_args {
 	struct remote_opts	 ro;
+	const char		*root;		/* --root */
 	const char		*device;
 	const char		*group;
 	const char		*out;
@@ -217,7 +218,8 @@ provision(struct remote *r, const struct prov_args *a, struct prov_files *f)
 		goto out;
 	}
 	if ((rc = remote_call(r, "POST", "/v1/provision", body, &answer)) != 0 ||
-	    (rc = dev_take_answer(answer, key, &is)) != 0)
+	    (rc = dev_take_answer(answer, key, &is)) != 0 ||
+	    (rc = dev_verify_chain(&is, dev_chain_root(a->root, &a->ro))) != 0)
 		goto out;
 	rc = install(a, f, &is, json_object_get(answer, "broker")) == -1 ?
 	    EXIT_FAIL : 0;
@@ -285,6 +287,9 @@ static const struct cli_opt provision_opts[] = {
 	    "new\nkey (an operator must enable the device first)",
 	    struct prov_args, force),
 	CLI_OPTS_SERVER(struct prov_args, ro),
+	CLI_STR("root", 0, "FILE", "the root the certificate and chain iotad "
+	    "answers\nwith must verify to (default: the --ca-file root)",
+	    struct prov_args, root),
 	CLI_OPT_END,
 };
 
@@ -292,11 +297,13 @@ const struct cli_cmd cmd_provision = {
 	"provision",
 	"provision this device: key, CSR, certificate",
 	"DEVICE -g GROUP --out DIR [--provision-secret-file FILE]\n"
-	"    [--key-type TYPE] [--force] [--server URL] [--ca-file FILE]",
+	"    [--key-type TYPE] [--force] [--server URL] [--ca-file FILE]\n"
+	"    [--root FILE]",
 	"Generate the device's key and a CSR here, send the CSR with the group's\n"
 	"provisioning secret to iotad, and write DIR/DEVICE.key (unencrypted\n"
-	"PKCS#8, mode 0600), DIR/DEVICE.crt and DIR/ca-chain.pem.  A run that\n"
-	"did not finish is taken up again with the same key; an existing\n"
+	"PKCS#8, mode 0600), DIR/DEVICE.crt and DIR/ca-chain.pem, once the\n"
+	"certificate verifies with that chain up to --root.  A run that did\n"
+	"not finish is taken up again with the same key; an existing\n"
 	"DIR/DEVICE.crt is refused without --force.",
 	provision_opts,
 	prov_option,

@@ -33,6 +33,7 @@
 
 struct renew_args {
 	struct remote_opts	 ro;
+	const char		*root;		/* --root */
 	const char		*cert;
 	const char		*key;
 	const char		*out;
@@ -231,7 +232,8 @@ renew_once(const struct cli_cmd *cmd, const struct renew_args *a,
 	    NULL)
 		goto out;
 	if ((rc = call(cmd, a, certpath, keypath, csr, &answer)) != 0 ||
-	    (rc = dev_take_answer(answer, next, &is)) != 0)
+	    (rc = dev_take_answer(answer, next, &is)) != 0 ||
+	    (rc = dev_verify_chain(&is, dev_chain_root(a->root, &a->ro))) != 0)
 		goto out;
 	if ((rc = install(a, f, &is) == -1 ? EXIT_FAIL : 0) == 0) {
 		out_kv("serial", out_value(json_object_get(answer, "serial")));
@@ -375,6 +377,9 @@ static const struct cli_opt renew_opts[] = {
 	CLI_STR("exec", 0, "COMMAND", "with --daemon: run COMMAND (sh -c) "
 	    "after each\nrenewal", struct renew_args, exec),
 	CLI_OPTS_SERVER(struct renew_args, ro),
+	CLI_STR("root", 0, "FILE", "the root the certificate and chain iotad "
+	    "answers\nwith must verify to (default: the --ca-file root)",
+	    struct renew_args, root),
 	CLI_OPT_END,
 };
 
@@ -383,7 +388,7 @@ const struct cli_cmd cmd_renew = {
 	"renew this device's certificate over mutual TLS",
 	"--cert FILE --key FILE [--out DIR] [--key-type TYPE | --same-key]\n"
 	"    [--daemon [--renew-period DURATION] [--exec COMMAND]]\n"
-	"    [--server URL] [--ca-file FILE]",
+	"    [--server URL] [--ca-file FILE] [--root FILE]",
 	"Show the current certificate to iotad in the TLS handshake and send a\n"
 	"CSR for a new key (--same-key: the current one); write the new key,\n"
 	"DIR/ca-chain.pem and the new certificate, each atomically, the\n"

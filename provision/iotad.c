@@ -139,6 +139,32 @@ read_pem(const char *path)
 	return (char *)data;
 }
 
+/* iotad -n: a warning on stderr, as fatal() says an error. */
+static void __attribute__((format(printf, 1, 2)))
+warn_stderr(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("iotad: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* The CA directory's modes, before anything is loaded from it. */
+static void
+audit_ca(struct iotad *d, void (*warn)(const char *, ...))
+{
+	char err[1024];
+
+	if (iotad_ca_audit(d->conf.ca.dir, warn, err, sizeof(err)) == -1) {
+		if (warn == log_warn_fn && d->conf.log.file != NULL)
+			log_error("refusing to start: %s", err);
+		fatal("refusing to start: %s", err);
+	}
+}
+
 static void
 load_ca(struct iotad *d)
 {
@@ -465,6 +491,14 @@ main(int argc, char *argv[])
 	else {
 		if (conf_check_files(&d.conf, err, sizeof(err)) == -1)
 			fatal("%s", err);
+		if (o.check)
+			audit_ca(&d, warn_stderr);
+		else {
+			/* Warnings go where the log goes, from here on. */
+			log_init((enum log_level)d.conf.log.level,
+			    d.conf.log.file, d.conf.audit.file);
+			audit_ca(&d, log_warn_fn);
+		}
 		if (!o.check && (d.lock = statelock_take(d.conf.state.dir,
 		    err, sizeof(err))) == -1)
 			fatal("%s", err);
@@ -475,8 +509,6 @@ main(int argc, char *argv[])
 			printf("%s: configuration OK\n", o.config);
 		else {
 			block_signals();
-			log_init((enum log_level)d.conf.log.level,
-			    d.conf.log.file, d.conf.audit.file);
 			if ((d.failures = ratelimit_new(
 			    d.conf.ratelimit.failures_per_minute,
 			    (long)d.conf.ratelimit.lockout)) == NULL)

@@ -68,6 +68,14 @@ int	iotad_ca_load(const struct iotad_conf *, const char *,
 	    struct iotad_ca *, char *, size_t);
 int	iotad_ca_urls(struct iotad_ca *, const char *, char *, size_t);
 void	iotad_ca_free(struct iotad_ca *);
+/*
+ * The CA directory's modes: one warn() per finding (a group-writable
+ * directory or key, a group- or world-writable chain file, root.key
+ * present); -1 and `err` for what must stop iotad (a world-writable
+ * directory or key file).
+ */
+int	iotad_ca_audit(const char *, void (*)(const char *, ...), char *,
+	    size_t);
 /* SIGHUP: the configuration and the CA again, or nothing and one line. */
 void	iotad_reload(struct iotad *);
 

@@ -94,6 +94,21 @@ log_msg(enum log_level level, const char *fmt, ...)
 }
 
 void
+log_warn_fn(const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&lg.lock);
+	if (LOG_LEVEL_WARN <= __atomic_load_n(&lg.level, __ATOMIC_RELAXED)) {
+		va_start(ap, fmt);
+		write_line(lg.log != NULL ? lg.log : stderr,
+		    level_names[LOG_LEVEL_WARN], fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&lg.lock);
+}
+
+void
 log_audit(const char *fmt, ...)
 {
 	va_list ap;

@@ -24,6 +24,8 @@ void	log_set_level(enum log_level);
 
 void	log_msg(enum log_level, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* log_warn() as a function, for callbacks. */
+void	log_warn_fn(const char *, ...) __attribute__((format(printf, 1, 2)));
 #define log_error(...)	log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
 #define log_warn(...)	log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
 #define log_info(...)	log_msg(LOG_LEVEL_INFO, __VA_ARGS__)

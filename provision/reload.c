@@ -6,6 +6,11 @@
  * is it swapped in, so no request in flight sees half of each.  A reload
  * that fails keeps what runs and says why in one line.
  */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +57,80 @@ iotad_ca_urls(struct iotad_ca *ca, const char *base, char *err, size_t errlen)
 	    ledger_current_serial(ca->ledger), err, errlen)) == NULL ||
 	    (ca->ocsp_url = url_of(base, "%s/ocsp%s", "", err, errlen)) == NULL)
 		return -1;
+	return 0;
+}
+
+/*
+ * The files of DIR named *.key: with `warn` NULL, -1 and `err` for the
+ * first world-writable one; else one warning per group-writable one.
+ */
+static int
+audit_keys(const char *dir, void (*warn)(const char *, ...), char *err,
+    size_t errlen)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	DIR *dp;
+	size_t len;
+	int rc = 0;
+
+	if ((dp = opendir(dir)) == NULL)
+		return 0;	/* cadir_open() says what is wrong with it */
+	while (rc == 0 && (de = readdir(dp)) != NULL) {
+		if ((len = strlen(de->d_name)) < 4 ||
+		    strcmp(de->d_name + len - 4, ".key") != 0 ||
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+		    de->d_name) >= sizeof(path) || stat(path, &st) == -1 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (warn == NULL && (st.st_mode & S_IWOTH)) {
+			snprintf(err, errlen, "%s is world-writable: anyone "
+			    "could replace the CA's key (chmod 600 it)", path);
+			rc = -1;
+		} else if (warn != NULL && (st.st_mode & S_IWGRP))
+			warn("%s is group-writable (chmod 600 it)", path);
+	}
+	closedir(dp);
+	return rc;
+}
+
+int
+iotad_ca_audit(const char *dir, void (*warn)(const char *, ...), char *err,
+    size_t errlen)
+{
+	static const char *const certs[] = { CADIR_CHAIN, CADIR_ROOT_CRT,
+	    CADIR_INTER_CRT };
+	char path[PATH_MAX], archive[PATH_MAX];
+	struct stat st;
+
+	if (stat(dir, &st) == -1)
+		return 0;	/* cadir_open() says why */
+	snprintf(archive, sizeof(archive), "%s/%s", dir, CADIR_ARCHIVE);
+	/* The refusals first: then their line is the only one. */
+	if (st.st_mode & S_IWOTH) {
+		snprintf(err, errlen, "ca.dir %s is world-writable: anyone "
+		    "could replace the CA (chmod 700 it)", dir);
+		return -1;
+	}
+	if (audit_keys(dir, NULL, err, errlen) == -1 ||
+	    audit_keys(archive, NULL, err, errlen) == -1)
+		return -1;
+	if (st.st_mode & S_IWGRP)
+		warn("ca.dir %s is group-writable (chmod 700 it)", dir);
+	for (size_t i = 0; i < sizeof(certs) / sizeof(certs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, certs[i]);
+		if (stat(path, &st) == 0 && (st.st_mode & (S_IWOTH | S_IWGRP)))
+			warn("%s is %s-writable: anyone in it could change the "
+			    "chain devices get (chmod 644 it)", path,
+			    st.st_mode & S_IWOTH ? "world" : "group");
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, CADIR_ROOT_KEY);
+	if (lstat(path, &st) == 0)
+		warn("%s is in the CA directory: the root key belongs offline "
+		    "(iotad never uses it)", path);
+	(void)audit_keys(dir, warn, err, errlen);
+	(void)audit_keys(archive, warn, err, errlen);
 	return 0;
 }
 
@@ -149,6 +228,7 @@ iotad_reload(struct iotad *d)
 	memset(&n, 0, sizeof(n));
 	if (conf_load(d->config_path, &n, err, sizeof(err)) == -1 ||
 	    conf_check_files(&n, err, sizeof(err)) == -1 ||
+	    iotad_ca_audit(n.ca.dir, log_warn_fn, err, sizeof(err)) == -1 ||
 	    iotad_ca_load(&n, d->revocation_base, &ca, err, sizeof(err)) ==
 	    -1) {
 		log_error("reload failed, the running configuration stays: %s",

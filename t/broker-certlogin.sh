@@ -290,8 +290,12 @@ cert_only d2
 mqtt good4 mosquitto_pub -q 1 -t devices/g1/d2/back -m back "${DEV[@]}"
 is "$RC" 0 "d2's new certificate publishes under devices/g1/d2" || diag "$OUT"
 
-unlike "$(grep -E ' iotad (error|warn[a-z]*):' "$IOTAD_LOG")" . "iotad logged no error or warning" ||
-    diag "$(grep -E ' iotad (error|warn[a-z]*):' "$IOTAD_LOG" | tail -n 5)"
+# The test CA keeps its root key beside the intermediate: that warning is
+# expected (iotad(8), ca.dir).
+noise() { grep -E ' iotad (error|warn[a-z]*):' "$IOTAD_LOG" |
+    grep -v 'root\.key is in the CA directory'; }
+unlike "$(noise)" . "iotad logged no error or warning" ||
+    diag "$(noise | tail -n 5)"
 
 diag "done in $((SECONDS - START)) s"
 done_testing

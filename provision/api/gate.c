@@ -514,6 +514,12 @@ api_gate(struct http_request *req, struct http_response *resp,
 	    "Authorization"));
 
 	c->tenant_id = REG_NONE;
+	/* Which one would count is anybody's guess: neither does. */
+	if (http_request_header_count(req, "Authorization") > 1) {
+		http_respond_error(resp, 400, "bad_request",
+		    "more than one Authorization header");
+		return -1;
+	}
 	if (rt->callers & CALLER_ANYONE) {
 		c->class = CALLER_ANYONE;
 		return 0;

@@ -14,6 +14,12 @@ struct tenant_job {
 };
 
 static int
+tenant_taken(sqlite3 *db, void *arg)
+{
+	return registry_tenant_taken(db, ((struct tenant_job *)arg)->name);
+}
+
+static int
 tenant_create(sqlite3 *db, void *arg)
 {
 	struct tenant_job *j = arg;
@@ -47,6 +53,15 @@ handle_tenant_create(struct http_request *req, struct http_response *resp,
 	    secret_token_new(TOKEN_PREFIX_OPERATOR, token, sizeof(token)) == -1)
 		goto out;
 	secret_hash(token, j.hash);
+	/* A name taken in another case is refused before the broker hears of
+	 * it; the write checks again, in its transaction. */
+	if ((rc = store_read(d->store, tenant_taken, &j, why, sizeof(why))) !=
+	    REG_NOT_FOUND) {
+		if (rc != REG_EXISTS)
+			log_error("tenant lookup: %s", why);
+		api_registry_error(resp, rc, "tenant");
+		goto out;
+	}
 	/* The tenant's vhost first: a tenant the broker cannot serve is not made. */
 	if (broker_mode_tenant(d->broker, j.name) != BROKER_OK) {
 		api_unavailable(d, resp);

@@ -265,6 +265,34 @@ http_request_header(const struct http_request *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
+struct header_count {
+	const char	*name;
+	size_t		 n;
+};
+
+static enum MHD_Result
+count_header(void *arg, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct header_count *hc = arg;
+
+	(void)kind;
+	(void)value;
+	if (key != NULL && strcasecmp(key, hc->name) == 0)
+		hc->n++;
+	return MHD_YES;
+}
+
+size_t
+http_request_header_count(const struct http_request *req, const char *name)
+{
+	struct header_count hc = { name, 0 };
+
+	(void)MHD_get_connection_values(req->conn, MHD_HEADER_KIND,
+	    count_header, &hc);
+	return hc.n;
+}
+
 const char *
 http_request_body(const struct http_request *req, size_t *len)
 {

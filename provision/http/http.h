@@ -82,6 +82,9 @@ const char	*http_request_param(const struct http_request *, const char *);
 const char	*http_request_query(const struct http_request *, const char *);
 /* A request header by name, any case; NULL when absent. */
 const char	*http_request_header(const struct http_request *, const char *);
+/* How many times the request carries that header, any case. */
+size_t		 http_request_header_count(const struct http_request *,
+		    const char *);
 /* The whole body, NUL-terminated for convenience (it may hold NULs). */
 const char	*http_request_body(const struct http_request *, size_t *);
 /* The peer's address as text ("192.0.2.1", "2001:db8::1"). */

@@ -302,6 +302,29 @@ one_device(sqlite3_stmt *st, struct reg_device *out)
 
 /* Tenants. */
 
+/* A tenant of that name in another case, or (`exact`) in any. */
+static int
+tenant_taken(sqlite3 *db, const char *name, int exact)
+{
+	sqlite3_stmt *st;
+	int64_t id;
+	int rc;
+
+	/* Names are ASCII (docs/API.md): SQLite's lower() is enough. */
+	if (prepare(db, &st, "SELECT id FROM tenants WHERE lower(name) = "
+	    "lower(?1) AND (?2 OR name <> ?1) LIMIT 1", "ti", name,
+	    (int64_t)exact) != REG_OK)
+		return REG_ERROR;
+	rc = query_int(st, &id);
+	return rc == REG_OK ? REG_EXISTS : rc;
+}
+
+int
+registry_tenant_taken(sqlite3 *db, const char *name)
+{
+	return tenant_taken(db, name, 1);
+}
+
 int
 registry_tenant_create(sqlite3 *db, const char *name, int64_t now,
     int64_t *id)
@@ -309,6 +332,10 @@ registry_tenant_create(sqlite3 *db, const char *name, int64_t now,
 	sqlite3_stmt *st;
 	int rc;
 
+	/* In the same transaction as the insert, so that no tenant slips in
+	 * between; the same name exactly is the UNIQUE constraint's. */
+	if ((rc = tenant_taken(db, name, 0)) != REG_NOT_FOUND)
+		return rc;
 	if (prepare(db, &st, "INSERT INTO tenants (name, created) "
 	    "VALUES (?, ?)", "ti", name, now) != REG_OK)
 		return REG_ERROR;

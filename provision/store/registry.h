@@ -122,6 +122,10 @@ typedef int	(*reg_cert_row_cb)(const struct reg_cert_row *, void *);
 const char	*registry_strerror(int);
 const char	*registry_device_state_name(enum reg_device_state);
 
+/* REG_EXISTS when a tenant has that name in any case, else REG_NOT_FOUND. */
+int	registry_tenant_taken(sqlite3 *, const char *);
+/* REG_EXISTS as registry_tenant_taken() says: tenant names are unique
+ * regardless of case, checked in the caller's transaction. */
 int	registry_tenant_create(sqlite3 *, const char *, int64_t, int64_t *);
 int	registry_tenant_find(sqlite3 *, const char *, int64_t *);
 int	registry_tenant_name(sqlite3 *, int64_t, char [REG_NAME_MAX + 1]);

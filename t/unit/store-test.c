@@ -298,6 +298,16 @@ job_tenants(sqlite3 *db, void *arg)
 	    fx.acme > 0, "tenant created");
 	is_int(registry_tenant_create(db, "acme", NOW, &id), REG_EXISTS,
 	    "a duplicate tenant is REG_EXISTS");
+	is_int(registry_tenant_create(db, "Acme", NOW, &id), REG_EXISTS,
+	    "a tenant named as another but for case is REG_EXISTS");
+	is_int(registry_tenant_create(db, "ACME", NOW, &id), REG_EXISTS,
+	    "  in any case");
+	is_int(registry_tenant_taken(db, "aCmE"), REG_EXISTS,
+	    "registry_tenant_taken: taken in another case");
+	is_int(registry_tenant_taken(db, "acme2"), REG_NOT_FOUND,
+	    "registry_tenant_taken: a free name");
+	is_int(registry_tenant_find(db, "Acme", &id), REG_NOT_FOUND,
+	    "  and no tenant Acme was made");
 	ok(registry_tenant_create(db, "globex", NOW, &fx.globex) == REG_OK,
 	    "a second tenant");
 	ok(registry_tenant_find(db, "acme", &id) == REG_OK && id == fx.acme,
