@@ -43,7 +43,8 @@ like "$ADMIN" '^iota_admin_[A-Za-z0-9_-]{43}$' "the admin token has the document
 
 api GET /v1/health ""
 is_status 200 "GET /v1/health without credentials"
-is "$(jq -c . <<<"$BODY")" '{"status":"ok"}' "health: {\"status\":\"ok\"}"
+is "$(jq -c . <<<"$BODY")" '{"status":"ok","ratelimit":{"evicted":0,"refused":0}}' \
+    "  its body: ok, and the limiter's pressure counters"
 like "$(header Content-Type)" '^application/json' "health: Content-Type application/json"
 
 # --- tenant, group ------------------------------------------------------------

@@ -98,9 +98,16 @@ void
 handle_health(struct http_request *req, struct http_response *resp,
     const struct caller *c)
 {
-	(void)req;
+	struct iotad *d = http_request_arg(req);
+	unsigned long long evicted = 0, full = 0;
+
 	(void)c;
-	http_respond_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+	/* The limiter's pressure, as counters a monitor can watch grow. */
+	if (d->failures != NULL)
+		ratelimit_pressure(d->failures, 0, &evicted, &full);
+	http_respond_json(resp, 200, json_pack("{s:s, s:{s:I, s:I}}", "status",
+	    "ok", "ratelimit", "evicted", (json_int_t)evicted, "refused",
+	    (json_int_t)full));
 }
 
 int

@@ -190,7 +190,7 @@ ratelimit_pressure(struct ratelimit *rl, time_t now, unsigned long long *evicted
 	*evicted = rl->evicted;
 	*full = rl->full;
 	/* Once a minute at most, and only when there is something new. */
-	if ((news = rl->evicted + rl->full > rl->reported &&
+	if ((news = now != 0 && rl->evicted + rl->full > rl->reported &&
 	    rl->warned + WINDOW <= now)) {
 		rl->warned = now;
 		rl->reported = rl->evicted + rl->full;

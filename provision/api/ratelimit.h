@@ -25,7 +25,7 @@ long	ratelimit_fail(struct ratelimit *, const char *key, time_t now);
 /*
  * Pressure: counting keys evicted for new ones, and failures that met a
  * window of lockouts.  1 when it grew since it was last said, at most
- * once a minute: the caller logs it.
+ * once a minute: the caller logs it.  `now` 0 only reads the counts.
  */
 int	ratelimit_pressure(struct ratelimit *, time_t, unsigned long long *,
 	    unsigned long long *);
