@@ -1476,7 +1476,7 @@ test_per_ip_limit(void)
 		.address = "127.0.0.1", .cert_pem = pki.chain_pem,
 		.key_pem = pki.leaf_key_pem, .max_body = 64,
 		.max_connections = 64, .timeout_seconds = 10,
-		.per_address = 4, .head_seconds = 1,
+		.per_address = 4, .head_seconds = 2,
 	};
 	struct request rq = { .path = "/v1/headers" };
 	struct http_server *srv;
@@ -1494,8 +1494,22 @@ test_per_ip_limit(void)
 	ok(turned_away(cfg.address, rq.port, 4 + HTTP_PER_IP_HARD_EXTRA),
 	    "third server: past per_address 4 + %d connections from one "
 	    "address, the next is reset at accept", HTTP_PER_IP_HARD_EXTRA);
+	/* The turned-away test's connections gone first, however slow the
+	 * machine: they would count against the address. */
+	for (i = 0; i < 100; i++) {
+		http_conn_stats(srv, &st);
+		if (st.open == 0)
+			break;
+		usleep(50 * 1000);
+	}
 	for (i = 0; i < 4; i++)
 		fds[i] = connect_to(cfg.address, rq.port);
+	for (i = 0; i < 100; i++) {	/* and these four accepted */
+		http_conn_stats(srv, &st);
+		if (st.open >= 4)
+			break;
+		usleep(50 * 1000);
+	}
 	fetch(&rq, &r);
 	ok(r.status == 429 && jstr(&r, "error") != NULL &&
 	    strcmp(jstr(&r, "error"), "too_many_connections") == 0,
@@ -1503,9 +1517,9 @@ test_per_ip_limit(void)
 	    "429 too_many_connections (%ld)", r.status);
 	reply_free(&r);
 	fd = fds[0];
-	ok(fd != -1 && wait_eof(fd, 4000) == 0,
+	ok(fd != -1 && wait_eof(fd, 6000) == 0,
 	    "third server: a connection that sends no request head is "
-	    "dropped after head_seconds (1 s), not the 10 s idle timeout");
+	    "dropped after head_seconds (2 s), not the 10 s idle timeout");
 	for (i = 0; i < 4; i++)
 		if (fds[i] != -1)
 			close(fds[i]);
@@ -1514,7 +1528,7 @@ test_per_ip_limit(void)
 	    "third server: once they are gone, the address is served again");
 	reply_free(&r);
 	http_conn_stats(srv, &st);
-	ok(st.over_address == 1 && st.slow_heads >= 4,
+	ok(st.over_address >= 1 && st.slow_heads >= 4,
 	    "third server: counted: %llu over the address limit, %llu slow "
 	    "heads", st.over_address, st.slow_heads);
 	http_stop(srv);
