@@ -431,7 +431,19 @@ for ((i = 0; i < 6; i++)); do
 	_t_one_line '\((unauthorized|rate_limited)\)$' || codes+="(stderr: $ERR_RAW) "
 	[ "$RC" = 6 ] && break
 done
-is "$codes" "3 3 3 6 " "wrong secrets: exit 3 (one line each) until iotad locks out, then 6"
+like "$codes" "^3 3 3 (3 )*6 $" "wrong secrets: exit 3 (one line each) until iotad makes the address wait, then 6 ($codes)"
+# The first wait is 1 s and doubles with each failure after one: made
+# long enough (8 s) for the checks below, whatever the machine's speed.
+wait_s=$(sed -n 's/.*retry in \([0-9]*\) seconds.*/\1/p' <<<"$ERR_RAW")
+for ((i = 0; i < 8 && ${wait_s:-0} < 8; i++)); do
+	sleep "${wait_s:-1}"
+	for ((k = 0; k < 3; k++)); do
+		ctl provision dev-4 -g sensors --provision-secret-file "$T/wrong.secret" --out "$T/dev4"
+		[ "$RC" = 6 ] && break
+	done
+	wait_s=$(sed -n 's/.*retry in \([0-9]*\) seconds.*/\1/p' <<<"$ERR_RAW")
+done
+ok "[ '${wait_s:-0}' -ge 8 ]" "each failure after a wait makes the next one longer: now ${wait_s} s"
 rf 6 'retry in [0-9]+ seconds \(rate_limited\)$' "the right secret while locked out" -- \
     "$I" provision dev-4 -g sensors --provision-secret-file "$T/sensors.secret2" --out "$T/dev4"
 rf 6 '\(rate_limited\)$' "an operator command from the locked-out address" -- "$I" list groups
