@@ -98,6 +98,7 @@ limit_fail(struct iotad *d, const char *client, time_t now)
 {
 	char key[LIMIT_KEY_MAX];
 	unsigned long long evicted, full;
+
 	limit_key(key, 'c', client);
 	ratelimit_fail(d->failures, key, now);
 	if (ratelimit_pressure(d->failures, now, &evicted, &full))

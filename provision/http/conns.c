@@ -18,7 +18,6 @@ struct conn {
 	struct conn		*prev, *next;
 	MHD_socket		 fd;
 	struct sockaddr_storage	 addr;
-	socklen_t		 addrlen;
 	enum conn_state		 state;
 	long long		 since;		/* ms, monotonic */
 	int			 served;	/* answered a request already */
@@ -92,9 +91,9 @@ conn_new(struct MHD_Connection *mc)
 	ad = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	c->fd = fd != NULL ? fd->connect_fd : MHD_INVALID_SOCKET;
 	if (ad != NULL && ad->client_addr != NULL) {
-		c->addrlen = ad->client_addr->sa_family == AF_INET6 ?
-		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-		memcpy(&c->addr, ad->client_addr, c->addrlen);
+		memcpy(&c->addr, ad->client_addr,
+		    ad->client_addr->sa_family == AF_INET6 ?
+		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
 	}
 	c->state = CONN_HEAD;
 	c->since = now_ms();
