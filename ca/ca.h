@@ -21,6 +21,9 @@
 const char	*ca_errstr(void);
 void		 ca_seterr(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
+/* After ca_seterr(): the signer is away (1), not refusing; try later. */
+void		 ca_set_unavailable(void);
+int		 ca_unavailable(void);
 
 /* key.c: key types we create and accept, and encrypted key files. */
 enum ca_key_type {
@@ -222,6 +225,19 @@ struct ca_signer_ops {
 		    unsigned char **, size_t *);
 	void	(*free)(void *);
 };
+
+/*
+ * signer-remote.c: the key in another process, reached through `link`:
+ * call() sends one request frame (signer-wire.h) and returns the answer's
+ * body (free()), or -1 after ca_seterr() and ca_set_unavailable() when
+ * the signer cannot be reached.  Takes ownership of the certificate.
+ */
+struct ca_signer_link {
+	int	(*call)(void *, const unsigned char *, size_t, unsigned char **,
+		    size_t *);
+	void	*arg;
+};
+struct ca_signer *ca_signer_remote(X509 *, const struct ca_signer_link *);
 
 /* signer-local.c: the key in this process.  Both take ownership. */
 struct ca_signer *ca_signer_new(X509 *, EVP_PKEY *);

@@ -2,6 +2,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -190,6 +191,43 @@ cadir_archived_signer(const struct cadir *cd, const char *serial,
 	}
 	return signer_from_files(cadir_file(cd, crt), cadir_file(cd, key),
 	    pass, passlen);
+}
+
+X509 *
+cadir_archived_cert(const struct cadir *cd, const char *serial)
+{
+	char crt[256];
+
+	snprintf(crt, sizeof(crt), "%s/%s.crt", CADIR_ARCHIVE, serial);
+	return ca_cert_read(cadir_file(cd, crt));
+}
+
+/* archive/SERIAL.crt, as `iotactl ca rotate` leaves them. */
+int
+cadir_issuers(const struct cadir *cd,
+    int (*each)(const struct cadir *, const char *, void *), void *arg)
+{
+	char serial[CA_SERIAL_HEX_MAX + 1];
+	struct dirent *de;
+	DIR *d;
+	int rc;
+
+	if ((rc = each(cd, NULL, arg)) == -1)
+		return -1;
+	if ((d = opendir(cadir_file(cd, CADIR_ARCHIVE))) == NULL)
+		return 0;
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+
+		if (n <= 4 || n - 4 > CA_SERIAL_HEX_MAX ||
+		    strcmp(de->d_name + n - 4, ".crt") != 0)
+			continue;
+		snprintf(serial, sizeof(serial), "%.*s", (int)(n - 4),
+		    de->d_name);
+		rc = each(cd, serial, arg);
+	}
+	closedir(d);
+	return rc;
 }
 
 struct ca_signer *

@@ -73,6 +73,14 @@ struct ca_signer *cadir_intermediate_signer(const struct cadir *,
 /* An intermediate replaced by `ca rotate`, by its serial (hex). */
 struct ca_signer *cadir_archived_signer(const struct cadir *, const char *,
 		    const char *, size_t);
+/*
+ * Calls `each` for the current intermediate (serial NULL), then for every
+ * archived one by its serial; stops at the first -1 and returns it.
+ */
+int		 cadir_issuers(const struct cadir *,
+		    int (*)(const struct cadir *, const char *, void *), void *);
+/* An archived intermediate's certificate alone. */
+X509		*cadir_archived_cert(const struct cadir *, const char *);
 /* The root signer, from `keypath` (NULL: DIR/root.key). */
 struct ca_signer *cadir_root_signer(const struct cadir *, const char *,
 		    const char *, size_t);

@@ -7,6 +7,7 @@
 #include "ca.h"
 
 static _Thread_local char errbuf[512];
+static _Thread_local int unavailable;
 
 const char *
 ca_errstr(void)
@@ -26,5 +27,22 @@ ca_seterr(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
 	va_end(ap);
+	unavailable = 0;
 	ERR_clear_error();
+}
+
+/*
+ * After ca_seterr(): the failure was the signer's absence, not a refusal
+ * (its process died or does not answer).  Callers answer "try later".
+ */
+void
+ca_set_unavailable(void)
+{
+	unavailable = 1;
+}
+
+int
+ca_unavailable(void)
+{
+	return unavailable;
 }

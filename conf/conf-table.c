@@ -39,6 +39,11 @@ static const char *const broker_logins[] = {
 	"password", "certificate", NULL
 };
 
+/* In the order of enum conf_switch. */
+static const char *const switches[] = {
+	"off", "on", NULL
+};
+
 static const char *const takeovers[] = {
 	"refuse", "accept", NULL
 };
@@ -69,6 +74,25 @@ static const struct conf_key iotad_keys[] = {
 	  .check = CONF_CHECK_SECRET,
 	  .help = "File holding the passphrase of the intermediate key "
 	    "(ca.dir/intermediate.key)." },
+
+	{ STRING(process.user),
+	  .help = "Started as root, iotad binds its ports and then runs as "
+	    "this user (and its group); state.dir must belong to it.  Not "
+	    "set: iotad keeps the user it was started as." },
+
+	{ STRING(signer.user),
+	  .help = "The user the signer process, the only one that opens "
+	    "the intermediate key, runs as once it has read the key.  Not "
+	    "set: process.user." },
+	{ PATH(signer.program),
+	  .help = "The signer program.  Not set: the one installed with "
+	    "iotad, or the one beside iotad's own executable." },
+	{ INT(signer.channels), .min = 1, .max = 16, .def = "4",
+	  .help = "Sockets between iotad and its signer; as many requests "
+	    "are signed at once." },
+	{ ENUM(signer.seccomp, switches), .def = "on",
+	  .help = "on: the signer limits itself to the system calls "
+	    "signing needs (seccomp); off: it does not (for debugging)." },
 
 	{ PATH(state.dir), .flags = CONF_REQUIRED, .check = CONF_CHECK_DIR,
 	  .help = "Directory of the SQLCipher databases; writable by "

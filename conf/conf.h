@@ -27,6 +27,11 @@ enum conf_broker_mode {		/* same order as the table's names */
 	CONF_BROKER_AUTH_BACKEND,
 };
 
+enum conf_switch {
+	CONF_OFF,
+	CONF_ON,
+};
+
 enum conf_broker_login {
 	CONF_LOGIN_PASSWORD,
 	CONF_LOGIN_CERTIFICATE,
@@ -64,6 +69,15 @@ struct iotad_conf {
 		char		*dir;			/* `iotactl ca init` */
 		char		*passphrase_file;	/* intermediate key */
 	} ca;
+	struct {
+		char		*user;			/* NULL: as started */
+	} process;
+	struct {
+		char		*user;			/* NULL: process.user */
+		char		*program;		/* NULL: the built-in */
+		int		 channels;		/* sockets to it */
+		int		 seccomp;		/* enum conf_switch */
+	} signer;
 	struct {
 		char		*dir;			/* SQLCipher databases */
 		char		*key_file;		/* 64 hex digits, 0600 */

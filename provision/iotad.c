@@ -22,6 +22,7 @@
 
 #include "cadir.h"
 #include "ledger.h"
+#include "link.h"
 #include "file.h"
 #include "iotad.h"
 #include "mode.h"
@@ -165,13 +166,32 @@ audit_ca(struct iotad *d, void (*warn)(const char *, ...))
 	}
 }
 
+/* The signer's keys when serving; these keys when checking (-n). */
 static void
 load_ca(struct iotad *d)
 {
+	struct ledger_keys keys;
 	char err[512];
 
-	if (iotad_ca_load(&d->conf, NULL, &d->ca, err, sizeof(err)) == -1)
+	if (d->signer_link != NULL)
+		keys = signer_link_keys(d->signer_link);
+	if (iotad_ca_load(&d->conf, d->signer_link != NULL ? &keys : NULL,
+	    NULL, &d->ca, err, sizeof(err)) == -1)
 		fatal("%s", err);
+}
+
+/* Ports, the signer, then root goes: before any thread starts. */
+static void
+separate(struct iotad *d)
+{
+	char err[512];
+
+	if (iotad_listen(d, err, sizeof(err)) == -1 ||
+	    iotad_signer_start(d, err, sizeof(err)) == -1 ||
+	    iotad_drop_privileges(d, err, sizeof(err)) == -1) {
+		log_error("refusing to start: %s", err);
+		fatal("%s", err);
+	}
 }
 
 /* Revocations the index missed (iotad stopped in between) go in first. */
@@ -265,6 +285,7 @@ start_http(struct iotad *d, const struct router *router)
 	char *keypass = NULL, err[HTTP_ERRLEN];
 	size_t len = 0;
 
+	cfg.listen_fd = d->listen_fd;
 	cfg.cert_pem = read_pem(d->conf.tls.certificate);
 	/* Ask for a device certificate: renewal and EST prove who calls. */
 	cfg.client_ca_pem = d->ca.chain_pem;
@@ -348,6 +369,7 @@ start_plain(struct iotad *d, const struct router *router)
 
 	if (d->conf.revocation.port < 0)
 		return NULL;
+	cfg.listen_fd = d->plain_fd;
 	if ((http = http_start(&cfg, router, err, sizeof(err))) == NULL)
 		fatal("revocation listener: %s", err);
 	return http;
@@ -440,6 +462,7 @@ block_signals(void)
 static void
 cleanup(struct iotad *d)
 {
+	signer_link_stop(d->signer_link);
 	broker_mode_close(d->broker);
 	store_close(d->store);
 	iotad_ca_free(&d->ca);
@@ -502,6 +525,8 @@ main(int argc, char *argv[])
 		if (!o.check && (d.lock = statelock_take(d.conf.state.dir,
 		    err, sizeof(err))) == -1)
 			fatal("%s", err);
+		if (!o.check)
+			separate(&d);
 		load_ca(&d);
 		open_store(&d);
 		open_broker(&d);
@@ -509,6 +534,9 @@ main(int argc, char *argv[])
 			printf("%s: configuration OK\n", o.config);
 		else {
 			block_signals();
+			if (signer_link_watch(d.signer_link, err, sizeof(err)) ==
+			    -1)
+				fatal("%s", err);
 			if ((d.failures = ratelimit_new(
 			    d.conf.ratelimit.failures_per_minute,
 			    (long)d.conf.ratelimit.lockout)) == NULL)

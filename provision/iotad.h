@@ -25,6 +25,8 @@
 
 struct broker_mode;
 struct ledger;
+struct ledger_keys;
+struct signer_link;
 
 /* What iotad signs with; a reload (reload.c) swaps it whole. */
 struct iotad_ca {
@@ -42,6 +44,9 @@ struct iotad {
 	const char		*config_path;	/* -c, read again on SIGHUP */
 	struct store		*store;
 	struct broker_mode	*broker;	/* broker.mode, chosen at start */
+	struct signer_link	*signer_link;	/* the process with the keys */
+	int			 listen_fd;	/* bound before privileges go */
+	int			 plain_fd;	/* 0: no revocation listener */
 	/*
 	 * Requests hold `swap` for reading (the router's enter/leave); a
 	 * reload takes it for writing to swap `ca` and a few settings.
@@ -63,9 +68,15 @@ struct iotad {
 #define DEVICE_ADD_NAMES_MAX	10000
 #define DEVICE_ADD_BODY_MAX	(DEVICE_ADD_NAMES_MAX * (REG_NAME_MAX + 4) + 256)
 
+/* privsep.c: the steps of a start, in this order; -1 and err. */
+int	iotad_listen(struct iotad *, char *, size_t);
+int	iotad_signer_start(struct iotad *, char *, size_t);
+int	iotad_drop_privileges(struct iotad *, char *, size_t);
+
 /* reload.c */
-int	iotad_ca_load(const struct iotad_conf *, const char *,
-	    struct iotad_ca *, char *, size_t);
+/* `keys` NULL: the keys in this process, as `iotad -n` checks them. */
+int	iotad_ca_load(const struct iotad_conf *, const struct ledger_keys *,
+	    const char *, struct iotad_ca *, char *, size_t);
 int	iotad_ca_urls(struct iotad_ca *, const char *, char *, size_t);
 void	iotad_ca_free(struct iotad_ca *);
 /*

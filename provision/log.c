@@ -14,7 +14,20 @@ static struct {
 	enum log_level	 level;
 	FILE		*log;		/* NULL: stderr */
 	FILE		*audit;		/* NULL: the log */
-} lg = { PTHREAD_MUTEX_INITIALIZER, LOG_LEVEL_INFO, NULL, NULL };
+	const char	*program;	/* the name on each line */
+} lg = { PTHREAD_MUTEX_INITIALIZER, LOG_LEVEL_INFO, NULL, NULL, "iotad" };
+
+void
+log_set_program(const char *name)
+{
+	lg.program = name;
+}
+
+int
+log_fd(void)
+{
+	return lg.log != NULL ? fileno(lg.log) : 2;
+}
 
 static FILE *
 open_append(const char *path)
@@ -65,7 +78,7 @@ write_line(FILE *fp, const char *what, const char *fmt, va_list ap)
 	char when[32];
 
 	stamp(when, sizeof(when));
-	fprintf(fp, "%s iotad %s: ", when, what);
+	fprintf(fp, "%s %s %s: ", when, lg.program, what);
 	vfprintf(fp, fmt, ap);
 	fputc('\n', fp);
 	fflush(fp);

@@ -21,6 +21,10 @@ enum log_level {		/* the order of iotad.yaml's log.level */
 void	log_init(enum log_level, const char *, const char *);
 void	log_close(void);
 void	log_set_level(enum log_level);
+/* The name each line carries ("iotad"); a string that stays. */
+void	log_set_program(const char *);
+/* The descriptor lines go to, for a child to write to as well. */
+int	log_fd(void);
 
 void	log_msg(enum log_level, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -17,6 +17,7 @@
 #include "cadir.h"
 #include "file.h"
 #include "iotad.h"
+#include "link.h"
 #include "ledger.h"
 
 #define URL_FMT_CRL	"%s/crl/%s.crl"
@@ -134,14 +135,45 @@ iotad_ca_audit(const char *dir, void (*warn)(const char *, ...), char *err,
 	return 0;
 }
 
+/* The keys in this process: `iotad -n` checking the passphrase. */
+struct local_keys {
+	const char	*pass;
+	size_t		 len;
+};
+
+static struct ca_signer *
+local_signer(const struct cadir *cd, const char *serial, void *arg)
+{
+	struct local_keys *k = arg;
+
+	return serial == NULL ? cadir_intermediate_signer(cd, k->pass, k->len) :
+	    cadir_archived_signer(cd, serial, k->pass, k->len);
+}
+
+static struct ledger *
+open_local(const struct iotad_conf *conf, char *err, size_t errlen)
+{
+	struct local_keys lk;
+	struct ledger_keys keys = { local_signer, &lk };
+	struct ledger *l;
+	char *pass;
+
+	if ((pass = file_first_line(conf->ca.passphrase_file, 4096, &lk.len,
+	    err, errlen)) == NULL)
+		return NULL;
+	lk.pass = pass;
+	l = ledger_open(conf->ca.dir, &keys, conf->revocation.crl_days, err,
+	    errlen);
+	file_line_free(pass, lk.len);
+	return l;
+}
+
 int
-iotad_ca_load(const struct iotad_conf *conf, const char *base,
-    struct iotad_ca *ca, char *err, size_t errlen)
+iotad_ca_load(const struct iotad_conf *conf, const struct ledger_keys *keys,
+    const char *base, struct iotad_ca *ca, char *err, size_t errlen)
 {
 	struct cadir *cd;
-	char *pass;
 	X509 *root = NULL;
-	size_t len;
 	int rc = -1;
 
 	memset(ca, 0, sizeof(*ca));
@@ -149,12 +181,9 @@ iotad_ca_load(const struct iotad_conf *conf, const char *base,
 		snprintf(err, errlen, "ca.dir: %s", ca_errstr());
 		return -1;
 	}
-	if ((pass = file_first_line(conf->ca.passphrase_file, 4096, &len, err,
-	    errlen)) == NULL)
-		goto out;
-	ca->ledger = ledger_open(conf->ca.dir, pass, len,
-	    conf->revocation.crl_days, err, errlen);
-	file_line_free(pass, len);
+	ca->ledger = keys != NULL ? ledger_open(conf->ca.dir, keys,
+	    conf->revocation.crl_days, err, errlen) : open_local(conf, err,
+	    errlen);
 	if (ca->ledger == NULL)
 		goto out;
 	/* The online path issues device certificates and nothing else. */
@@ -201,6 +230,23 @@ needs_restart(const struct iotad_conf *a, const struct iotad_conf *b)
 #undef DIFFERS
 }
 
+/* The signer was started with these: a new signer reads the same. */
+static int
+signer_settings_same(const struct iotad_conf *a, const struct iotad_conf *b,
+    char *err, size_t errlen)
+{
+#define SAME_S(f)	(strcmp(a->f ? a->f : "", b->f ? b->f : "") == 0)
+	if (SAME_S(ca.dir) && SAME_S(ca.passphrase_file) &&
+	    SAME_S(signer.user) && SAME_S(signer.program) &&
+	    SAME_S(process.user) && a->signer.channels == b->signer.channels &&
+	    a->signer.seccomp == b->signer.seccomp)
+		return 0;
+#undef SAME_S
+	snprintf(err, errlen, "ca.dir, ca.passphrase_file, process.user or "
+	    "signer changed: those take a restart");
+	return -1;
+}
+
 /* Under the write lock: the new CA and the settings a reload applies. */
 static void
 swap_in(struct iotad *d, struct iotad_ca *ca, const struct iotad_conf *n)
@@ -221,6 +267,7 @@ swap_in(struct iotad *d, struct iotad_ca *ca, const struct iotad_conf *n)
 void
 iotad_reload(struct iotad *d)
 {
+	struct ledger_keys keys = signer_link_keys(d->signer_link);
 	struct iotad_conf n;
 	struct iotad_ca ca;
 	char err[512];
@@ -228,17 +275,16 @@ iotad_reload(struct iotad *d)
 	memset(&n, 0, sizeof(n));
 	if (conf_load(d->config_path, &n, err, sizeof(err)) == -1 ||
 	    conf_check_files(&n, err, sizeof(err)) == -1 ||
+	    signer_settings_same(&d->conf, &n, err, sizeof(err)) == -1 ||
 	    iotad_ca_audit(n.ca.dir, log_warn_fn, err, sizeof(err)) == -1 ||
-	    iotad_ca_load(&n, d->revocation_base, &ca, err, sizeof(err)) ==
-	    -1) {
+	    signer_link_renew(d->signer_link, err, sizeof(err)) == -1 ||
+	    iotad_ca_load(&n, &keys, d->revocation_base, &ca, err,
+	    sizeof(err)) == -1) {
 		log_error("reload failed, the running configuration stays: %s",
 		    err);
 		conf_free(&n);
 		return;
 	}
-	if (strcmp(n.ca.dir, d->conf.ca.dir) != 0)
-		log_warn("reload: ca.dir changed: iotad now signs from %s",
-		    n.ca.dir);
 	needs_restart(&d->conf, &n);
 	if (ledger_publish(ca.ledger, d->store, REG_NONE, err, sizeof(err)) ==
 	    -1)

@@ -27,6 +27,9 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <errno.h>
+#include <unistd.h>
+
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -787,6 +790,29 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 static int
+bound_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return -1;
+	return ntohs(ss.ss_family == AF_INET6 ?
+	    ((struct sockaddr_in6 *)&ss)->sin6_port :
+	    ((struct sockaddr_in *)&ss)->sin_port);
+}
+
+static int
+bound_family(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	return getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ? -1 :
+	    ss.ss_family;
+}
+
+static int
 make_addr(const char *address, int port, struct sockaddr_storage *ss,
     int *v6)
 {
@@ -948,8 +974,8 @@ server_new(const struct http_config *cfg, const struct router *r)
 }
 
 static struct MHD_Daemon *
-start_mhd(struct http_server *srv, const struct http_config *cfg,
-    const struct sockaddr_storage *ss, int v6)
+start_mhd(struct http_server *srv, const struct http_config *cfg, int fd,
+    int v6)
 {
 	unsigned int flags;
 
@@ -962,7 +988,7 @@ start_mhd(struct http_server *srv, const struct http_config *cfg,
 		return MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL,
 		    on_request, srv,
 		    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-		    MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
+		    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 		    MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
 		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->per_ip_hard,
 		    MHD_OPTION_NOTIFY_CONNECTION, conns_notify, srv->conns,
@@ -975,7 +1001,7 @@ start_mhd(struct http_server *srv, const struct http_config *cfg,
 	return MHD_start_daemon(flags | MHD_USE_TLS, (uint16_t)cfg->port, NULL, NULL,
 	    on_request, srv,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-	    MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	    MHD_OPTION_HTTPS_MEM_CERT, srv->cert,
 	    MHD_OPTION_HTTPS_MEM_KEY, srv->key,
 	    /* NULL leaves it unset: a plain key. */
@@ -1001,7 +1027,7 @@ http_start(const struct http_config *cfg, const struct router *r, char *err,
 	struct sockaddr_storage ss;
 	struct http_server *srv;
 	const char *why;
-	int v6;
+	int v6, fd;
 
 	if ((why = check_config(cfg)) != NULL) {
 		snprintf(err, errlen, "%s", why);
@@ -1015,6 +1041,7 @@ http_start(const struct http_config *cfg, const struct router *r, char *err,
 	}
 	if (router_check(r, err, errlen) == -1)
 		return NULL;
+	v6 = cfg->listen_fd > 0 ? bound_family(cfg->listen_fd) == AF_INET6 : v6;
 	if (!cfg->plain && (why = check_tls(cfg)) != NULL) {
 		snprintf(err, errlen, "%s", why);
 		return NULL;
@@ -1023,12 +1050,18 @@ http_start(const struct http_config *cfg, const struct router *r, char *err,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	if ((fd = cfg->listen_fd > 0 ? cfg->listen_fd : http_listen(
+	    cfg->address, cfg->port, err, errlen)) == -1) {
+		server_free(srv);
+		return NULL;
+	}
 	srv->starting = 1;
-	srv->mhd = start_mhd(srv, cfg, &ss, v6);
+	srv->mhd = start_mhd(srv, cfg, fd, v6);
 	pthread_mutex_lock(&srv->lock);
 	srv->starting = 0;
 	pthread_mutex_unlock(&srv->lock);
 	if (srv->mhd == NULL) {
+		close(fd);
 		snprintf(err, errlen, "cannot serve %s on %s%s%s:%d: %s",
 		    cfg->plain ? "HTTP" : "HTTPS", v6 ? "[" : "", cfg->address, v6 ? "]" : "", cfg->port,
 		    srv->starterr[0] != '\0' ? srv->starterr : "unknown error");
@@ -1036,8 +1069,35 @@ http_start(const struct http_config *cfg, const struct router *r, char *err,
 		return NULL;
 	}
 	di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
-	srv->port = di != NULL ? di->port : cfg->port;
+	srv->port = di != NULL && di->port != 0 ? di->port : bound_port(fd);
 	return srv;
+}
+
+int
+http_listen(const char *address, int port, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	int fd, v6, on = 1;
+
+	if (make_addr(address, port, &ss, &v6) == -1) {
+		snprintf(err, errlen, "bad listen address \"%s\" port %d: "
+		    "an IPv4 or IPv6 address and 0..65535 are needed",
+		    address ? address : "", port);
+		return -1;
+	}
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    (v6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
+	    sizeof(on)) == -1) ||
+	    bind(fd, (struct sockaddr *)&ss, v6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in)) == -1 || listen(fd, 511) == -1) {
+		snprintf(err, errlen, "cannot listen on %s%s%s:%d: %s",
+		    v6 ? "[" : "", address, v6 ? "]" : "", port, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 void

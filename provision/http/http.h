@@ -32,6 +32,7 @@ struct router;
 struct http_config {
 	const char	*address;	/* IPv4 or IPv6 literal */
 	int		 port;		/* 0: any free one, see http_port() */
+	int		 listen_fd;	/* > 0: http_listen()'s, used instead */
 	int		 plain;		/* no TLS: CRLs and OCSP only */
 	const char	*cert_pem;	/* leaf first, then its chain */
 	const char	*key_pem;
@@ -66,6 +67,11 @@ struct http_config {
  */
 struct http_server *http_start(const struct http_config *,
 		    const struct router *, char *, size_t);
+/*
+ * A socket bound to address:port and listening, for http_config's
+ * listen_fd: bound while iotad may still bind any port.  -1 and err.
+ */
+int		 http_listen(const char *, int, char *, size_t);
 /* Closes every connection, waits for running handlers, frees; NULL is ok. */
 void		 http_stop(struct http_server *);
 int		 http_port(const struct http_server *);

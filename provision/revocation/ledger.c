@@ -1,7 +1,6 @@
 /* The issuers iotad signs with, their CRLs and OCSP answers: ledger.h. */
 #include <sys/stat.h>
 
-#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,44 +95,31 @@ add_issuer(struct ledger *l, struct ca_signer *s, time_t now)
 	return 0;
 }
 
-/* archive/SERIAL.crt and .key, as `iotactl ca rotate` leaves them. */
+struct open_job {
+	struct ledger		*l;
+	const struct ledger_keys *keys;
+	time_t			 now;
+};
+
+/* The current intermediate always; archived ones while they are valid. */
 static int
-add_archived(struct ledger *l, const struct cadir *cd, const char *pass,
-    size_t len, time_t now)
+add_one(const struct cadir *cd, const char *serial, void *arg)
 {
+	struct open_job *j = arg;
 	struct ca_signer *s;
-	struct dirent *de;
-	char serial[CA_SERIAL_HEX_MAX + 1];
-	DIR *d;
-	int rc = 0;
 
-	if ((d = opendir(cadir_file(cd, CADIR_ARCHIVE))) == NULL)
-		return 0;
-	while (rc == 0 && (de = readdir(d)) != NULL) {
-		size_t n = strlen(de->d_name);
-
-		if (n <= 4 || n - 4 > CA_SERIAL_HEX_MAX ||
-		    strcmp(de->d_name + n - 4, ".crt") != 0)
-			continue;
-		snprintf(serial, sizeof(serial), "%.*s", (int)(n - 4),
-		    de->d_name);
-		if ((s = cadir_archived_signer(cd, serial, pass, len)) == NULL)
-			rc = -1;
-		else
-			rc = add_issuer(l, s, now);
-	}
-	closedir(d);
-	return rc;
+	if ((s = j->keys->signer(cd, serial, j->keys->arg)) == NULL)
+		return -1;
+	return add_issuer(j->l, s, serial == NULL ? 0 : j->now);
 }
 
 struct ledger *
-ledger_open(const char *dir, const char *pass, size_t len, long crl_days,
+ledger_open(const char *dir, const struct ledger_keys *keys, long crl_days,
     char *err, size_t errlen)
 {
+	struct open_job j = { .keys = keys, .now = time(NULL) };
 	struct ledger *l;
-	struct ca_signer *s;
 	struct cadir *cd;
-	time_t now = time(NULL);
 
 	if ((l = calloc(1, sizeof(*l))) == NULL || (l->dir = strdup(dir)) ==
 	    NULL) {
@@ -143,10 +129,9 @@ ledger_open(const char *dir, const char *pass, size_t len, long crl_days,
 	}
 	pthread_mutex_init(&l->lock, NULL);
 	l->crl_days = crl_days;
+	j.l = l;
 	if ((cd = cadir_open(dir, 0)) == NULL ||
-	    (s = cadir_intermediate_signer(cd, pass, len)) == NULL ||
-	    add_issuer(l, s, 0) == -1 || add_archived(l, cd, pass, len, now) ==
-	    -1) {
+	    cadir_issuers(cd, add_one, &j) == -1) {
 		snprintf(err, errlen, "%s", ca_errstr());
 		cadir_close(cd);
 		ledger_free(l);

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "ca.h"
+#include "cadir.h"
 #include "store.h"
 
 #define LEDGER_MAX_ISSUERS	16
@@ -32,8 +33,18 @@
 
 struct ledger;
 
-/* Loads the issuers of DIR with the intermediate passphrase; NULL, err. */
-struct ledger	*ledger_open(const char *, const char *, size_t, long,
+/*
+ * Where the issuers' signers come from: their keys in this process, or a
+ * signer process.  signer() makes the one of the current intermediate
+ * (serial NULL) or of an archived one; NULL after ca_seterr().
+ */
+struct ledger_keys {
+	struct ca_signer *(*signer)(const struct cadir *, const char *, void *);
+	void	*arg;
+};
+
+/* Loads the issuers of DIR through `keys`; NULL and one line in err. */
+struct ledger	*ledger_open(const char *, const struct ledger_keys *, long,
 		    char *, size_t);
 void		 ledger_free(struct ledger *);
 /* The current intermediate: iotad's signer for new certificates. */
