@@ -85,8 +85,8 @@ static const struct conf_key iotad_keys[] = {
 	    "the intermediate key, runs as once it has read the key.  Not "
 	    "set: process.user." },
 	{ PATH(signer.program),
-	  .help = "The signer program.  Not set: the one installed with "
-	    "iotad, or the one beside iotad's own executable." },
+	  .help = "The signer program.  Not set: iota-signer beside "
+	    "iotad's own executable, else the one installed with it." },
 	{ INT(signer.channels), .min = 1, .max = 16, .def = "4",
 	  .help = "Sockets between iotad and its signer; as many requests "
 	    "are signed at once." },

@@ -122,6 +122,8 @@ void	api_audit_line(const struct reg_audit *);
 int64_t	api_renew_grace(const struct iotad *, const struct reg_group *);
 /* The group's certificate validity in days, or the configuration's. */
 long	api_cert_days(const struct iotad *, const struct reg_group *);
+/* 503, Retry-After 1: the signer process is away (ca_unavailable()). */
+void	api_signer_unavailable(struct http_response *);
 /* 503 with the configured Retry-After: the broker is down. */
 void	api_unavailable(struct iotad *, struct http_response *);
 /*

@@ -21,8 +21,9 @@
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
 /*
- * The signer of the configuration, else the installed one, else the one
- * beside iotad's executable (a build tree).
+ * The signer of the configuration, else the one beside iotad's own
+ * executable (a build tree, or an install that keeps them together),
+ * else the installed one.
  */
 static const char *
 signer_program(const struct iotad_conf *c, char *buf, size_t len)
@@ -32,8 +33,6 @@ signer_program(const struct iotad_conf *c, char *buf, size_t len)
 
 	if (c->signer.program != NULL)
 		return c->signer.program;
-	if (access(IOTA_SIGNER_PATH, X_OK) == 0)
-		return IOTA_SIGNER_PATH;
 	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
 		return IOTA_SIGNER_PATH;
 	self[n] = '\0';

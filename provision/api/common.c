@@ -301,6 +301,15 @@ api_unavailable(struct iotad *d, struct http_response *resp)
 	    "unavailable; retry in %lld seconds", d->conf.broker.retry_after);
 }
 
+void
+api_signer_unavailable(struct http_response *resp)
+{
+	log_error("%s", ca_errstr());
+	http_respond_header(resp, "Retry-After", "1");
+	http_respond_error(resp, 503, "signer_unavailable", "the signer is "
+	    "restarting; retry in a second");
+}
+
 int
 api_event(sqlite3 *db, struct iotad *d, const char *event,
     const char *tenant, const char *group, const char *device,

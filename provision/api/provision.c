@@ -446,6 +446,10 @@ issue(struct http_response *resp, struct provision *p, struct ca_csr *csr)
 		p->again = 1;
 		rc = store_read(p->d->store, recorded_cert, p, err, sizeof(err));
 	} else if (sign(p, csr) == -1) {
+		if (ca_unavailable()) {
+			api_signer_unavailable(resp);
+			return -1;
+		}
 		log_error("signing: %s", ca_errstr());
 		http_respond_error(resp, 500, "internal", "internal error");
 		return -1;

@@ -42,6 +42,8 @@ crl_of(struct http_request *req, struct http_response *resp,
 	if (rc == 1)
 		http_respond_error(resp, 404, "not_found",
 		    "no CRL of an issuer with that serial here");
+	else if (ca_unavailable())
+		api_signer_unavailable(resp);
 	else {
 		log_error("CRL: %s", ca_errstr());
 		http_respond_error(resp, 500, "internal", "internal error");

@@ -524,7 +524,10 @@ ledger_ocsp(struct ledger *l, struct store *store, const unsigned char *req,
 	if (from_index(l, j.iss, &r) == -1 ||
 	    store_read(store, from_registry, &j, err, sizeof(err)) != 0 ||
 	    ca_signer_ocsp(j.iss->signer, &r, der, len) == -1)
-		return error_answer(OCSP_RESPONSE_STATUS_INTERNALERROR, der, len);
+		/* RFC 6960 2.3: tryLater while the signer restarts. */
+		return error_answer(ca_unavailable() ?
+		    OCSP_RESPONSE_STATUS_TRYLATER :
+		    OCSP_RESPONSE_STATUS_INTERNALERROR, der, len);
 	return 0;
 }
 
