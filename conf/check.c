@@ -20,10 +20,15 @@
 
 #define HEXKEY_LEN	64	/* a raw 256-bit key in hex */
 
-/* What the CA directory holds for iotad; names as in ca/cadir.h. */
+/*
+ * What the CA directory holds for iotad; names as in ca/cadir.h.  The
+ * key is a file or, on a token, the file of its URI: either will do.
+ */
 static const char *const cadir_files[] = {
 	"intermediate.crt", "intermediate.key", "ca-chain.pem", NULL
 };
+#define CADIR_KEY_URI	"intermediate.key.uri"
+
 
 /* "path: strerror(errno)" */
 static int
@@ -111,6 +116,12 @@ check_cadir(const char *dir, char *why, size_t len)
 	for (i = 0; cadir_files[i] != NULL; i++) {
 		if (snprintf(path, sizeof(path), "%s/%s", dir, cadir_files[i]) >=
 		    (int)sizeof(path)) {
+			errbuf_set(why, len, "%s: path too long", dir);
+			return -1;
+		}
+		if (strcmp(cadir_files[i], "intermediate.key") == 0 &&
+		    access(path, F_OK) == -1 && snprintf(path, sizeof(path),
+		    "%s/%s", dir, CADIR_KEY_URI) >= (int)sizeof(path)) {
 			errbuf_set(why, len, "%s: path too long", dir);
 			return -1;
 		}
