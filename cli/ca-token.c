@@ -36,7 +36,8 @@ cli_token_key_new(const char *uri, enum ca_key_type type,
 
 	if ((made = ca_token_generate(ca_token_module(), uri, type, pin->buf,
 	    pin->len)) == NULL) {
-		cli_error("%s: %s", uri, ca_errstr());
+		/* Not the query: that is where a PIN would be (refused). */
+		cli_error("%.*s: %s", (int)strcspn(uri, "?"), uri, ca_errstr());
 		return NULL;
 	}
 	if ((key = ca_token_key_load(made, pin->buf, pin->len)) == NULL) {
