@@ -100,6 +100,17 @@ check_hexkey(const char *path, char *why, size_t len)
 	return 0;
 }
 
+/* The key's URI file, if there is one: else the key's name stays. */
+static void
+uri_instead(const char *dir, char *path, size_t size)
+{
+	char uri[PATH_MAX];
+
+	if ((size_t)snprintf(uri, sizeof(uri), "%s/%s", dir, CADIR_KEY_URI) <
+	    sizeof(uri) && access(uri, F_OK) == 0)
+		snprintf(path, size, "%s", uri);
+}
+
 static int
 check_cadir(const char *dir, char *why, size_t len)
 {
@@ -120,11 +131,8 @@ check_cadir(const char *dir, char *why, size_t len)
 			return -1;
 		}
 		if (strcmp(cadir_files[i], "intermediate.key") == 0 &&
-		    access(path, F_OK) == -1 && snprintf(path, sizeof(path),
-		    "%s/%s", dir, CADIR_KEY_URI) >= (int)sizeof(path)) {
-			errbuf_set(why, len, "%s: path too long", dir);
-			return -1;
-		}
+		    access(path, F_OK) == -1)
+			uri_instead(dir, path, sizeof(path));
 		/* Only the key is secret; it is encrypted, yet kept 0600. */
 		if (check_file(path, strstr(cadir_files[i], ".key") != NULL,
 		    why, len) == -1)
