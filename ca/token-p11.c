@@ -9,6 +9,7 @@
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -87,6 +88,10 @@ p11_open(struct p11 *p, const char *module)
 	CK_RV rv;
 
 	memset(p, 0, sizeof(*p));
+	if (access(module, R_OK) == -1) {
+		ca_seterr("PKCS#11 module %s not found", module);
+		return -1;
+	}
 	if ((p->dl = dlopen(module, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		ca_seterr("cannot load the PKCS#11 module %s", module);
 		return -1;

@@ -155,7 +155,7 @@ say_why_not(const char *uri)
 	char why[256];
 
 	if (login != NULL)
-		ca_seterr("%s of %s", login, uri);
+		ca_seterr("%s (%s)", login, uri);
 	else if (ca_token_find(engine_module, uri) == -1) {
 		snprintf(why, sizeof(why), "%s", ca_errstr());
 		ca_seterr("%s: %s (module %s)", uri, why, engine_module);
