@@ -15,6 +15,7 @@
 #include <openssl/pem.h>
 
 #include "cadir.h"
+#include "token.h"
 
 struct cadir_path
 cadir_path(const struct cadir *cd, const char *name)
@@ -147,6 +148,52 @@ cadir_intermediate_cert(const struct cadir *cd)
 	return ca_cert_read(cadir_file(cd, CADIR_INTER_CRT));
 }
 
+static int
+ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static EVP_PKEY *
+key_from_uri_file(const char *path, const char *pass, size_t passlen)
+{
+	EVP_PKEY *key;
+	char *uri;
+
+	if ((uri = ca_token_uri_read(path)) == NULL)
+		return NULL;
+	key = ca_token_key_load(uri, pass, passlen);
+	free(uri);
+	return key;
+}
+
+/*
+ * A CA key is an encrypted file or, named by PATH.uri instead, a key on
+ * a token; `path` may also be a pkcs11: URI or a .uri file itself.  The
+ * passphrase is the token's PIN then.
+ */
+static EVP_PKEY *
+key_read(const char *path, const char *pass, size_t passlen)
+{
+	char uri[PATH_MAX];
+
+	if (ca_token_is_uri(path))
+		return ca_token_key_load(path, pass, passlen);
+	if (ends_with(path, CADIR_URI_SUFFIX))
+		return key_from_uri_file(path, pass, passlen);
+	if ((size_t)snprintf(uri, sizeof(uri), "%s%s", path,
+	    CADIR_URI_SUFFIX) >= sizeof(uri) || !exists(uri))
+		return ca_key_read(path, pass, passlen);
+	if (exists(path)) {
+		ca_seterr("both %s and %s exist: a CA key is a file or on a "
+		    "token, not both", path, uri);
+		return NULL;
+	}
+	return key_from_uri_file(uri, pass, passlen);
+}
+
 static struct ca_signer *
 signer_from_files(const char *crtpath, const char *keypath, const char *pass,
     size_t passlen)
@@ -157,7 +204,7 @@ signer_from_files(const char *crtpath, const char *keypath, const char *pass,
 
 	if ((cert = ca_cert_read(crtpath)) == NULL)
 		return NULL;
-	if ((key = ca_key_read(keypath, pass, passlen)) == NULL) {
+	if ((key = key_read(keypath, pass, passlen)) == NULL) {
 		X509_free(cert);
 		return NULL;
 	}

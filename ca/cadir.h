@@ -9,6 +9,11 @@
  *   certs/SERIAL.pem             every certificate issued
  *   archive/SERIAL.crt .key      intermediates replaced by `ca rotate`
  *   .lock                        flock(2) taken by every verb that writes
+ *
+ * A key on a PKCS#11 token has NAME.key.uri in place of NAME.key: one
+ * line, the RFC 7512 URI of the private key, never a PIN (token.h).  The
+ * cadir_*_signer() functions load either kind; the passphrase they are
+ * given is the token's PIN then.
  */
 #ifndef IOTA_CADIR_H
 #define IOTA_CADIR_H
@@ -19,6 +24,9 @@
 #define CADIR_ROOT_KEY		"root.key"
 #define CADIR_INTER_CRT		"intermediate.crt"
 #define CADIR_INTER_KEY		"intermediate.key"
+#define CADIR_URI_SUFFIX	".uri"
+#define CADIR_ROOT_KEY_URI	CADIR_ROOT_KEY CADIR_URI_SUFFIX
+#define CADIR_INTER_KEY_URI	CADIR_INTER_KEY CADIR_URI_SUFFIX
 #define CADIR_CHAIN		"ca-chain.pem"
 #define CADIR_INDEX		"index"
 #define CADIR_CRLNUMBER		"crlnumber"

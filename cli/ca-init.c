@@ -13,12 +13,15 @@ struct init_args {
 	const char		*name;
 	long			 root_days;
 	long			 inter_days;
+	const char		*root_uri;	/* generate on a token */
+	const char		*inter_uri;
 };
 
 /* Files init writes, in order; removed again if any step fails. */
 static const char *init_files[] = {
-	CADIR_ROOT_KEY, CADIR_ROOT_CRT, CADIR_INTER_KEY, CADIR_INTER_CRT,
-	CADIR_CHAIN, CADIR_CRLNUMBER, CADIR_INDEX,
+	CADIR_ROOT_KEY, CADIR_ROOT_KEY_URI, CADIR_ROOT_CRT, CADIR_INTER_KEY,
+	CADIR_INTER_KEY_URI, CADIR_INTER_CRT, CADIR_CHAIN, CADIR_CRLNUMBER,
+	CADIR_INDEX,
 };
 
 static int
@@ -35,6 +38,7 @@ parse(const struct cli_cmd *cmd, int argc, char **argv, struct init_args *a)
 struct init_ca {
 	EVP_PKEY	*rkey, *ikey;
 	X509		*root, *inter;
+	char		*rkey_uri, *ikey_uri;	/* made on a token */
 };
 
 static X509 *
@@ -83,13 +87,52 @@ make_intermediate(struct init_args *a, struct init_ca *ca, time_t now)
 	return cert;
 }
 
-static int
-make_ca(struct init_args *a, struct init_ca *ca, time_t now)
+/* In a file (here, for now) or on the token `uri` names. */
+static EVP_PKEY *
+new_key(enum ca_key_type type, const char *uri, const struct passphrase *pp,
+    char **madep)
 {
-	if ((ca->rkey = ca_key_generate(a->type)) == NULL ||
-	    (ca->root = make_root(a, ca->rkey, now)) == NULL ||
-	    (ca->ikey = ca_key_generate(a->type)) == NULL ||
+	EVP_PKEY *key;
+
+	if (uri != NULL)
+		return cli_token_key_new(uri, type, pp, madep);
+	if ((key = ca_key_generate(type)) == NULL)
+		cli_error("%s", ca_errstr());
+	return key;
+}
+
+static int
+make_ca(struct init_args *a, struct init_ca *ca,
+    const struct passphrase *rpass, const struct passphrase *ipass,
+    time_t now)
+{
+	if ((ca->rkey = new_key(a->type, a->root_uri, rpass,
+	    &ca->rkey_uri)) == NULL ||
+	    (ca->ikey = new_key(a->type, a->inter_uri, ipass,
+	    &ca->ikey_uri)) == NULL)
+		return -1;
+	if ((ca->root = make_root(a, ca->rkey, now)) == NULL ||
 	    (ca->inter = make_intermediate(a, ca, now)) == NULL) {
+		cli_error("%s", ca_errstr());
+		return -1;
+	}
+	return 0;
+}
+
+/* NAME.key encrypted, or NAME.key.uri naming the key on its token. */
+static int
+write_key(const struct cadir *cd, const char *name, EVP_PKEY *key,
+    const char *uri, const struct passphrase *pp)
+{
+	char uriname[64];
+
+	if (uri != NULL) {
+		snprintf(uriname, sizeof(uriname), "%s%s", name,
+		    CADIR_URI_SUFFIX);
+		return cli_token_uri_write(cadir_file(cd, uriname), uri);
+	}
+	if (ca_key_write_encrypted(cadir_file(cd, name), key, pp->buf,
+	    pp->len) == -1) {
 		cli_error("%s", ca_errstr());
 		return -1;
 	}
@@ -102,12 +145,11 @@ write_all(const struct cadir *cd, const struct init_ca *ca,
 {
 	X509 *chain[2] = { ca->inter, ca->root };
 
-	if (ca_key_write_encrypted(cadir_file(cd, CADIR_ROOT_KEY), ca->rkey,
-	    rpass->buf, rpass->len) == -1 ||
-	    ca_certs_write_new(cadir_file(cd, CADIR_ROOT_CRT), &chain[1], 1,
+	if (write_key(cd, CADIR_ROOT_KEY, ca->rkey, ca->rkey_uri, rpass) == -1 ||
+	    write_key(cd, CADIR_INTER_KEY, ca->ikey, ca->ikey_uri, ipass) == -1)
+		return -1;
+	if (ca_certs_write_new(cadir_file(cd, CADIR_ROOT_CRT), &chain[1], 1,
 	    0644) == -1 ||
-	    ca_key_write_encrypted(cadir_file(cd, CADIR_INTER_KEY), ca->ikey,
-	    ipass->buf, ipass->len) == -1 ||
 	    ca_certs_write_new(cadir_file(cd, CADIR_INTER_CRT), &chain[0], 1,
 	    0644) == -1 ||
 	    ca_certs_write_new(cadir_file(cd, CADIR_CHAIN), chain, 2, 0644) == -1 ||
@@ -131,7 +173,7 @@ undo(const struct cadir *cd, const struct init_ca *ca)
 
 	for (size_t i = 0; i < sizeof(init_files) / sizeof(*init_files); i++)
 		unlink(cadir_file(cd, init_files[i]));
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < 2 && certs[i] != NULL; i++) {
 		serial = ca_serial_hex(X509_get0_serialNumber(certs[i]));
 		if (serial == NULL)
 			continue;
@@ -154,6 +196,10 @@ report(const struct cadir *cd, const struct init_ca *ca)
 	printf("intermediate: %s\n", cadir_file(cd, CADIR_INTER_CRT));
 	printf("  sha256:     %s\n", ca_cert_fingerprint(ca->inter));
 	printf("chain:        %s\n", cadir_file(cd, CADIR_CHAIN));
+	if (ca->rkey_uri != NULL)
+		printf("root key:     %s\n", ca->rkey_uri);
+	if (ca->ikey_uri != NULL)
+		printf("intermediate key: %s\n", ca->ikey_uri);
 }
 
 static int
@@ -164,26 +210,29 @@ exec_init(const struct cli_cmd *cmd, int argc, char **argv)
 		.inter_days = 1825,
 	};
 	struct passphrase rpass, ipass;
-	struct init_ca ca = { NULL, NULL, NULL, NULL };
+	struct init_ca ca = { NULL, NULL, NULL, NULL, NULL, NULL };
 	struct cadir *cd = NULL;
 	int rc;
 
 	if ((rc = parse(cmd, argc, argv, &a)) != 0)
 		return rc == -1 ? 0 : rc;
-	if (passphrase_root(&a.c, &rpass, 1) == -1)
+	if (cli_token_module(&a.c) == -1)
 		return 1;
-	if (passphrase_intermediate(&a.c, &ipass, 1) == -1) {
+	/* A token's PIN is the token's business: no length rule here. */
+	if (passphrase_root(&a.c, &rpass, a.root_uri == NULL) == -1)
+		return 1;
+	if (passphrase_intermediate(&a.c, &ipass, a.inter_uri == NULL) == -1) {
 		passphrase_clear(&rpass);
 		return 1;
 	}
 	rc = 1;
-	if (make_ca(&a, &ca, time(NULL)) == -1)
-		goto out;
+	/* Refused before a key is made on a token for nothing. */
 	if ((cd = cadir_create(a.c.dir)) == NULL) {
 		cli_error("%s", ca_errstr());
 		goto out;
 	}
-	if (write_all(cd, &ca, &rpass, &ipass) == -1) {
+	if (make_ca(&a, &ca, &rpass, &ipass, time(NULL)) == -1 ||
+	    write_all(cd, &ca, &rpass, &ipass) == -1) {
 		undo(cd, &ca);
 		goto out;
 	}
@@ -197,6 +246,8 @@ out:
 	EVP_PKEY_free(ca.ikey);
 	X509_free(ca.root);
 	X509_free(ca.inter);
+	free(ca.rkey_uri);
+	free(ca.ikey_uri);
 	return rc;
 }
 
@@ -207,6 +258,11 @@ static const struct cli_opt init_opts[] = {
 	CLI_STR("name", 0, "NAME", "names the CA in its subjects (default iota)",
 	    struct init_args, name),
 	CLI_OPTS_CA_KEYS(struct init_args, c),
+	CLI_STR("root-uri", 0, "URI", "generate the root key on the token "
+	    "URI names\n(pkcs11:token=...;object=LABEL); its PIN is the\n"
+	    "passphrase", struct init_args, root_uri),
+	CLI_STR("intermediate-uri", 0, "URI", "the same for the "
+	    "intermediate key", struct init_args, inter_uri),
 	CLI_DAYS_OPT("root-days", "root validity (default 7300)",
 	    struct init_args, root_days),
 	CLI_DAYS_OPT("intermediate-days", "intermediate validity (default 1825)",
@@ -219,8 +275,12 @@ const struct cli_cmd cmd_ca_init = {
 	"create a root and an online intermediate",
 	"--dir DIR [--key-type TYPE] [--name NAME] [--passphrase-file FILE]\n"
 	"    [--intermediate-passphrase-file FILE] [--root-days N]"
-	" [--intermediate-days N]",
-	"Create a CA in DIR: a self-signed root and an online intermediate.",
+	" [--intermediate-days N]\n"
+	"    [--root-uri URI] [--intermediate-uri URI]"
+	" [--pkcs11-module PATH]",
+	"Create a CA in DIR: a self-signed root and an online intermediate.\n"
+	"A key given a URI is generated on that PKCS#11 token and never leaves\n"
+	"it; DIR then holds NAME.key.uri in place of NAME.key.",
 	init_opts,
 	NULL,
 	exec_init,

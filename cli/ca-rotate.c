@@ -19,6 +19,7 @@ struct rotate_args {
 	struct ca_common	 c;
 	enum ca_key_type	 type;
 	long			 days;
+	const char		*key_uri;	/* generate on a token */
 };
 
 static int
@@ -51,9 +52,18 @@ next_generation(const struct cadir *cd, const X509 *root, char *name,
 	return generation;
 }
 
+/* The current key's name: the file, or the URI file of a key on a token. */
+static const char *
+current_key(const struct cadir *cd)
+{
+	return access(cadir_file(cd, CADIR_INTER_KEY_URI), F_OK) == 0 ?
+	    CADIR_INTER_KEY_URI : CADIR_INTER_KEY;
+}
+
 static int
 archive_current(const struct cadir *cd)
 {
+	const char *name = current_key(cd);
 	char crt[256], key[256], *serial;
 	X509 *old;
 	int rc = -1;
@@ -65,26 +75,56 @@ archive_current(const struct cadir *cd)
 	if (serial == NULL)
 		return -1;
 	snprintf(crt, sizeof(crt), "%s/%s.crt", CADIR_ARCHIVE, serial);
-	snprintf(key, sizeof(key), "%s/%s.key", CADIR_ARCHIVE, serial);
+	snprintf(key, sizeof(key), "%s/%s.key%s", CADIR_ARCHIVE, serial,
+	    strcmp(name, CADIR_INTER_KEY) == 0 ? "" : CADIR_URI_SUFFIX);
 	free(serial);
 	if (mkdir(cadir_file(cd, CADIR_ARCHIVE), 0700) == -1 && errno != EEXIST)
 		ca_seterr("cannot create the archive: %s", strerror(errno));
 	else if (link(cadir_file(cd, CADIR_INTER_CRT), cadir_file(cd, crt)) == -1 ||
-	    link(cadir_file(cd, CADIR_INTER_KEY), cadir_file(cd, key)) == -1)
+	    link(cadir_file(cd, name), cadir_file(cd, key)) == -1)
 		ca_seterr("cannot archive the intermediate: %s", strerror(errno));
 	else
 		rc = 0;
 	return rc;
 }
 
-/* New files beside the old, then renamed over them once all is written. */
+/* The new key: encrypted, or the URI of the key made on a token. */
 static int
-install(const struct cadir *cd, EVP_PKEY *key, X509 *cert, X509 *root,
+write_new_key(const char *path, EVP_PKEY *key, const char *uri,
     const struct passphrase *pp)
+{
+	size_t len;
+	char *line;
+	int rc;
+
+	if (uri == NULL)
+		return ca_key_write_encrypted(path, key, pp->buf, pp->len);
+	len = strlen(uri);
+	if ((line = malloc(len + 2)) == NULL) {
+		ca_seterr("out of memory");
+		return -1;
+	}
+	snprintf(line, len + 2, "%s\n", uri);
+	rc = ca_file_write_new(path, line, len + 1, 0600);
+	free(line);
+	return rc;
+}
+
+/*
+ * New files beside the old, then renamed over them once all is written;
+ * a key of the other kind (file, token) goes once archived.
+ */
+static int
+install(const struct cadir *cd, EVP_PKEY *key, const char *uri, X509 *cert,
+    X509 *root, const struct passphrase *pp)
 {
 	struct cadir_path k = cadir_path(cd, ".intermediate.key.new");
 	struct cadir_path c = cadir_path(cd, ".intermediate.crt.new");
 	const char *newkey = k.s, *newcrt = c.s;
+	const char *keyname = uri != NULL ? CADIR_INTER_KEY_URI :
+	    CADIR_INTER_KEY;
+	const char *other = uri != NULL ? CADIR_INTER_KEY :
+	    CADIR_INTER_KEY_URI;
 	X509 *chain[2] = { cert, root };
 	char *pem;
 	size_t len;
@@ -92,13 +132,14 @@ install(const struct cadir *cd, EVP_PKEY *key, X509 *cert, X509 *root,
 
 	unlink(newkey);
 	unlink(newcrt);
-	if (ca_key_write_encrypted(newkey, key, pp->buf, pp->len) == -1 ||
+	if (write_new_key(newkey, key, uri, pp) == -1 ||
 	    ca_certs_write_new(newcrt, &cert, 1, 0644) == -1 ||
 	    cadir_record(cd, cert, root, CA_PROFILE_INTERMEDIATE) == -1 ||
 	    archive_current(cd) == -1)
 		goto out;
-	if (rename(newkey, cadir_file(cd, CADIR_INTER_KEY)) == -1 ||
-	    rename(newcrt, cadir_file(cd, CADIR_INTER_CRT)) == -1) {
+	if (rename(newkey, cadir_file(cd, keyname)) == -1 ||
+	    rename(newcrt, cadir_file(cd, CADIR_INTER_CRT)) == -1 ||
+	    (unlink(cadir_file(cd, other)) == -1 && errno != ENOENT)) {
 		ca_seterr("cannot install the new intermediate: %s",
 		    strerror(errno));
 		goto out;
@@ -113,23 +154,41 @@ out:
 	return rc;
 }
 
+/* In a file (written by install()) or on the token the URI names. */
+static EVP_PKEY *
+new_key(const struct rotate_args *a, const struct passphrase *pp,
+    char **madep)
+{
+	EVP_PKEY *key;
+
+	if (a->key_uri != NULL)
+		return cli_token_key_new(a->key_uri, a->type, pp, madep);
+	if ((key = ca_key_generate(a->type)) == NULL)
+		cli_error("%s", ca_errstr());
+	return key;
+}
+
 static int
 rotate(const struct cadir *cd, struct rotate_args *a, struct ca_signer *root)
 {
 	struct passphrase pp;
 	EVP_PKEY *key = NULL;
 	X509 *cert = NULL;
-	char name[128];
+	char name[128], *made = NULL;
 	int generation, rc = -1;
 
-	if (passphrase_intermediate(&a->c, &pp, 1) == -1)
+	/* A token's PIN is the token's business: no length rule here. */
+	if (passphrase_intermediate(&a->c, &pp, a->key_uri == NULL) == -1)
 		return -1;
 	if ((generation = next_generation(cd, ca_signer_cert(root), name,
-	    sizeof(name))) == -1 ||
-	    (key = ca_key_generate(a->type)) == NULL ||
-	    (cert = cli_make_intermediate(root, key, name, generation, a->days,
-	    time(NULL))) == NULL ||
-	    install(cd, key, cert, (X509 *)ca_signer_cert(root), &pp) == -1)
+	    sizeof(name))) == -1)
+		cli_error("%s", ca_errstr());
+	else if ((key = new_key(a, &pp, &made)) == NULL)
+		;	/* new_key() said why */
+	else if ((cert = cli_make_intermediate(root, key, name, generation,
+	    a->days, time(NULL))) == NULL ||
+	    install(cd, key, made, cert, (X509 *)ca_signer_cert(root), &pp) ==
+	    -1)
 		cli_error("%s", ca_errstr());
 	else {
 		printf("intermediate: %s\n  sha256:     %s\n",
@@ -139,6 +198,7 @@ rotate(const struct cadir *cd, struct rotate_args *a, struct ca_signer *root)
 	passphrase_clear(&pp);
 	EVP_PKEY_free(key);
 	X509_free(cert);
+	free(made);
 	return rc;
 }
 
@@ -170,6 +230,9 @@ static const struct cli_opt rotate_opts[] = {
 	CLI_DAYS_OPT("days", "validity (default 1825)",
 	    struct rotate_args, days),
 	CLI_OPTS_CA_KEYS(struct rotate_args, c),
+	CLI_STR("intermediate-uri", 0, "URI", "generate the new key on the "
+	    "token URI names\n(pkcs11:token=...;object=LABEL); its PIN is the\n"
+	    "intermediate passphrase", struct rotate_args, key_uri),
 	CLI_OPT_END,
 };
 
@@ -177,11 +240,15 @@ const struct cli_cmd cmd_ca_rotate = {
 	"ca rotate",
 	"replace the intermediate",
 	"--dir DIR [--root-key PATH] [--key-type TYPE] [--days N]\n"
-	"    [--passphrase-file FILE] [--intermediate-passphrase-file FILE]",
+	"    [--passphrase-file FILE] [--intermediate-passphrase-file FILE]\n"
+	"    [--intermediate-uri URI] [--pkcs11-module PATH]",
 	"Issue a new intermediate from the root. The old intermediate moves to\n"
 	"DIR/archive and stays valid until it expires; ca-chain.pem is rewritten.\n"
 	"The new intermediate key takes --intermediate-passphrase-file, or else\n"
-	"the root's passphrase.",
+	"the root's passphrase.  With --intermediate-uri the new key is\n"
+	"generated on that PKCS#11 token (its PIN is that passphrase) and\n"
+	"DIR/intermediate.key.uri names it.  A root key on a token is used\n"
+	"where DIR/root.key.uri names it, or with --root-key pkcs11:...",
 	rotate_opts,
 	NULL,
 	exec_rotate,

@@ -56,10 +56,14 @@ struct cli_opt {
 	    m.passfile), \
 	CLI_STR("intermediate-passphrase-file", 0, "FILE", \
 	    "the intermediate key's, if it has its own\n" \
-	    "(or IOTA_CA_INTERMEDIATE_PASSPHRASE_FILE)", T, m.inter_passfile)
+	    "(or IOTA_CA_INTERMEDIATE_PASSPHRASE_FILE)", T, m.inter_passfile), \
+	CLI_STR("pkcs11-module", 0, "PATH", \
+	    "the PKCS#11 module of keys on a token\n" \
+	    "(or IOTA_PKCS11_MODULE; default: SoftHSM's, else p11-kit's)", \
+	    T, m.pkcs11_module)
 #define CLI_OPTS_CA_ROOT_KEY(T, m) \
-	CLI_STR("root-key", 0, "PATH", "the root key, if not DIR/root.key", \
-	    T, m.root_key)
+	CLI_STR("root-key", 0, "PATH", "the root key, if not DIR/root.key:\n" \
+	    "a key file, a .uri file or a pkcs11: URI", T, m.root_key)
 #define CLI_OPTS_SERVER(T, m) \
 	CLI_STR("server", 0, "URL", "iotad's https:// URL (or IOTA_SERVER)", \
 	    T, m.server), \
@@ -102,6 +106,7 @@ struct ca_common {
 	const char	*passfile;
 	const char	*inter_passfile;
 	const char	*root_key;
+	const char	*pkcs11_module;
 };
 
 struct passphrase {
@@ -159,6 +164,12 @@ struct ca_signer *cli_intermediate_signer(const struct cadir *,
 struct ca_signer *cli_root_signer(const struct cadir *,
 	    const struct ca_common *);
 struct cadir *cli_open_ca(const struct ca_common *, int);
+
+/* ca-token.c: CA keys on a PKCS#11 token; the PIN is the passphrase. */
+int	 cli_token_module(const struct ca_common *);
+EVP_PKEY *cli_token_key_new(const char *, enum ca_key_type,
+	    const struct passphrase *, char **);
+int	 cli_token_uri_write(const char *, const char *);
 
 /* One file per command; the ca verbs start with ca-. */
 extern const struct cli_cmd cmd_ca_init, cmd_ca_issue, cmd_ca_sign,

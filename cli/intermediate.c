@@ -46,12 +46,14 @@ cli_root_signer(const struct cadir *cd, const struct ca_common *c)
 	return s;
 }
 
-/* Opens DIR, saying why not. */
+/* Opens DIR, saying why not; its keys may be on a token of the module. */
 struct cadir *
 cli_open_ca(const struct ca_common *c, int lock)
 {
 	struct cadir *cd;
 
+	if (cli_token_module(c) == -1)
+		return NULL;
 	if ((cd = cadir_open(c->dir, lock)) == NULL)
 		cli_error("%s", ca_errstr());
 	return cd;

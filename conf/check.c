@@ -20,10 +20,15 @@
 
 #define HEXKEY_LEN	64	/* a raw 256-bit key in hex */
 
-/* What the CA directory holds for iotad; names as in ca/cadir.h. */
+/*
+ * What the CA directory holds for iotad; names as in ca/cadir.h.  The
+ * key is a file or, on a token, the file of its URI: either will do.
+ */
 static const char *const cadir_files[] = {
 	"intermediate.crt", "intermediate.key", "ca-chain.pem", NULL
 };
+#define CADIR_KEY_URI	"intermediate.key.uri"
+
 
 /* "path: strerror(errno)" */
 static int
@@ -95,6 +100,17 @@ check_hexkey(const char *path, char *why, size_t len)
 	return 0;
 }
 
+/* The key's URI file, if there is one: else the key's name stays. */
+static void
+uri_instead(const char *dir, char *path, size_t size)
+{
+	char uri[PATH_MAX];
+
+	if ((size_t)snprintf(uri, sizeof(uri), "%s/%s", dir, CADIR_KEY_URI) <
+	    sizeof(uri) && access(uri, F_OK) == 0)
+		snprintf(path, size, "%s", uri);
+}
+
 static int
 check_cadir(const char *dir, char *why, size_t len)
 {
@@ -114,6 +130,9 @@ check_cadir(const char *dir, char *why, size_t len)
 			errbuf_set(why, len, "%s: path too long", dir);
 			return -1;
 		}
+		if (strcmp(cadir_files[i], "intermediate.key") == 0 &&
+		    access(path, F_OK) == -1)
+			uri_instead(dir, path, sizeof(path));
 		/* Only the key is secret; it is encrypted, yet kept 0600. */
 		if (check_file(path, strstr(cadir_files[i], ".key") != NULL,
 		    why, len) == -1)

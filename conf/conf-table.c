@@ -73,7 +73,12 @@ static const struct conf_key iotad_keys[] = {
 	{ PATH(ca.passphrase_file), .flags = CONF_REQUIRED,
 	  .check = CONF_CHECK_SECRET,
 	  .help = "File holding the passphrase of the intermediate key "
-	    "(ca.dir/intermediate.key)." },
+	    "(ca.dir/intermediate.key), or the PIN of its token when "
+	    "ca.dir/intermediate.key.uri names a key on a PKCS#11 token." },
+	{ PATH(ca.pkcs11_module), .check = CONF_CHECK_FILE,
+	  .help = "The PKCS#11 module of CA keys on a token.  Not set: "
+	    "SoftHSM's (/usr/lib/softhsm/libsofthsm2.so) if installed, "
+	    "else p11-kit's proxy.  A change needs a restart." },
 
 	{ STRING(process.user),
 	  .help = "Started as root, iotad binds its ports and then runs as "

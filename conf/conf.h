@@ -68,6 +68,7 @@ struct iotad_conf {
 	struct {
 		char		*dir;			/* `iotactl ca init` */
 		char		*passphrase_file;	/* intermediate key */
+		char		*pkcs11_module;		/* NULL: token.c's */
 	} ca;
 	struct {
 		char		*user;			/* NULL: as started */

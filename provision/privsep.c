@@ -67,6 +67,7 @@ iotad_signer_start(struct iotad *d, char *err, size_t errlen)
 		.program = signer_program(&d->conf, path, sizeof(path)),
 		.ca_dir = d->conf.ca.dir,
 		.passphrase_file = d->conf.ca.passphrase_file,
+		.pkcs11_module = d->conf.ca.pkcs11_module,
 		.user = d->conf.signer.user != NULL ? d->conf.signer.user :
 		    d->conf.process.user,
 		.channels = d->conf.signer.channels,

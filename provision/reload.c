@@ -16,6 +16,7 @@
 
 #include "cadir.h"
 #include "file.h"
+#include "token.h"
 #include "iotad.h"
 #include "link.h"
 #include "ledger.h"
@@ -61,8 +62,18 @@ iotad_ca_urls(struct iotad_ca *ca, const char *base, char *err, size_t errlen)
 	return 0;
 }
 
+/* A key file, or the file naming a key on a token (its URI). */
+static int
+key_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	return (len > 4 && strcmp(name + len - 4, ".key") == 0) ||
+	    (len > 8 && strcmp(name + len - 8, ".key.uri") == 0);
+}
+
 /*
- * The files of DIR named *.key: with `warn` NULL, -1 and `err` for the
+ * The files of DIR named *.key or *.key.uri: with `warn` NULL, -1 and `err` for the
  * first world-writable one; else one warning per group-writable one.
  */
 static int
@@ -73,14 +84,12 @@ audit_keys(const char *dir, void (*warn)(const char *, ...), char *err,
 	struct dirent *de;
 	struct stat st;
 	DIR *dp;
-	size_t len;
 	int rc = 0;
 
 	if ((dp = opendir(dir)) == NULL)
 		return 0;	/* cadir_open() says what is wrong with it */
 	while (rc == 0 && (de = readdir(dp)) != NULL) {
-		if ((len = strlen(de->d_name)) < 4 ||
-		    strcmp(de->d_name + len - 4, ".key") != 0 ||
+		if (!key_name(de->d_name) ||
 		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir,
 		    de->d_name) >= sizeof(path) || stat(path, &st) == -1 ||
 		    !S_ISREG(st.st_mode))
@@ -130,6 +139,10 @@ iotad_ca_audit(const char *dir, void (*warn)(const char *, ...), char *err,
 	if (lstat(path, &st) == 0)
 		warn("%s is in the CA directory: the root key belongs offline "
 		    "(iotad never uses it)", path);
+	snprintf(path, sizeof(path), "%s/%s", dir, CADIR_ROOT_KEY_URI);
+	if (lstat(path, &st) == 0)
+		warn("%s is in the CA directory: keep the root on a token that "
+		    "iotad's PIN does not open (iotad never uses it)", path);
 	(void)audit_keys(dir, warn, err, errlen);
 	(void)audit_keys(archive, warn, err, errlen);
 	return 0;
@@ -158,6 +171,11 @@ open_local(const struct iotad_conf *conf, char *err, size_t errlen)
 	struct ledger *l;
 	char *pass;
 
+	/* Keys on a token (ca.dir's *.key.uri) come from this module. */
+	if (ca_token_set_module(conf->ca.pkcs11_module) == -1) {
+		snprintf(err, errlen, "ca.pkcs11_module: %s", ca_errstr());
+		return NULL;
+	}
 	if ((pass = file_first_line(conf->ca.passphrase_file, 4096, &lk.len,
 	    err, errlen)) == NULL)
 		return NULL;
@@ -209,12 +227,14 @@ needs_restart(const struct iotad_conf *a, const struct iotad_conf *b)
 {
 #define DIFFERS_S(f)	(strcmp(a->f ? a->f : "", b->f ? b->f : "") != 0)
 #define DIFFERS(f)	(a->f != b->f)
-	static const char *names = "listen, tls, state, limits, broker, "
-	    "revocation.address or .port, log.file, audit.file";
+	static const char *names = "listen, tls, ca.pkcs11_module, state, "
+	    "limits, broker, revocation.address or .port, log.file, "
+	    "audit.file";
 
 	if (DIFFERS_S(listen.address) || DIFFERS(listen.port) ||
 	    DIFFERS_S(tls.certificate) || DIFFERS_S(tls.key) ||
-	    DIFFERS_S(tls.key_passphrase_file) || DIFFERS_S(state.dir) ||
+	    DIFFERS_S(tls.key_passphrase_file) ||
+	    DIFFERS_S(ca.pkcs11_module) || DIFFERS_S(state.dir) ||
 	    DIFFERS_S(state.key_file) || DIFFERS(limits.max_body) ||
 	    DIFFERS(limits.max_connections) ||
 	    DIFFERS(limits.connection_timeout) ||

@@ -47,6 +47,8 @@ struct signer_link {
 	pthread_t	 watcher;
 	int		 watching;
 	int		 stopping;
+	char		*why;		/* at start: where the error goes */
+	size_t		 whylen;
 };
 
 static struct timespec
@@ -209,6 +211,7 @@ static struct gen *
 hello(struct signer_link *k, const struct supervise_msg *m, const int *fds,
     char *err, size_t errlen)
 {
+	struct wire_answer no;
 	unsigned char *body;
 	struct gen *g;
 	size_t len;
@@ -234,10 +237,14 @@ hello(struct signer_link *k, const struct supervise_msg *m, const int *fds,
 	n = wire_get_hello(body, len, k->serials, LEDGER_MAX_ISSUERS);
 	k->nserials = n > 0 ? (size_t)n : 0;
 	pthread_mutex_unlock(&k->lock);
-	free(body);
-	if (n < 1) {
+	if (n < 1 && wire_get_answer(body, len, &no) == 0 &&
+	    no.status == WIRE_REFUSED)
+		errbuf_set(err, errlen, "%s", no.reason);
+	else if (n < 1)
 		errbuf_set(err, errlen, "the signer (pid %d) said a malformed "
 		    "hello", (int)m->pid);
+	free(body);
+	if (n < 1) {
 		gen_free(g);
 		return NULL;
 	}
@@ -299,7 +306,10 @@ handle(struct signer_link *k, int seconds, int *backoff_ms, time_t *born)
 		return -1;
 	if (m.kind == SUPERVISE_SPAWNED) {
 		if ((g = hello(k, &m, fds, err, sizeof(err))) == NULL) {
-			log_error("%s", err);
+			if (k->why != NULL)	/* at start: iotad's own error */
+				errbuf_set(k->why, k->whylen, "%s", err);
+			else
+				log_error("%s", err);
 			pthread_mutex_lock(&k->lock);
 			k->failures++;
 			lost = k->cur == NULL;
@@ -372,13 +382,16 @@ signer_link_start(const struct signer_link_config *c, char *err,
 	}
 	close(sv[1]);
 	k->ctl = sv[0];
+	k->why = err;
+	k->whylen = errlen;
+	errbuf_set(err, errlen, "the signer could not start (%s): its reason "
+	    "is in the log", c->program);
 	if (ask_spawn(k) == -1 || handle(k, HELLO_SECONDS, &backoff, &born) ==
 	    -1 || k->cur == NULL) {
-		errbuf_set(err, errlen, "the signer could not start (%s): "
-		    "its reason is in the log", c->program);
 		signer_link_stop(k);
 		return NULL;
 	}
+	k->why = NULL;
 	return k;
 }
 

@@ -26,6 +26,7 @@ struct signer_link_config {
 	const char	*program;	/* iota-signer */
 	const char	*ca_dir;
 	const char	*passphrase_file;
+	const char	*pkcs11_module;	/* NULL: the default */
 	const char	*user;		/* NULL: as iotad was started */
 	int		 channels;
 	int		 seccomp;

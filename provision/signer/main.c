@@ -21,6 +21,7 @@
 #include "file.h"
 #include "log.h"
 #include "privdrop.h"
+#include "token.h"
 #include "signer.h"
 
 #define FIRST_FD	3
@@ -29,12 +30,14 @@ struct options {
 	const char	*ca_dir;
 	const char	*passphrase_file;
 	const char	*user;
+	const char	*pkcs11_module;
 	int		 channels;
 	int		 seccomp;
 	enum log_level	 level;
 };
 
 static struct keyring ring;
+static int on_token;		/* a key is a PKCS#11 token's */
 
 static void __attribute__((noreturn))
 die(const char *fmt, const char *arg)
@@ -47,7 +50,8 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: iota-signer --ca-dir DIR --passphrase-file "
-	    "FILE --channels N [--user USER] [--no-seccomp] [--log-level L]\n"
+	    "FILE --channels N [--pkcs11-module PATH] [--user USER]\n"
+	    "    [--no-seccomp] [--log-level L]\n"
 	    "iotad starts it; it is not run by hand.\n");
 	exit(2);
 }
@@ -70,6 +74,7 @@ parse(int argc, char *argv[], struct options *o)
 		{ "ca-dir", required_argument, NULL, 'd' },
 		{ "passphrase-file", required_argument, NULL, 'p' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "pkcs11-module", required_argument, NULL, 'm' },
 		{ "channels", required_argument, NULL, 'n' },
 		{ "no-seccomp", no_argument, NULL, 'S' },
 		{ "log-level", required_argument, NULL, 'l' },
@@ -84,6 +89,7 @@ parse(int argc, char *argv[], struct options *o)
 		case 'd': o->ca_dir = optarg; break;
 		case 'p': o->passphrase_file = optarg; break;
 		case 'u': o->user = optarg; break;
+		case 'm': o->pkcs11_module = optarg; break;
 		case 'n': o->channels = atoi(optarg); break;
 		case 'S': o->seccomp = 0; break;
 		case 'l': o->level = level_of(optarg); break;
@@ -118,12 +124,17 @@ load_key(const struct cadir *cd, const char *serial, void *arg)
 {
 	struct load_job *j = arg;
 	struct ca_signer *s;
-	char *hex;
+	char *hex, uri[256];
 
 	if (ring.n == KEYRING_MAX) {
 		ca_seterr("more than %d intermediates", KEYRING_MAX);
 		return -1;
 	}
+	snprintf(uri, sizeof(uri), "%s/%s%s", serial == NULL ? "." :
+	    CADIR_ARCHIVE, serial == NULL ? CADIR_INTER_KEY : serial,
+	    serial == NULL ? CADIR_URI_SUFFIX : ".key" CADIR_URI_SUFFIX);
+	if (access(cadir_file(cd, uri), F_OK) == 0)
+		on_token = 1;
 	s = serial == NULL ? cadir_intermediate_signer(cd, j->pass, j->len) :
 	    cadir_archived_signer(cd, serial, j->pass, j->len);
 	if (s == NULL)
@@ -147,11 +158,25 @@ load_key(const struct cadir *cd, const char *serial, void *arg)
 	return 0;
 }
 
+/* Instead of a hello: why there is none, for iotad's one-line error. */
+static void
+say_no(const char *why)
+{
+	struct wire_answer a = { .status = WIRE_REFUSED };
+	struct wire_buf b;
+
+	snprintf(a.reason, sizeof(a.reason), "%s", why);
+	if (wire_put_answer(&b, &a) == 0) {
+		(void)send(FIRST_FD, b.p, b.len, MSG_NOSIGNAL);
+		wire_buf_free(&b);
+	}
+}
+
 static void
 load_keys(const struct options *o)
 {
 	struct load_job j = { .now = time(NULL) };
-	struct cadir *cd;
+	struct cadir *cd = NULL;
 	char err[512], *pass;
 	int rc;
 
@@ -159,14 +184,18 @@ load_keys(const struct options *o)
 	    sizeof(err))) == NULL)
 		die("%s", err);
 	j.pass = pass;
-	if ((cd = cadir_open(o->ca_dir, 0)) == NULL)
+	if (ca_token_set_module(o->pkcs11_module) == -1)
+		rc = -1;
+	else if ((cd = cadir_open(o->ca_dir, 0)) == NULL)
 		rc = -1;
 	else
 		rc = cadir_issuers(cd, load_key, &j);
 	file_line_free(pass, j.len);
 	cadir_close(cd);
-	if (rc == -1)
+	if (rc == -1) {
+		say_no(ca_errstr());
 		die("cannot load the CA keys: %s", ca_errstr());
+	}
 }
 
 static int
@@ -254,7 +283,7 @@ main(int argc, char *argv[])
 {
 	struct options o = { 0 };
 	pthread_t threads[KEYRING_MAX];
-	char err[256], who[128], filter[64] = "seccomp off";
+	char err[256], who[128], filter[96] = "seccomp off";
 	int n;
 
 	log_set_program("iota-signer");
@@ -276,9 +305,10 @@ main(int argc, char *argv[])
 			die("%s", "cannot start a thread");
 	privdrop_describe(who, sizeof(who));
 	if (o.seccomp) {
-		if ((n = sandbox_enter(err, sizeof(err))) == -1)
+		if ((n = sandbox_enter(on_token, err, sizeof(err))) == -1)
 			die("%s", err);
-		snprintf(filter, sizeof(filter), "seccomp: %d system calls", n);
+		snprintf(filter, sizeof(filter), "seccomp: %d system calls%s", n,
+		    on_token ? " (a token's files: read only)" : "");
 	}
 	log_info("pid %d holds %zu key%s; runs as %s; no-new-privileges, not "
 	    "dumpable, %s", (int)getpid(), ring.n, ring.n == 1 ? "" : "s", who,

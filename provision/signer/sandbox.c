@@ -1,10 +1,12 @@
 /*
  * The signer's seccomp filter: what reading sockets, signing and exiting
- * need, nothing that opens a file, a socket or a process.  Any other
+ * need, nothing that opens a file (but a token's, for reading), a socket
+ * or a process.  Any other
  * system call fails with EPERM (a kill would take ASan's and glibc's
  * harmless probes with it); the filter holds for every thread.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,9 +30,25 @@ static const int allowed[] = {
 	SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(restart_syscall),
 };
 
+/*
+ * A token's module (SoftHSM) reads its object files and takes read locks
+ * on them at each signature: opens for reading only, and fcntl().
+ */
+static int
+allow_token(scmp_filter_ctx ctx)
+{
+	int rc;
+
+	rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, 0));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 0);
+	return rc;
+}
+
 /* The number of system calls allowed, or -1 and err. */
 int
-sandbox_enter(char *err, size_t errlen)
+sandbox_enter(int token, char *err, size_t errlen)
 {
 	scmp_filter_ctx ctx;
 	int rc = 0;
@@ -42,6 +60,8 @@ sandbox_enter(char *err, size_t errlen)
 	for (size_t i = 0; rc == 0 && i < sizeof(allowed) / sizeof(allowed[0]);
 	    i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
+	if (rc == 0 && token)
+		rc = allow_token(ctx);
 	if (rc == 0)
 		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	if (rc == 0)
@@ -51,5 +71,5 @@ sandbox_enter(char *err, size_t errlen)
 		errbuf_set(err, errlen, "seccomp: %s", strerror(-rc));
 		return -1;
 	}
-	return (int)(sizeof(allowed) / sizeof(allowed[0]));
+	return (int)(sizeof(allowed) / sizeof(allowed[0])) + (token ? 2 : 0);
 }

@@ -40,7 +40,10 @@ int	policy_crl_number(struct keyring *, size_t, uint64_t, char *, size_t);
 int	serve_one(struct keyring *, const unsigned char *, size_t,
 	    struct wire_buf *);
 
-/* sandbox.c: the system calls signing needs, no more; their number. */
-int	sandbox_enter(char *, size_t);
+/*
+ * sandbox.c: the system calls signing needs, no more (with a token: its
+ * files opened for reading too); their number.
+ */
+int	sandbox_enter(int, char *, size_t);
 
 #endif

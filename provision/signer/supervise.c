@@ -68,6 +68,10 @@ build_argv(const struct signer_link_config *c, char *argv[ARGV_MAX],
 	argv[n++] = channels;
 	argv[n++] = "--log-level";
 	argv[n++] = (char *)c->log_level;
+	if (c->pkcs11_module != NULL) {
+		argv[n++] = "--pkcs11-module";
+		argv[n++] = (char *)c->pkcs11_module;
+	}
 	if (c->user != NULL) {
 		argv[n++] = "--user";
 		argv[n++] = (char *)c->user;

@@ -739,6 +739,7 @@ test_round_trip(void)
 	    "ca:\n"
 	    "  dir: \"/ca/ leading and trailing \"\n"
 	    "  passphrase_file: /ca/- not a sequence\n"
+	    "  pkcs11_module: /usr/lib/p11/module.so\n"
 	    "state:\n"
 	    "  dir: relative/state\n"
 	    "  key_file: ~weird/key\n"
