@@ -29,7 +29,6 @@
 #include "secret.h"
 #include "statelock.h"
 
-#define DB_NAME		"registry.db"
 #define TOKEN_NAME	"admin.token"
 #define PEM_MAX		(256 * 1024)
 
@@ -186,14 +185,27 @@ publish_revoked(struct iotad *d)
 		    "it): %s", d->conf.ca.dir, CADIR_INDEX, err);
 }
 
+static int
+chain_backlog(sqlite3 *db, void *arg)
+{
+	return registry_audit_chain_backlog(db, arg);
+}
+
+/* Audit records older than the chain are chained once, before any new. */
 static void
 open_store(struct iotad *d)
 {
 	char err[512];
+	int64_t n = 0;
 
-	if ((d->store = store_open_keyed(d->conf.state.dir, DB_NAME,
+	if ((d->store = store_open_keyed(d->conf.state.dir, REGISTRY_DB_NAME,
 	    d->conf.state.key_file, &schema_registry, err, sizeof(err))) == NULL)
 		fatal("%s", err);
+	if (store_write(d->store, chain_backlog, &n, err, sizeof(err)) != 0)
+		fatal("chaining the audit records: %s", err);
+	if (n > 0)
+		log_info("audit: chained %lld records written before the "
+		    "chain existed", (long long)n);
 }
 
 static void
