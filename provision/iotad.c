@@ -410,6 +410,7 @@ serve(struct iotad *d)
 	struct router plain_router = { revocation_routes, revocation_nroutes,
 	    d, api_gate, sizeof(struct caller), enter, leave };
 	struct http_server *http, *plain;
+	struct audit_schedule *audit;
 
 	check_routes(&router);
 	check_routes(&plain_router);
@@ -419,6 +420,9 @@ serve(struct iotad *d)
 	http = start_http(d, &router);
 	if ((d->schedule = ledger_schedule_start(d->ca.ledger)) == NULL)
 		fatal("cannot start the CRL schedule");
+	if ((audit = audit_schedule_start(d,
+	    d->conf.audit.checkpoint_interval)) == NULL)
+		fatal("cannot start the audit checkpoint schedule");
 	log_info("listening on https://%s%s%s:%d",
 	    strchr(d->conf.listen.address, ':') ? "[" : "",
 	    d->conf.listen.address, strchr(d->conf.listen.address, ':') ?
@@ -433,6 +437,9 @@ serve(struct iotad *d)
 	http_stop(plain);
 	http_stop(http);
 	ledger_schedule_stop(d->schedule);
+	/* No request is left: this checkpoint covers every record. */
+	audit_schedule_stop(audit);
+	audit_checkpoint(d, time(NULL));
 }
 
 /* Threads started from here on leave these signals to sigwait. */

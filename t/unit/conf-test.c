@@ -779,7 +779,8 @@ test_round_trip(void)
 	    "  level: debug\n"
 	    "  file: \"true\"\n"
 	    "audit:\n"
-	    "  file: \"null\"\n");
+	    "  file: \"null\"\n"
+	    "  checkpoint_interval: 0\n");
 	every_key_changed(all);
 	round_trip("every key changed, awkward strings", all);
 	round_trip("strings that look like something else", fixture(
