@@ -12,6 +12,7 @@
 
 #include <openssl/crypto.h>
 
+#include "encode.h"
 #include "iotad.h"
 
 struct head_job {
@@ -70,7 +71,7 @@ audit_checkpoint(struct iotad *d, time_t now)
 	struct reg_checkpoint c = { .at = (int64_t)now };
 	struct head_job j;
 	unsigned char *sig = NULL;
-	char err[256];
+	char err[256], head[2 * AUDITCHAIN_HASH_LEN + 1];
 	int rc;
 
 	if ((rc = store_read(d->store, head_job, &j, err, sizeof(err))) ==
@@ -91,8 +92,10 @@ audit_checkpoint(struct iotad *d, time_t now)
 		log_error("audit checkpoint: %s", err);
 		return -1;
 	}
-	log_info("audit: checkpoint of record %lld signed by %s",
-	    (long long)c.record_id, c.issuer);
+	hex_encode(c.head, sizeof(c.head), head);
+	/* The head in the log too: a copy kept off this host anchors it. */
+	log_info("audit: checkpoint of record %lld head %s signed by %s",
+	    (long long)c.record_id, head, c.issuer);
 	return 0;
 }
 

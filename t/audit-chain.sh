@@ -72,8 +72,9 @@ is "$IOTAD_RC" 0 "iotad stops cleanly"
 LAST=$(db_query 'SELECT max(id) FROM audit;')
 is "$(db_query 'SELECT record_id FROM audit_checkpoints ORDER BY id DESC LIMIT 1;')" \
     "$LAST" "the clean stop signs a checkpoint of the last record ($LAST)"
-like "$(cat "$IOTAD_LOG")" "audit: checkpoint of record $LAST signed by [0-9A-F]+" \
-    "  and logs it"
+HEAD=$(db_query "SELECT lower(hex(hash)) FROM audit WHERE id = $LAST;")
+like "$(cat "$IOTAD_LOG")" "audit: checkpoint of record $LAST head $HEAD signed by [0-9A-F]+" \
+    "  and logs it with the head's hash"
 NCP=$(db_query 'SELECT count(*) FROM audit_checkpoints;')
 ok "[ $LAST -ge 8 ]" "at least 8 records to tamper with ($LAST)"
 
