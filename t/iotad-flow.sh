@@ -272,7 +272,7 @@ api GET /v1/groups "$OP"
 groups_before=$(jq -cS . <<<"$BODY")
 iotad_restart || bail_out "iotad did not restart"
 is "$IOTAD_RC" 0 "iotad stops on SIGTERM with status 0"
-like "$(tail -n 3 "$IOTAD_LOG")" 'stopping on signal 15' "iotad logs why it stopped"
+like "$(tail -n 5 "$IOTAD_LOG")" 'stopping on signal 15' "iotad logs why it stopped"
 snapshot "$OP" sensors fleet
 is "$SNAP" "$before" "after a restart: the same groups and devices, states and serials"
 api GET /v1/groups "$OP"
