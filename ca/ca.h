@@ -215,6 +215,18 @@ struct ca_issued {
 	time_t		 not_after;
 };
 
+/*
+ * A checkpoint of iotad's audit chain: its head record and hash at a
+ * time.  The signer signs its own encoding of these fields
+ * (checkpoint.h), never bytes it is handed.
+ */
+#define CA_CHECKPOINT_HEAD_LEN	32
+struct ca_checkpoint_req {
+	int64_t		 record_id;	/* >= 1 */
+	unsigned char	 head[CA_CHECKPOINT_HEAD_LEN];
+	time_t		 at;
+};
+
 struct ca_signer;
 struct ca_signer_ops {
 	int	(*issue)(struct ca_signer *, const struct ca_issue_req *,
@@ -223,6 +235,9 @@ struct ca_signer_ops {
 		    unsigned char **, size_t *);
 	int	(*ocsp)(struct ca_signer *, const struct ca_ocsp_req *,
 		    unsigned char **, size_t *);
+	int	(*checkpoint)(struct ca_signer *,
+		    const struct ca_checkpoint_req *, unsigned char **,
+		    size_t *);
 	void	(*free)(void *);
 };
 
@@ -262,6 +277,10 @@ int		 ca_signer_crl(struct ca_signer *, const struct ca_crl_req *,
 /* A signed OCSPResponse as DER (OPENSSL_free() it). */
 int		 ca_signer_ocsp(struct ca_signer *, const struct ca_ocsp_req *,
 		    unsigned char **, size_t *);
+/* An audit checkpoint's signature (OPENSSL_free() it). */
+int		 ca_signer_checkpoint(struct ca_signer *,
+		    const struct ca_checkpoint_req *, unsigned char **,
+		    size_t *);
 
 /*
  * issue.c: for the offline commands, which keep OpenSSL objects; through

@@ -114,6 +114,24 @@ remote_ocsp(struct ca_signer *s, const struct ca_ocsp_req *req,
 	return rc;
 }
 
+static int
+remote_checkpoint(struct ca_signer *s, const struct ca_checkpoint_req *req,
+    unsigned char **sig, size_t *len)
+{
+	struct remote *r = ca_signer_impl(s);
+	struct wire_buf frame;
+	struct wire_answer a;
+	unsigned char *body = NULL;
+	int rc;
+
+	if (wire_put_checkpoint(&frame, r->issuer, req) == -1 ||
+	    ask(r, &frame, &body, &a) == -1)
+		return -1;
+	rc = der_out(&a, sig, len);
+	free(body);
+	return rc;
+}
+
 static void
 remote_free(void *impl)
 {
@@ -124,6 +142,7 @@ static const struct ca_signer_ops remote_ops = {
 	.issue = remote_issue,
 	.crl = remote_crl,
 	.ocsp = remote_ocsp,
+	.checkpoint = remote_checkpoint,
 	.free = remote_free,
 };
 

@@ -182,6 +182,17 @@ wire_put_ocsp(struct wire_buf *b, const char *issuer,
 }
 
 int
+wire_put_checkpoint(struct wire_buf *b, const char *issuer,
+    const struct ca_checkpoint_req *r)
+{
+	begin(b, WIRE_CHECKPOINT, issuer);
+	put_be(b, (uint64_t)r->record_id, 8);
+	put(b, r->head, CA_CHECKPOINT_HEAD_LEN);
+	put_be(b, (uint64_t)r->at, 8);
+	return end(b);
+}
+
+int
 wire_put_hello(struct wire_buf *b, const char (*serials)[CA_SERIAL_HEX_MAX + 1],
     size_t n)
 {
@@ -394,6 +405,18 @@ get_ocsp(struct rd *r, struct wire_request *w)
 	o->validity = (long)get_time(r, "validity");
 }
 
+static void
+get_checkpoint(struct rd *r, struct wire_request *w)
+{
+	struct ca_checkpoint_req *c = &w->checkpoint;
+	const unsigned char *h;
+
+	c->record_id = get_time(r, "record");
+	if ((h = take(r, CA_CHECKPOINT_HEAD_LEN, "head")) != NULL)
+		memcpy(c->head, h, CA_CHECKPOINT_HEAD_LEN);
+	c->at = (time_t)get_time(r, "time");
+}
+
 int
 wire_get_request(const unsigned char *p, size_t len, struct wire_request *w,
     char *err, size_t errlen)
@@ -421,6 +444,8 @@ wire_get_request(const unsigned char *p, size_t len, struct wire_request *w,
 		get_crl(&r, w);
 	else if (r.bad == NULL && kind == WIRE_OCSP)
 		get_ocsp(&r, w);
+	else if (r.bad == NULL && kind == WIRE_CHECKPOINT)
+		get_checkpoint(&r, w);
 	else if (r.bad == NULL)
 		r.bad = "kind";
 	if (r.bad == NULL && r.left != 0)

@@ -1,6 +1,6 @@
 /*
  * The signer's messages: the typed requests of ca.h (a certificate, a
- * CRL, an OCSP answer) and their answers as length-checked frames, so
+ * CRL, an OCSP answer, an audit checkpoint) and their answers as length-checked frames, so
  * that a signer in a process of its own can be asked across a socket.
  *
  * A frame is a 4-byte big-endian length, then that many bytes: one byte
@@ -26,6 +26,7 @@ enum wire_kind {
 	WIRE_ISSUE,
 	WIRE_CRL,
 	WIRE_OCSP,
+	WIRE_CHECKPOINT,	/* an audit chain's head */
 	WIRE_ANSWER = 0x40,	/* signer -> front end: DER, or a refusal */
 };
 
@@ -49,6 +50,8 @@ int	wire_put_issue(struct wire_buf *, const char *,
 int	wire_put_crl(struct wire_buf *, const char *, const struct ca_crl_req *);
 int	wire_put_ocsp(struct wire_buf *, const char *,
 	    const struct ca_ocsp_req *);
+int	wire_put_checkpoint(struct wire_buf *, const char *,
+	    const struct ca_checkpoint_req *);
 /*
  * Signer -> front end: the issuers it holds, and answers.  An answer is
  * DER (with the certificate's serial and notAfter when it is one) or a
@@ -76,6 +79,7 @@ struct wire_request {
 	struct ca_issue_req	 issue;
 	struct ca_crl_req	 crl;
 	struct ca_ocsp_req	 ocsp;
+	struct ca_checkpoint_req checkpoint;
 	char			*strings;	/* the issue's names */
 	size_t			 strings_used;
 	unsigned char		 spki[CA_SPKI_MAX];

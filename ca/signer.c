@@ -121,6 +121,17 @@ ca_signer_ocsp(struct ca_signer *s, const struct ca_ocsp_req *r,
 	return s->ops->ocsp(s, r, der, len);
 }
 
+int
+ca_signer_checkpoint(struct ca_signer *s, const struct ca_checkpoint_req *r,
+    unsigned char **sig, size_t *len)
+{
+	if (s->cert == NULL || s->ops->checkpoint == NULL) {
+		ca_seterr("this signer signs no audit checkpoint");
+		return -1;
+	}
+	return s->ops->checkpoint(s, r, sig, len);
+}
+
 void
 ca_issued_clear(struct ca_issued *i)
 {

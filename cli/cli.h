@@ -178,5 +178,7 @@ extern const struct cli_cmd cmd_tenant_add, cmd_add, cmd_list_groups,
 	    cmd_list_devices, cmd_show, cmd_revoke, cmd_enable,
 	    cmd_group_rotate, cmd_group_set, cmd_group_delete, cmd_provision,
 	    cmd_renew, cmd_list_certs, cmd_cert_inspect;
+/* audit.c: works on iotad's registry, locally. */
+extern const struct cli_cmd cmd_audit_verify;
 
 #endif

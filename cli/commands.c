@@ -10,7 +10,7 @@
 static const struct cli_cmd *const commands[] = {
 	&cmd_ca_init, &cmd_ca_issue, &cmd_ca_sign, &cmd_ca_revoke,
 	&cmd_ca_crl, &cmd_ca_show, &cmd_ca_rotate,
-	&cmd_cert_inspect,
+	&cmd_cert_inspect, &cmd_audit_verify,
 	&cmd_tenant_add, &cmd_add, &cmd_list_groups, &cmd_list_devices,
 	&cmd_list_certs,
 	&cmd_show, &cmd_revoke, &cmd_enable, &cmd_group_rotate,

@@ -229,6 +229,11 @@ static const struct conf_key iotad_keys[] = {
 	  .help = "File the audit records (operator actions, "
 	    "provisioning, failed secrets) are appended to.  Not set: "
 	    "they go to the log." },
+	{ DURATION(audit.checkpoint_interval), .min = 0, .max = 7 * DAY,
+	  .def = "1h",
+	  .help = "How often iotad signs the head of the registry's audit "
+	    "chain with the CA key (`iotactl audit verify` checks it); "
+	    "also once at every clean stop.  0: only at a clean stop." },
 };
 
 const struct conf_table iotad_conf_table = {

@@ -127,6 +127,7 @@ struct iotad_conf {
 	} log;
 	struct {
 		char		*file;			/* NULL: into the log */
+		long long	 checkpoint_interval;	/* seconds; 0: at stop */
 	} audit;
 };
 

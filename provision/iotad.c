@@ -30,7 +30,6 @@
 #include "secret.h"
 #include "statelock.h"
 
-#define DB_NAME		"registry.db"
 #define TOKEN_NAME	"admin.token"
 #define PEM_MAX		(256 * 1024)
 
@@ -206,14 +205,27 @@ publish_revoked(struct iotad *d)
 		    "it): %s", d->conf.ca.dir, CADIR_INDEX, err);
 }
 
+static int
+chain_backlog(sqlite3 *db, void *arg)
+{
+	return registry_audit_chain_backlog(db, arg);
+}
+
+/* Audit records older than the chain are chained once, before any new. */
 static void
 open_store(struct iotad *d)
 {
 	char err[512];
+	int64_t n = 0;
 
-	if ((d->store = store_open_keyed(d->conf.state.dir, DB_NAME,
+	if ((d->store = store_open_keyed(d->conf.state.dir, REGISTRY_DB_NAME,
 	    d->conf.state.key_file, &schema_registry, err, sizeof(err))) == NULL)
 		fatal("%s", err);
+	if (store_write(d->store, chain_backlog, &n, err, sizeof(err)) != 0)
+		fatal("chaining the audit records: %s", err);
+	if (n > 0)
+		log_info("audit: chained %lld records written before the "
+		    "chain existed", (long long)n);
 }
 
 static void
@@ -420,6 +432,7 @@ serve(struct iotad *d)
 	struct router plain_router = { revocation_routes, revocation_nroutes,
 	    d, api_gate, sizeof(struct caller), enter, leave };
 	struct http_server *http, *plain;
+	struct audit_schedule *audit;
 
 	check_routes(&router);
 	check_routes(&plain_router);
@@ -429,6 +442,9 @@ serve(struct iotad *d)
 	http = start_http(d, &router);
 	if ((d->schedule = ledger_schedule_start(d->ca.ledger)) == NULL)
 		fatal("cannot start the CRL schedule");
+	if ((audit = audit_schedule_start(d,
+	    d->conf.audit.checkpoint_interval)) == NULL)
+		fatal("cannot start the audit checkpoint schedule");
 	log_info("listening on https://%s%s%s:%d",
 	    strchr(d->conf.listen.address, ':') ? "[" : "",
 	    d->conf.listen.address, strchr(d->conf.listen.address, ':') ?
@@ -443,6 +459,9 @@ serve(struct iotad *d)
 	http_stop(plain);
 	http_stop(http);
 	ledger_schedule_stop(d->schedule);
+	/* No request is left: this checkpoint covers every record. */
+	audit_schedule_stop(audit);
+	audit_checkpoint(d, time(NULL));
 }
 
 /* Threads started from here on leave these signals to sigwait. */

@@ -90,6 +90,16 @@ int	iotad_ca_audit(const char *, void (*)(const char *, ...), char *,
 /* SIGHUP: the configuration and the CA again, or nothing and one line. */
 void	iotad_reload(struct iotad *);
 
+/*
+ * auditsign.c: signed checkpoints of the audit chain.  audit_checkpoint()
+ * signs the head now: 0, 1 when there is no record yet, -1 after logging
+ * why.  The schedule calls it every interval seconds (0: never).
+ */
+struct audit_schedule;
+int	audit_checkpoint(struct iotad *, time_t);
+struct audit_schedule *audit_schedule_start(struct iotad *, long long);
+void	audit_schedule_stop(struct audit_schedule *);
+
 /* common.c: the route table and what handlers share. */
 extern const struct route iotad_routes[];
 extern const size_t iotad_nroutes;

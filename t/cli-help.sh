@@ -68,9 +68,9 @@ run_fail 2 'dir' "iotactl ca show without --dir" -- "$IOTACTL" ca show
 run "$IOTACTL" --help
 listed=$(awk '/^  [a-z]/ { n = 1; name = $1; if ($2 ~ /^[a-z-]+$/ && \
     (name == "ca" || name == "tenant" || name == "list" || name == "group" || \
-    name == "cert")) \
+    name == "cert" || name == "audit")) \
     name = name " " $2; print name }' <<<"$OUT")
-is "$(wc -l <<<"$listed")" 21 "iotactl --help lists 21 commands"
+is "$(wc -l <<<"$listed")" 22 "iotactl --help lists 22 commands"
 while read -r c; do
 	# shellcheck disable=SC2086
 	run "$IOTACTL" $c --help

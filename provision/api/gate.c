@@ -133,6 +133,32 @@ api_secret_failed(struct http_request *req, const char *public_id)
 	limit_fail(http_request_arg(req), http_request_client(req), time(NULL));
 }
 
+/*
+ * Refusals are audited as the handlers' answers are: who (as far as it is
+ * known), which route, what answer; never the credential.
+ */
+static void
+audit_refusal(struct http_request *req, const char *actor, int64_t tenant_id,
+    const char *action, const char *target, const char *outcome)
+{
+	struct reg_audit a = { .at = time(NULL), .tenant_id = tenant_id,
+	    .actor = actor, .action = action, .target = target,
+	    .outcome = outcome, .client = http_request_client(req) };
+
+	api_audit_alone(http_request_arg(req), &a);
+}
+
+/* The route as "METHOD /pattern": operators' routes share last segments. */
+static void
+audit_route_refusal(struct http_request *req, const struct route *rt,
+    const char *actor, int64_t tenant_id, const char *outcome)
+{
+	char action[128];
+
+	snprintf(action, sizeof(action), "%s %s", rt->method, rt->pattern);
+	audit_refusal(req, actor, tenant_id, action, NULL, outcome);
+}
+
 /* Tokens: the admin's and the operators'. */
 
 struct token_job {
@@ -150,18 +176,23 @@ token_lookup(sqlite3 *db, void *arg)
 }
 
 static int
-token_refused(struct http_request *req, struct http_response *resp)
+token_refused(struct http_request *req, struct http_response *resp,
+    const struct route *rt)
 {
 	api_secret_failed(req, NULL);
+	audit_route_refusal(req, rt, "anyone", REG_NONE, "unauthorized");
 	http_respond_error(resp, 401, "unauthorized",
 	    "a valid bearer token is required");
 	return -1;
 }
 
 static int
-token_wrong_kind(struct http_response *resp, enum caller_class class)
+token_wrong_kind(struct http_request *req, struct http_response *resp,
+    const struct route *rt, const struct caller *c)
 {
-	if (class == CALLER_ADMIN)
+	audit_route_refusal(req, rt, c->class == CALLER_ADMIN ? "admin" :
+	    "operator", c->tenant_id, "forbidden");
+	if (c->class == CALLER_ADMIN)
 		http_respond_error(resp, 403, "forbidden", "the admin token "
 		    "manages tenants; use a tenant's operator token");
 	else
@@ -172,7 +203,7 @@ token_wrong_kind(struct http_response *resp, enum caller_class class)
 
 static int
 gate_token(struct http_request *req, struct http_response *resp,
-    unsigned int callers, const char *token, struct caller *c)
+    const struct route *rt, const char *token, struct caller *c)
 {
 	struct iotad *d = http_request_arg(req);
 	struct token_job j;
@@ -182,12 +213,12 @@ gate_token(struct http_request *req, struct http_response *resp,
 	if (token == NULL || (!secret_token_well_formed(token,
 	    TOKEN_PREFIX_OPERATOR) && !secret_token_well_formed(token,
 	    TOKEN_PREFIX_ADMIN)))
-		return token_refused(req, resp);
+		return token_refused(req, resp, rt);
 	secret_hash(token, j.hash);
 	rc = store_read(d->store, token_lookup, &j, err, sizeof(err));
 	OPENSSL_cleanse(j.hash, sizeof(j.hash));
 	if (rc == REG_NOT_FOUND)
-		return token_refused(req, resp);
+		return token_refused(req, resp, rt);
 	if (rc != 0) {
 		log_error("token lookup: %s", err);
 		http_respond_error(resp, 500, "internal", "internal error");
@@ -195,8 +226,8 @@ gate_token(struct http_request *req, struct http_response *resp,
 	}
 	c->class = j.admin ? CALLER_ADMIN : CALLER_OPERATOR;
 	c->tenant_id = j.admin ? REG_NONE : j.tenant_id;
-	if ((callers & c->class) == 0)
-		return token_wrong_kind(resp, c->class);
+	if ((rt->callers & c->class) == 0)
+		return token_wrong_kind(req, resp, rt, c);
 	return 0;
 }
 
@@ -347,12 +378,17 @@ cert_lookup(sqlite3 *db, void *arg)
 	return rc;
 }
 
+/* dev: the device the certificate names, once it is known; or NULL. */
 static int
 cert_refused(struct http_request *req, struct http_response *resp,
-    unsigned int status, const char *code, const char *message)
+    const struct route *rt, const struct caller *dev, unsigned int status,
+    const char *code, const char *message)
 {
 	if (status == 401)
 		api_secret_failed(req, NULL);
+	audit_refusal(req, "device", dev != NULL ? dev->group.tenant_id :
+	    REG_NONE, route_action(rt), dev != NULL ? dev->dev.name : NULL,
+	    code);
 	http_respond_error(resp, status, code, "%s", message);
 	return -1;
 }
@@ -389,7 +425,7 @@ api_renew_grace(const struct iotad *d, const struct reg_group *g)
 
 static int
 gate_cert(struct http_request *req, struct http_response *resp,
-    struct caller *c)
+    const struct route *rt, struct caller *c)
 {
 	struct iotad *d = http_request_arg(req);
 	struct cert_job j = { .c = c };
@@ -399,12 +435,14 @@ gate_cert(struct http_request *req, struct http_response *resp,
 	if (locked_out(req, resp, NULL))
 		return -1;
 	if ((j.der = http_request_peer_cert(req, &j.len)) == NULL)
-		return cert_refused(req, resp, 401, "unauthorized", "a device "
+		return cert_refused(req, resp, rt, NULL, 401, "unauthorized",
+		    "a device "
 		    "certificate (a TLS client certificate) is required");
 	if (our_certificate(d, j.der, j.len, c) == -1 ||
 	    (rc = store_read(d->store, cert_lookup, &j, err, sizeof(err))) ==
 	    REG_NOT_FOUND)
-		return cert_refused(req, resp, 401, "unauthorized", "the client "
+		return cert_refused(req, resp, rt, NULL, 401, "unauthorized",
+		    "the client "
 		    "certificate is not a device certificate of this iotad");
 	if (rc != 0) {
 		log_error("certificate lookup: %s", err);
@@ -412,14 +450,16 @@ gate_cert(struct http_request *req, struct http_response *resp,
 		return -1;
 	}
 	if (j.cert.revoked != REG_NONE)
-		return cert_refused(req, resp, 403, "certificate_revoked",
+		return cert_refused(req, resp, rt, c, 403,
+		    "certificate_revoked",
 		    "this certificate is revoked");
 	if (c->dev.state != REG_DEVICE_PROVISIONED)
-		return cert_refused(req, resp, 403, "device_revoked",
+		return cert_refused(req, resp, rt, c, 403, "device_revoked",
 		    "the device is not provisioned (revoked, or enabled "
 		    "to provision again with its group's secret)");
 	if (time(NULL) > c->not_after + api_renew_grace(d, &c->group))
-		return cert_refused(req, resp, 403, "certificate_expired",
+		return cert_refused(req, resp, rt, c, 403,
+		    "certificate_expired",
 		    "the certificate expired longer ago than the group's "
 		    "renewal grace; an operator must enable the device "
 		    "(iotactl enable), which then provisions again");
@@ -434,9 +474,11 @@ gate_cert(struct http_request *req, struct http_response *resp,
  */
 static int
 basic_refused(struct http_request *req, struct http_response *resp,
-    const char *message)
+    const struct route *rt, const char *message)
 {
 	api_secret_failed(req, NULL);
+	audit_refusal(req, "device", REG_NONE, route_action(rt), NULL,
+	    "unauthorized");
 	http_respond_error(resp, 401, "unauthorized", "%s", message);
 	return -1;
 }
@@ -455,7 +497,7 @@ gate_basic(struct http_request *req, struct http_response *resp,
 		return -1;
 	if ((st = basic_parse(auth, buf, &user, &secret)) != BASIC_OK) {
 		OPENSSL_cleanse(buf, sizeof(buf));
-		return basic_refused(req, resp, st == BASIC_MISSING ?
+		return basic_refused(req, resp, rt, st == BASIC_MISSING ?
 		    "HTTP Basic with the device's name and its group's "
 		    "provisioning secret, or a device certificate, is "
 		    "required" : "the Basic user must be the device's name");
@@ -489,7 +531,7 @@ listed(const char *list, const char *addr)
 
 static int
 gate_broker(struct http_request *req, struct http_response *resp,
-    struct caller *c)
+    const struct route *rt, struct caller *c)
 {
 	struct iotad *d = http_request_arg(req);
 
@@ -498,6 +540,7 @@ gate_broker(struct http_request *req, struct http_response *resp,
 		return -1;
 	}
 	if (!listed(d->conf.broker.auth_clients, http_request_client(req))) {
+		audit_route_refusal(req, rt, "anyone", REG_NONE, "forbidden");
 		http_respond_error(resp, 403, "forbidden",
 		    "this address may not ask");
 		return -1;
@@ -526,7 +569,7 @@ api_gate(struct http_request *req, struct http_response *resp,
 		return 0;
 	}
 	if (rt->callers & CALLER_BROKER)
-		return gate_broker(req, resp, c);
+		return gate_broker(req, resp, rt, c);
 	if (rt->callers & CALLER_DEVICE_SECRET)
 		return gate_secret(req, resp, rt, bearer, c);
 	if (rt->callers & CALLER_EST_BASIC) {
@@ -536,12 +579,12 @@ api_gate(struct http_request *req, struct http_response *resp,
 		/* No Basic, but a client certificate: that proves the caller. */
 		if (auth == NULL && (rt->callers & CALLER_DEVICE_CERT) &&
 		    http_request_peer_cert(req, &n) != NULL)
-			return gate_cert(req, resp, c);
+			return gate_cert(req, resp, rt, c);
 		return gate_basic(req, resp, rt, auth, c);
 	}
 	if (rt->callers & CALLER_DEVICE_CERT)
-		return gate_cert(req, resp, c);
+		return gate_cert(req, resp, rt, c);
 	if (locked_out(req, resp, NULL))
 		return -1;
-	return gate_token(req, resp, rt->callers, bearer, c);
+	return gate_token(req, resp, rt, bearer, c);
 }

@@ -123,6 +123,11 @@ policy_check(const struct wire_request *w, time_t now, char *err,
 	case WIRE_OCSP:
 		return clock_ok(w->ocsp.now, now, err, errlen) == -1 ? -1 :
 		    ocsp_ok(&w->ocsp, err, errlen);
+	case WIRE_CHECKPOINT:
+		if (w->checkpoint.record_id < 1)
+			return refuse(err, errlen, "a checkpoint names a record "
+			    "from 1 on");
+		return clock_ok(w->checkpoint.at, now, err, errlen);
 	default:
 		return refuse(err, errlen, "not a request the signer answers");
 	}

@@ -16,7 +16,8 @@ static const char *
 kind_name(enum wire_kind kind)
 {
 	return kind == WIRE_ISSUE ? "certificate" : kind == WIRE_CRL ? "CRL" :
-	    kind == WIRE_OCSP ? "OCSP answer" : "request";
+	    kind == WIRE_OCSP ? "OCSP answer" : kind == WIRE_CHECKPOINT ?
+	    "audit checkpoint" : "request";
 }
 
 static int
@@ -53,8 +54,13 @@ sign(struct keyring *k, int i, const struct wire_request *w,
 		len = is.len;
 		snprintf(a->serial, sizeof(a->serial), "%s", is.serial);
 		a->not_after = (int64_t)is.not_after;
-	} else if ((w->kind == WIRE_CRL ? ca_signer_crl(s, &w->crl, der, &len) :
-	    ca_signer_ocsp(s, &w->ocsp, der, &len)) == -1)
+	} else if (w->kind == WIRE_CRL) {
+		if (ca_signer_crl(s, &w->crl, der, &len) == -1)
+			return -1;
+	} else if (w->kind == WIRE_OCSP) {
+		if (ca_signer_ocsp(s, &w->ocsp, der, &len) == -1)
+			return -1;
+	} else if (ca_signer_checkpoint(s, &w->checkpoint, der, &len) == -1)
 		return -1;
 	a->der = *der;
 	a->der_len = len;

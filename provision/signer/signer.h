@@ -4,7 +4,8 @@
  * given and checks each again on its own, so that an iotad under an
  * attacker's control still cannot make it sign a CA certificate, a name
  * that is not a device's, a validity the clock does not allow, or
- * anything but the three kinds of object.
+ * anything but its four kinds of object (a device certificate, a CRL, an
+ * OCSP answer, an audit checkpoint).
  */
 #ifndef IOTA_SIGNER_H
 #define IOTA_SIGNER_H

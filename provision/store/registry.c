@@ -946,18 +946,3 @@ registry_cert_list(sqlite3 *db, const struct reg_cert_filter *f,
 	store_stmt_done(st);
 	return rc == SQLITE_DONE ? REG_OK : REG_ERROR;
 }
-
-/* The audit log. */
-
-int
-registry_audit(sqlite3 *db, const struct reg_audit *a)
-{
-	sqlite3_stmt *st;
-
-	if (prepare(db, &st, "INSERT INTO audit (at, tenant_id, actor, action,"
-	    " target, outcome, client) VALUES (?, ?, ?, ?, ?, ?, ?)",
-	    "inttttt", a->at, a->tenant_id, a->actor, a->action, a->target,
-	    a->outcome, a->client) != REG_OK)
-		return REG_ERROR;
-	return run(db, st);
-}

@@ -24,6 +24,8 @@
 
 #include <sqlcipher/sqlite3.h>
 
+#include "auditchain.h"
+
 enum reg_code {
 	REG_OK = 0,
 	REG_NOT_FOUND,		/* no such row, or no such parent */
@@ -37,6 +39,7 @@ enum reg_code {
 #define REG_PUBLIC_ID_MAX 64
 #define REG_SERIAL_MAX	64	/* hex */
 #define REG_HASH_LEN	32	/* SHA-256 */
+#define REGISTRY_DB_NAME "registry.db"	/* in the state directory */
 
 enum reg_device_state {
 	REG_DEVICE_REGISTERED,
@@ -226,7 +229,47 @@ int	registry_cert_list(sqlite3 *, const struct reg_cert_filter *,
 /* The revoked certificates of a device (REG_NONE: all), with their DER. */
 int	registry_revoked_list(sqlite3 *, int64_t, reg_cert_cb, void *);
 
+/*
+ * auditlog.c: the audit table as a hash chain (auditchain.h, schema
+ * steps 8 and 9).  A record is chained as it is inserted, in the
+ * caller's transaction: the store's one writer makes reading the head
+ * and appending after it one step.
+ */
 int	registry_audit(sqlite3 *, const struct reg_audit *);
+/*
+ * Chains the records written before schema step 8 (hash NULL), oldest
+ * first, after the last chained one; *n says how many.  Idempotent.
+ */
+int	registry_audit_chain_backlog(sqlite3 *, int64_t *);
+/* The last record's id and hash; REG_NOT_FOUND for an empty audit. */
+int	registry_audit_head(sqlite3 *, int64_t *,
+	    unsigned char [AUDITCHAIN_HASH_LEN]);
+
+/* A stored audit row, as found: the hashes NULL (len 0) or any length. */
+struct reg_audit_row {
+	struct auditchain_record	 rec;
+	const unsigned char		*prev_hash, *hash;
+	size_t				 prev_len, hash_len;
+};
+typedef int	(*reg_audit_row_cb)(const struct reg_audit_row *, void *);
+/* Every row by id; the callback's non-zero stops it (REG_ERROR). */
+int	registry_audit_walk(sqlite3 *, reg_audit_row_cb, void *);
+
+/* A signed checkpoint of the chain's head (ca/checkpoint.c). */
+struct reg_checkpoint {
+	int64_t			 id;		/* set by the listing */
+	int64_t			 record_id;
+	unsigned char		 head[AUDITCHAIN_HASH_LEN];
+	int			 malformed;	/* listed: head not 32 bytes */
+	int64_t			 at;
+	char			 issuer[REG_SERIAL_MAX + 1];	/* hex serial */
+	const unsigned char	*sig;
+	size_t			 siglen;
+};
+typedef int	(*reg_checkpoint_cb)(const struct reg_checkpoint *, void *);
+int	registry_checkpoint_add(sqlite3 *, const struct reg_checkpoint *);
+/* Every checkpoint by id; sig is valid during the callback only. */
+int	registry_checkpoint_list(sqlite3 *, reg_checkpoint_cb, void *);
 
 /* eventq.c: the events outbox (schema step 6), oldest first. */
 struct reg_event {

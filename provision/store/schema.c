@@ -164,6 +164,47 @@ static const char *const registry_steps[] = {
 	"ALTER TABLE groups ADD COLUMN prev_public_id TEXT;"
 	"CREATE UNIQUE INDEX groups_prev_public_id ON groups (prev_public_id)"
 	"  WHERE prev_public_id IS NOT NULL;",
+	/*
+	 * 8: the audit chain (auditchain.h): each record holds the hash of
+	 * the one before it and its own.  NULL only in records written
+	 * before this step, which iotad chains once when it opens the
+	 * registry (registry_audit_chain_backlog()).  The triggers keep
+	 * iotad's own code from changing a chained record; they are no
+	 * defence against someone holding the key, the chain is.
+	 */
+	"ALTER TABLE audit ADD COLUMN prev_hash BLOB"
+	"  CHECK (prev_hash IS NULL OR length(prev_hash) = 32);"
+	"ALTER TABLE audit ADD COLUMN hash BLOB"
+	"  CHECK (hash IS NULL OR length(hash) = 32);"
+	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+	"  WHEN OLD.hash IS NOT NULL BEGIN"
+	"  SELECT RAISE(ABORT, 'audit records are never changed');"
+	" END;"
+	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN"
+	"  SELECT RAISE(ABORT, 'audit records are never deleted');"
+	" END;",
+	/*
+	 * 9: signed checkpoints of the audit chain: the head (record id and
+	 * hash) at a time, signed by the CA signer (ca/checkpoint.c), so
+	 * that a chain rewritten from scratch no longer matches them.
+	 * `issuer` is the signing certificate's serial, to find it again.
+	 */
+	"CREATE TABLE audit_checkpoints ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  record_id INTEGER NOT NULL,"
+	"  head BLOB NOT NULL CHECK (length(head) = 32),"
+	"  at INTEGER NOT NULL,"
+	"  issuer TEXT NOT NULL,"
+	"  signature BLOB NOT NULL CHECK (length(signature) > 0)"
+	");"
+	"CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE"
+	"  ON audit_checkpoints BEGIN"
+	"  SELECT RAISE(ABORT, 'audit checkpoints are never changed');"
+	" END;"
+	"CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE"
+	"  ON audit_checkpoints BEGIN"
+	"  SELECT RAISE(ABORT, 'audit checkpoints are never deleted');"
+	" END;",
 };
 const struct store_schema schema_registry = {
 	registry_steps, (int)(sizeof(registry_steps) / sizeof(registry_steps[0]))

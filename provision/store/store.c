@@ -778,6 +778,34 @@ store_close(struct store *st)
 	store_free(st);
 }
 
+sqlite3 *
+store_db_open(const char *path, const unsigned char key[STORE_KEY_LEN],
+    int *version, char *err, size_t errlen)
+{
+	sqlite3 *db;
+	char v[16];
+
+	/* Not SQLITE_OPEN_READONLY: WAL readers write the -shm index. */
+	if ((db = db_open(path, key, SQLITE_OPEN_READWRITE, err,
+	    errlen)) == NULL)
+		return NULL;
+	if (exec(db, "PRAGMA query_only = ON") != SQLITE_OK ||
+	    query_text(db, "PRAGMA user_version", v, sizeof(v)) != SQLITE_OK) {
+		errbuf_set(err, errlen, "cannot read %s: %s", path,
+		    sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return NULL;
+	}
+	*version = atoi(v);
+	return db;
+}
+
+void
+store_db_close(sqlite3 *db)
+{
+	db_close(db);
+}
+
 int
 store_schema_version(struct store *st)
 {

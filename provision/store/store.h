@@ -82,6 +82,16 @@ void		 store_stmt_done(sqlite3_stmt *);
 int		 store_read(struct store *, store_job, void *, char *, size_t);
 
 int		 store_schema_version(struct store *);
+
+/*
+ * For tools that inspect a database (iotactl audit verify), beside a
+ * running iotad or on a copy: one connection, keyed and proven, queries
+ * only, never migrated.  *version is its PRAGMA user_version.  Close it
+ * with store_db_close(), which finalizes store_stmt()'s statements.
+ */
+sqlite3		*store_db_open(const char *, const unsigned char [STORE_KEY_LEN],
+		    int *, char *, size_t);
+void		 store_db_close(sqlite3 *);
 /* Batches committed since open; jobs waiting: for metrics and tests. */
 uint64_t	 store_commits(struct store *);
 size_t		 store_pending(struct store *);

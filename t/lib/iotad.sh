@@ -46,6 +46,9 @@
 #     snapshot TOKEN GROUP...           SNAP: the groups and all their
 #                                       devices as the operator sees them
 #     db_digest                         sha256 of registry.db and its WAL
+#     registry_digest                   sha256 of every row but the audit
+#                                       trail's (refusals are audited), when
+#                                       HAVE_SQLCIPHER=1; else db_digest
 #     db_query SQL                      through sqlcipher with the key, when
 #                                       HAVE_SQLCIPHER=1 (iotad running)
 
@@ -333,6 +336,16 @@ snapshot() {
 db_digest() {
 	cat "$IOTAD_STATE/registry.db" "$IOTAD_STATE/registry.db-wal" \
 	    2>/dev/null | sha256sum | cut -d' ' -f1
+}
+
+# A refusal writes its audit record and nothing else: compare the rest.
+registry_digest() {
+	if [ "$HAVE_SQLCIPHER" != 1 ]; then
+		db_digest
+		return
+	fi
+	db_query '.dump' | grep -Ev '^INSERT INTO "?audit(_checkpoints)?"? ' |
+	    sha256sum | cut -d' ' -f1
 }
 
 db_query() {

@@ -13,6 +13,7 @@
 #include <openssl/x509v3.h>
 
 #include "ca.h"
+#include "checkpoint.h"
 #include "encode.h"
 #include "tap.h"
 
@@ -1049,6 +1050,124 @@ test_signer(const struct test_ca *ca)
 	EVP_PKEY_free(other);
 }
 
+/* Audit checkpoints: the encoding pinned, and sign/verify with each key. */
+
+static void
+test_checkpoint_tbs(void)
+{
+	struct ca_checkpoint_req r = { .record_id = 0x0102030405060708LL,
+	    .at = T0 };
+	unsigned char tbs[CA_CHECKPOINT_TBS_LEN], want[CA_CHECKPOINT_TBS_LEN];
+	static const unsigned char at[8] = { 0, 0, 0, 0, 0x70, 0xdb, 0xd8,
+	    0x80 };	/* 1893456000 */
+
+	memset(r.head, 0xab, sizeof(r.head));
+	memcpy(want, "iota audit checkpoint v1", 25);	/* with its NUL */
+	for (int i = 0; i < 8; i++)
+		want[25 + i] = (unsigned char)(i + 1);
+	memset(want + 33, 0xab, 32);
+	memcpy(want + 65, at, 8);
+	is_int(CA_CHECKPOINT_TBS_LEN, 73, "checkpoint: tag, id, head, time");
+	ca_checkpoint_tbs(&r, tbs);
+	ok(memcmp(tbs, want, sizeof(want)) == 0,
+	    "checkpoint: the signed bytes are as documented");
+}
+
+/* 0 if a signature of r by s verifies against cert. */
+static int
+checkpoint_round(struct ca_signer *s, const X509 *cert,
+    const struct ca_checkpoint_req *r, const struct ca_checkpoint_req *check)
+{
+	unsigned char *sig = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (ca_signer_checkpoint(s, r, &sig, &len) == -1)
+		return -2;
+	rc = ca_checkpoint_verify(check, sig, len, cert);
+	OPENSSL_free(sig);
+	return rc;
+}
+
+static void
+test_checkpoint_tamper(const struct test_ca *ca)
+{
+	struct ca_checkpoint_req r = { .record_id = 42, .at = T0 + DAY }, t;
+	unsigned char *sig = NULL;
+	size_t len = 0;
+
+	memset(r.head, 0x5a, sizeof(r.head));
+	is_int(checkpoint_round(ca->inter, ca->inter_cert, &r, &r), 0,
+	    "checkpoint: the intermediate's signature verifies");
+	t = r;
+	t.head[31] ^= 1;
+	is_int(checkpoint_round(ca->inter, ca->inter_cert, &r, &t), -1,
+	    "checkpoint: another head does not");
+	t = r;
+	t.record_id = 43;
+	is_int(checkpoint_round(ca->inter, ca->inter_cert, &r, &t), -1,
+	    "checkpoint: another record id does not");
+	t = r;
+	t.at = r.at + 1;
+	is_int(checkpoint_round(ca->inter, ca->inter_cert, &r, &t), -1,
+	    "checkpoint: another time does not");
+	is_int(checkpoint_round(ca->inter, ca->root_cert, &r, &r), -1,
+	    "checkpoint: another issuer's key does not");
+	ok(ca_signer_checkpoint(ca->inter, &r, &sig, &len) == 0 && len > 8,
+	    "checkpoint: signed");
+	sig[len / 2] ^= 0x10;
+	ok(ca_checkpoint_verify(&r, sig, len, ca->inter_cert) == -1,
+	    "checkpoint: a changed signature does not verify");
+	like(ca_errstr(), "does not verify", "  and says so");
+	OPENSSL_free(sig);
+	t = r;
+	t.at = T0 + 31 * DAY;
+	is_int(checkpoint_round(ca->inter, ca->inter_cert, &t, &t), -1,
+	    "checkpoint: a time outside the issuer's validity is refused");
+	like(ca_errstr(), "not valid", "  and says so");
+	t = r;
+	t.record_id = 0;
+	is_int(checkpoint_round(ca->inter, ca->inter_cert, &t, &t), -2,
+	    "checkpoint: the signer refuses record id 0");
+}
+
+/* A root of that key type, signing checkpoints. */
+static void
+checkpoint_key_type(enum ca_key_type type)
+{
+	struct ca_request req = { .profile = CA_PROFILE_ROOT,
+	    .common_name = "checkpoint Root", .days = 10 };
+	struct ca_checkpoint_req r = { .record_id = 7, .at = T0 + DAY };
+	EVP_PKEY *key = ca_key_generate(type);
+	struct ca_signer *self, *s = NULL;
+	X509 *cert;
+
+	EVP_PKEY_up_ref(key);
+	self = ca_signer_self(key);
+	cert = ca_issue_for_key(self, key, &req, T0);
+	ok(ca_signer_checkpoint(self, &r, NULL, NULL) == -1,
+	    "checkpoint %s: a signer without a certificate signs none",
+	    ca_key_type_name(type));
+	ca_signer_free(self);
+	if (cert != NULL)
+		s = signer_for(cert, key);
+	is_int(s != NULL ? checkpoint_round(s, cert, &r, &r) : -3, 0,
+	    "checkpoint %s: signs and verifies", ca_key_type_name(type));
+	ca_signer_free(s);
+	X509_free(cert);
+	EVP_PKEY_free(key);
+}
+
+static void
+test_checkpoint(const struct test_ca *ca)
+{
+	test_checkpoint_tbs();
+	test_checkpoint_tamper(ca);
+	checkpoint_key_type(CA_KEY_EC_P384);
+	checkpoint_key_type(CA_KEY_ED25519);
+	checkpoint_key_type(CA_KEY_RSA_3072);
+}
+
 int
 main(void)
 {
@@ -1078,6 +1197,7 @@ main(void)
 	test_base64();
 	test_signer(&ca);
 	test_signer_boundary(&ca);
+	test_checkpoint(&ca);
 	ca_signer_free(ca.root);
 	EVP_PKEY_free(ca.inter_key);
 	ca_signer_free(ca.inter);

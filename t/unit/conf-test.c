@@ -740,6 +740,13 @@ test_round_trip(void)
 	    "  dir: \"/ca/ leading and trailing \"\n"
 	    "  passphrase_file: /ca/- not a sequence\n"
 	    "  pkcs11_module: /usr/lib/p11/module.so\n"
+	    "process:\n"
+	    "  user: \"iota front\"\n"
+	    "signer:\n"
+	    "  user: iota-signer\n"
+	    "  program: /opt/iota/libexec/iota-signer\n"
+	    "  channels: 16\n"
+	    "  seccomp: off\n"
 	    "state:\n"
 	    "  dir: relative/state\n"
 	    "  key_file: ~weird/key\n"
@@ -780,7 +787,8 @@ test_round_trip(void)
 	    "  level: debug\n"
 	    "  file: \"true\"\n"
 	    "audit:\n"
-	    "  file: \"null\"\n");
+	    "  file: \"null\"\n"
+	    "  checkpoint_interval: 0\n");
 	every_key_changed(all);
 	round_trip("every key changed, awkward strings", all);
 	round_trip("strings that look like something else", fixture(
