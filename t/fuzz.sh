@@ -17,7 +17,7 @@ CLANG=${CLANG:-$(command -v clang-14 || command -v clang)}
 T=$T_TMP
 SRC=$T_SRCDIR/..
 : "${FUZZ_SECONDS:=10}"
-: "${FUZZ_TARGETS:=csr ocsp-request router auth-form json est pem conf}"
+: "${FUZZ_TARGETS:=csr ocsp-request router auth-form json est pem conf signer-wire}"
 echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' >"$T/probe.c"
 "$CLANG" -fsanitize=fuzzer "$T/probe.c" -o "$T/probe" 2>/dev/null ||
     { echo "1..0 # SKIP clang has no libFuzzer"; exit 0; }
@@ -35,11 +35,13 @@ sources() {
 	auth-form)	echo "$SRC/provision/http/router.c $SRC/provision/broker/auth-answer.c $LIB" ;;
 	json)		echo "$SRC/provision/http/json.c $CA $LIB" ;;
 	est)		echo "$SRC/provision/api/basic.c $CA $LIB" ;;
+	signer-wire)	echo "$SRC/ca/signer-wire.c $SRC/provision/signer/policy.c $CA $LIB" ;;
 	conf)		echo "$SRC/conf/"{conf,conf-table,value,field,load,suggest,print,verify,check}.c "$LIB" ;;
 	esac
 }
 INC="-I$SRC/ca -I$SRC/lib -I$SRC/conf -I$SRC/provision -I$SRC/provision/http
-    -I$SRC/provision/api -I$SRC/provision/store -I$SRC/provision/broker"
+    -I$SRC/provision/api -I$SRC/provision/store -I$SRC/provision/broker
+    -I$SRC/provision/signer"
 PKGS="openssl jansson yaml-0.1"
 
 # build TARGET: T/TARGET with libFuzzer, ASan and UBSan, without a warning.

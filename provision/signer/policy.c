@@ -23,11 +23,11 @@ refuse(char *err, size_t errlen, const char *why)
 static int
 clock_ok(time_t asked, time_t now, char *err, size_t errlen)
 {
-	long long off = (long long)asked - (long long)now;
-
-	if (off > CLOCK_SLACK || off < -CLOCK_SLACK) {
-		snprintf(err, errlen, "the request's time is %lld s off the "
-		    "signer's clock", off);
+	/* Compared, not subtracted: a forged time may be anything. */
+	if (asked > now + CLOCK_SLACK || asked < now - CLOCK_SLACK) {
+		snprintf(err, errlen, "the request's time is %s the signer's "
+		    "clock by more than %d s", asked > now ? "ahead of" :
+		    "behind", CLOCK_SLACK);
 		return -1;
 	}
 	return 0;
