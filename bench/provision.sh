@@ -17,7 +17,8 @@
 #   5. broker auth-backend mode: provisioning, and the login and topic
 #      checks RabbitMQ's HTTP auth backend would ask, at 32 connections.
 #
-# Server CPU is utime+stime from /proc/PID/stat over the round, divided by
+# Server CPU is utime+stime from /proc/PID/stat over the round (iotad with
+# its supervisor and signer; bench/lib/cpu.sh), divided by
 # the certificates issued; the load generator (bench/provision-load) runs
 # on the same two cores, as it would in any honest loopback run.  Figures
 # are medians of the rounds.  step-ca is not in Debian 12 and cannot be
@@ -32,6 +33,7 @@
 set -u
 . "$T_SRCDIR/lib/tap.sh"
 . "$T_SRCDIR/lib/iotad.sh"
+. "$(dirname "$0")/lib/cpu.sh"
 . "$T_SRCDIR/lib/ports.sh"
 need_iotad
 command -v cfssl >/dev/null || bail_out "cfssl not found (apt-get install golang-cfssl)"
@@ -47,8 +49,6 @@ W=$T_TMP
 
 say() { printf '%s\n' "$*" >&2; }
 
-# cpu_ticks PID: utime + stime
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
@@ -143,10 +143,10 @@ cfssl_setup
 # measure NAME PID PORT PATH BODIES C MODE: one line into $W/results
 measure() {
 	local name=$1 pid=$2 port=$3 path=$4 f=$5 c=$6 mode=$7 t0 t1 out ok
-	t0=$(cpu_ticks "$pid")
+	t0=$(tree_ticks "$pid")
 	out=$("$LOAD" run 127.0.0.1 "$port" "$path" "$f" "$c" "$mode") ||
 	    say "$name: $out"
-	t1=$(cpu_ticks "$pid")
+	t1=$(tree_ticks "$pid")
 	ok=$(awk '{ print $4 }' <<<"$out")
 	[ "$ok" -gt 0 ] || bail_out "$name: nothing issued: $out"
 	awk -v n="$name" -v ok="$ok" -v cpu=$((t1 - t0)) -v hz="$HZ" '{
@@ -159,7 +159,7 @@ if [ "${1:-}" = --profile ]; then
 	bodies "$W/p" "g$BIG" "${SECRET[g$BIG]}" 0 3000 p
 	api POST "/v1/groups/g$BIG/devices" "$OP" "$(seq -f 'p%.0f' 0 2999 |
 	    jq -R . | jq -sc '{names: .}')"
-	perf record -g -o "$W/perf.data" -p "$IOTAD_PID" 2>/dev/null &
+	perf record -g -o "$W/perf.data" -p "$(tree_pids "$IOTAD_PID")" 2>/dev/null &
 	perf_pid=$!
 	sleep 0.5
 	"$LOAD" run 127.0.0.1 "$IOTAD_PORT" /v1/provision "$W/p" 32 keepalive

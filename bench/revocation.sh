@@ -17,6 +17,7 @@
 set -u
 . "$T_SRCDIR/lib/tap.sh"
 . "$T_SRCDIR/lib/iotad.sh"
+. "$(dirname "$0")/lib/cpu.sh"
 . "$T_SRCDIR/lib/ports.sh"
 need_iotad
 command -v wrk >/dev/null || bail_out "wrk not found (apt-get install wrk)"
@@ -27,7 +28,6 @@ HZ=$(getconf CLK_TCK)
 W=$T_TMP
 
 say() { printf '%s\n' "$*" >&2; }
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 IOTAD_LOG_LEVEL=warn
@@ -98,9 +98,9 @@ like "$(ossl ocsp -issuer "$INTER" -cert "$W/d1.crt" -url "http://127.0.0.1:$REV
 # round NAME PID URL [SCRIPT]: answers/s and CPU ms per answer, one line.
 round() {
 	local name=$1 pid=$2 url=$3 t0 t1 n
-	t0=$(cpu_ticks "$pid")
+	t0=$(tree_ticks "$pid")
 	wrk -t2 -c16 -d"${SECS}s" ${4:+-s "$4"} "$url" >"$W/wrk.out" 2>&1
-	t1=$(cpu_ticks "$pid")
+	t1=$(tree_ticks "$pid")
 	n=$(awk '/requests in/ { print $1 }' "$W/wrk.out")
 	[ -n "$n" ] || { say "$name: wrk said: $(head -c 300 "$W/wrk.out")"; n=0; }
 	[ -n "${BENCH_DEBUG:-}" ] && say "$name: $(cat "$W/wrk.out")"
@@ -114,13 +114,13 @@ round() {
 FRESH=$((ROUNDS > 1 ? 1000 : 300))
 fresh() {
 	local name=$1 pid=$2 url=$3 t0 t1 s0 s1 ok
-	t0=$(cpu_ticks "$pid")
+	t0=$(tree_ticks "$pid")
 	s0=$(date +%s%N)
 	seq 1 "$FRESH" | xargs -P 8 -I{} curl -s -o /dev/null -w '%{http_code}\n' \
 	    -H 'Content-Type: application/ocsp-request' --data-binary "@$W/req.der" \
 	    "$url" >"$W/fresh.codes"
 	s1=$(date +%s%N)
-	t1=$(cpu_ticks "$pid")
+	t1=$(tree_ticks "$pid")
 	ok=$(grep -c '^200$' "$W/fresh.codes")
 	[ "$ok" = "$FRESH" ] || say "$name: $ok of $FRESH answered 200"
 	awk -v n="$ok" -v c=$((t1 - t0)) -v hz="$HZ" -v ns=$((s1 - s0)) -v name="$name" \

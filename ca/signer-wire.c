@@ -43,6 +43,12 @@ put(struct wire_buf *b, const void *p, size_t n)
 	b->len += n;
 }
 
+void
+wire_buf_append(struct wire_buf *b, const void *p, size_t n)
+{
+	put(b, p, n);
+}
+
 static void
 put_u8(struct wire_buf *b, unsigned int v)
 {

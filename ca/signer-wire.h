@@ -43,6 +43,8 @@ struct wire_buf {
 	int		 failed;
 };
 void	wire_buf_free(struct wire_buf *);
+/* Bytes at the end, as they are (answers of a batch, one after another). */
+void	wire_buf_append(struct wire_buf *, const void *, size_t);
 
 /* Requests, front end -> signer; the frame's 4-byte length included. */
 int	wire_put_issue(struct wire_buf *, const char *,

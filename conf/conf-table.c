@@ -92,9 +92,9 @@ static const struct conf_key iotad_keys[] = {
 	{ PATH(signer.program),
 	  .help = "The signer program.  Not set: iota-signer beside "
 	    "iotad's own executable, else the one installed with it." },
-	{ INT(signer.channels), .min = 1, .max = 16, .def = "4",
-	  .help = "Sockets between iotad and its signer; as many requests "
-	    "are signed at once." },
+	{ INT(signer.channels), .min = 1, .max = 16, .def = "2",
+	  .help = "Sockets between iotad and its signer, as many signatures "
+	    "at once; requests that wait go out together, in batches." },
 	{ ENUM(signer.seccomp, switches), .def = "on",
 	  .help = "on: the signer limits itself to the system calls "
 	    "signing needs (seccomp); off: it does not (for debugging)." },

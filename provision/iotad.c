@@ -186,11 +186,18 @@ separate(struct iotad *d)
 	char err[512];
 
 	if (iotad_listen(d, err, sizeof(err)) == -1 ||
+#ifndef IOTA_BENCH_INPROCESS_SIGNER
 	    iotad_signer_start(d, err, sizeof(err)) == -1 ||
-	    iotad_drop_privileges(d, err, sizeof(err)) == -1) {
+	    iotad_drop_privileges(d, err, sizeof(err)) == -1 ||
+#endif
+	    0) {
 		log_error("refusing to start: %s", err);
 		fatal("%s", err);
 	}
+#ifdef IOTA_BENCH_INPROCESS_SIGNER
+	/* `make bench-signer`'s baseline alone, never installed. */
+	log_warn("a benchmark build: the CA key is in this process");
+#endif
 }
 
 /* Revocations the index missed (iotad stopped in between) go in first. */
@@ -553,8 +560,8 @@ main(int argc, char *argv[])
 			printf("%s: configuration OK\n", o.config);
 		else {
 			block_signals();
-			if (signer_link_watch(d.signer_link, err, sizeof(err)) ==
-			    -1)
+			if (d.signer_link != NULL && signer_link_watch(
+			    d.signer_link, err, sizeof(err)) == -1)
 				fatal("%s", err);
 			if ((d.failures = ratelimit_new(
 			    d.conf.ratelimit.failures_per_minute,

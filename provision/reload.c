@@ -287,19 +287,22 @@ swap_in(struct iotad *d, struct iotad_ca *ca, const struct iotad_conf *n)
 void
 iotad_reload(struct iotad *d)
 {
-	struct ledger_keys keys = signer_link_keys(d->signer_link);
+	struct ledger_keys keys;
 	struct iotad_conf n;
 	struct iotad_ca ca;
 	char err[512];
 
 	memset(&n, 0, sizeof(n));
+	if (d->signer_link != NULL)
+		keys = signer_link_keys(d->signer_link);
 	if (conf_load(d->config_path, &n, err, sizeof(err)) == -1 ||
 	    conf_check_files(&n, err, sizeof(err)) == -1 ||
 	    signer_settings_same(&d->conf, &n, err, sizeof(err)) == -1 ||
 	    iotad_ca_audit(n.ca.dir, log_warn_fn, err, sizeof(err)) == -1 ||
-	    signer_link_renew(d->signer_link, err, sizeof(err)) == -1 ||
-	    iotad_ca_load(&n, &keys, d->revocation_base, &ca, err,
-	    sizeof(err)) == -1) {
+	    (d->signer_link != NULL && signer_link_renew(d->signer_link, err,
+	    sizeof(err)) == -1) ||
+	    iotad_ca_load(&n, d->signer_link != NULL ? &keys : NULL,
+	    d->revocation_base, &ca, err, sizeof(err)) == -1) {
 		log_error("reload failed, the running configuration stays: %s",
 		    err);
 		conf_free(&n);

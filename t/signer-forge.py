@@ -214,6 +214,20 @@ st2, der2, _ = answer(front, good)
 tap(st1 == 0 and st2 == 0 and der1 != der2,
     "a replayed request gets a fresh certificate (a fresh serial)")
 
+# A batch: three requests in one write (a good one, a refused one, a good
+# one) are answered in order, in one read or more.
+front.sendall(frame(good) + frame(issue_body(ISSUER, profile=1)) +
+              frame(good))
+answers = [read_frame(front) for _ in range(3)]
+tap([a[3] for a in answers] == [0, 1, 0],
+    "a batch of three is answered in order: signed, refused, signed",
+    repr([a[3] for a in answers]))
+# Half a frame, then the rest: the signer waits for the whole of it.
+front.sendall(frame(good)[:10])
+time.sleep(0.2)
+front.sendall(frame(good)[10:])
+tap(read_frame(front)[3] == 0, "a frame sent in two halves is answered once")
+
 # Oversized: a length the signer will not read closes that socket only.
 front2.sendall(struct.pack(">I", 0x7FFFFFFF) + b"xx")
 try:

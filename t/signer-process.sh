@@ -45,7 +45,7 @@ like "$(grep 'iota-signer info: pid' "$IOTAD_DIR/iotad.log")" \
     "pid $SIG holds 1 key; runs as uid [0-9]+ .*seccomp: [0-9]+ system calls" \
     "the signer says in the log what it did"
 fds=$(ls "/proc/$SIG/fd" | sort -n | tr '\n' ' ')
-is "$fds" "0 1 2 3 4 5 6 " "the signer holds its 4 sockets and stdio, nothing else"
+is "$fds" "0 1 2 3 4 " "the signer holds its 2 sockets (signer.channels) and stdio, nothing else"
 
 # --- the key's private scalar, in whose memory -------------------------------
 ossl pkey -in "$IOTAD_DIR/ca/intermediate.key" -passin "file:$IOTAD_DIR/pass" \

@@ -1,5 +1,6 @@
 /* iotad's side of its signer process: link.h. */
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -20,11 +21,20 @@
 #define HELLO_SECONDS	60	/* scrypt over every key, on a slow machine */
 #define BACKOFF_MAX_MS	10000
 
-/* One signer process: its sockets, each carrying one request at a time. */
+#define BATCH_MAX	16	/* requests written to a socket at once */
+
+/*
+ * One signer process: its sockets.  A socket carries one batch at a time:
+ * the requests waiting when it was free, written at once, answered in
+ * order (the signer reads what came in one read and answers in one write).
+ */
 struct chan {
-	int	fd;
-	int	busy;
-	int	dead;
+	int		 fd;
+	int		 busy;
+	int		 dead;
+	unsigned char	*rbuf;		/* answers read, not yet taken */
+	size_t		 rhave;
+	size_t		 rcap;
 };
 struct gen {
 	pid_t		 pid;
@@ -34,9 +44,24 @@ struct gen {
 	int		 retired;	/* replaced: closed when refs is 0 */
 };
 
+/* A request waiting for, or in, a batch; on its caller's stack. */
+enum pending_state { QUEUED, TAKEN, ANSWERED, FAILED };
+struct pending {
+	const unsigned char	*frame;
+	size_t			 len;
+	unsigned char		*body;		/* the answer's, malloc'd */
+	size_t			 blen;
+	enum pending_state	 state;
+	int			 err;		/* errno, when FAILED */
+	pthread_cond_t		 done;
+	struct pending		*next;
+};
+
 struct signer_link {
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 changed;
+	struct pending	*queue;		/* FIFO of QUEUED requests */
+	struct pending	**tail;
 	int		 ctl;		/* the supervisor's socket */
 	pid_t		 supervisor;
 	struct gen	*cur;		/* NULL: no signer now */
@@ -51,27 +76,7 @@ struct signer_link {
 	size_t		 whylen;
 };
 
-static struct timespec
-deadline_in(int seconds)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += seconds;
-	return ts;
-}
-
-static int
-ms_left(const struct timespec *until)
-{
-	struct timespec now;
-	long long ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (until->tv_sec - now.tv_sec) * 1000LL +
-	    (until->tv_nsec - now.tv_nsec) / 1000000;
-	return ms < 0 ? 0 : ms > 60000 ? 60000 : (int)ms;
-}
+static void	wake_queue(struct signer_link *);
 
 /* --- frames over one socket -------------------------------------------- */
 
@@ -92,58 +97,82 @@ send_all(int fd, const unsigned char *p, size_t len)
 	return 0;
 }
 
-static int
-recv_all(int fd, unsigned char *p, size_t len, const struct timespec *until)
+/* Blocking reads give up after `seconds` (SO_RCVTIMEO): no poll needed. */
+static void
+set_timeout(int fd, int seconds)
 {
-	struct pollfd pfd = { fd, POLLIN, 0 };
-	ssize_t n;
-	int rc;
+	struct timeval tv = { seconds, 0 };
 
-	while (len > 0) {
-		if ((rc = poll(&pfd, 1, ms_left(until))) == 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		if (rc == -1 && errno == EINTR)
-			continue;
-		if (rc == -1 || (n = recv(fd, p, len, 0)) == 0) {
-			if (rc != -1)
-				errno = EPIPE;
-			return -1;
-		}
-		if (n == -1) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+/* At least one byte, at most len; -1 with errno (ETIMEDOUT, EPIPE). */
+static ssize_t
+recv_some(int fd, unsigned char *p, size_t len)
+{
+	ssize_t n;
+
+	while ((n = recv(fd, p, len, 0)) == -1 && errno == EINTR)
+		;
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		errno = ETIMEDOUT;
+	else if (n == 0)
+		errno = EPIPE;
+	return n > 0 ? n : -1;
+}
+
+/* Room for `want` bytes in the socket's buffer. */
+static int
+room(struct chan *c, size_t want)
+{
+	unsigned char *p;
+	size_t cap = c->rcap ? c->rcap : 4096;
+
+	while (cap < want)
+		cap *= 2;
+	if (cap == c->rcap)
+		return 0;
+	if ((p = realloc(c->rbuf, cap)) == NULL)
+		return -1;
+	c->rbuf = p;
+	c->rcap = cap;
 	return 0;
 }
 
-/* One frame's body, malloc'd; -1 with errno. */
+/*
+ * The socket's next frame body, malloc'd; -1 with errno.  Reads take what
+ * is there: a batch's answers come in one write.
+ */
 static int
-read_frame(int fd, int seconds, unsigned char **body, size_t *len)
+read_frame(struct chan *c, unsigned char **body, size_t *len)
 {
-	struct timespec until = deadline_in(seconds);
-	unsigned char head[4];
-	uint32_t n;
+	uint32_t want = 0;
+	ssize_t n;
 
-	if (recv_all(fd, head, 4, &until) == -1)
-		return -1;
-	if ((n = wire_frame_len(head)) == 0 || n > WIRE_FRAME_MAX) {
-		errno = EPROTO;
-		return -1;
+	for (;;) {
+		if (c->rhave >= 4) {
+			want = wire_frame_len(c->rbuf);
+			if (want == 0 || want > WIRE_FRAME_MAX) {
+				errno = EPROTO;
+				return -1;
+			}
+			if (c->rhave >= 4 + (size_t)want)
+				break;
+		}
+		if (room(c, c->rhave >= 4 ? 4 + (size_t)want : c->rhave + 4096) ==
+		    -1)
+			return -1;
+		if ((n = recv_some(c->fd, c->rbuf + c->rhave, c->rcap -
+		    c->rhave)) == -1)
+			return -1;
+		c->rhave += (size_t)n;
 	}
-	if ((*body = malloc(n)) == NULL)
+	if ((*body = malloc(want)) == NULL)
 		return -1;
-	if (recv_all(fd, *body, n, &until) == -1) {
-		free(*body);
-		*body = NULL;
-		return -1;
-	}
-	*len = n;
+	memcpy(*body, c->rbuf + 4, want);
+	c->rhave -= 4 + (size_t)want;
+	memmove(c->rbuf, c->rbuf + 4 + want, c->rhave);
+	*len = want;
 	return 0;
 }
 
@@ -152,8 +181,10 @@ read_frame(int fd, int seconds, unsigned char **body, size_t *len)
 static void
 gen_free(struct gen *g)
 {
-	for (int i = 0; i < g->n; i++)
+	for (int i = 0; i < g->n; i++) {
 		close(g->ch[i].fd);
+		free(g->ch[i].rbuf);
+	}
 	free(g);
 }
 
@@ -225,9 +256,11 @@ hello(struct signer_link *k, const struct supervise_msg *m, const int *fds,
 	}
 	g->pid = m->pid;
 	g->n = m->nfds;
-	for (int i = 0; i < g->n; i++)
+	for (int i = 0; i < g->n; i++) {
 		g->ch[i].fd = fds[i];
-	if (read_frame(fds[0], HELLO_SECONDS, &body, &len) == -1) {
+		set_timeout(fds[i], i == 0 ? HELLO_SECONDS : CALL_SECONDS);
+	}
+	if (read_frame(&g->ch[0], &body, &len) == -1) {
 		errbuf_set(err, errlen, "the signer (pid %d) did not start: %s "
 		    "(its reason is in the log)", (int)m->pid, strerror(errno));
 		gen_free(g);
@@ -248,6 +281,7 @@ hello(struct signer_link *k, const struct supervise_msg *m, const int *fds,
 		gen_free(g);
 		return NULL;
 	}
+	set_timeout(fds[0], CALL_SECONDS);
 	return g;
 }
 
@@ -258,6 +292,7 @@ install(struct signer_link *k, struct gen *g)
 	retire(k, k->cur);
 	k->cur = g;
 	k->installs++;
+	wake_queue(k);
 	pthread_cond_broadcast(&k->changed);
 	pthread_mutex_unlock(&k->lock);
 	log_info("signer: pid %d ready, holding %zu key%s", (int)g->pid,
@@ -325,8 +360,10 @@ handle(struct signer_link *k, int seconds, int *backoff_ms, time_t *born)
 	}
 	pthread_mutex_lock(&k->lock);
 	lost = k->cur != NULL && k->cur->pid == m.pid;
-	if (lost)
+	if (lost) {
 		retire(k, k->cur);
+		wake_queue(k);	/* they answer 503 now, not in 10 s */
+	}
 	if (m.pid == 0)
 		k->failures++;
 	pthread_cond_broadcast(&k->changed);
@@ -369,6 +406,7 @@ signer_link_start(const struct signer_link_config *c, char *err,
 	}
 	pthread_mutex_init(&k->lock, NULL);
 	pthread_cond_init(&k->changed, NULL);
+	k->tail = &k->queue;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1 ||
 	    (k->supervisor = fork()) == -1) {
 		errbuf_set(err, errlen, "cannot start the signer: %s",
@@ -474,44 +512,132 @@ unavailable(const char *why)
 	return -1;
 }
 
-/* A free socket of the current signer, or NULL and why; with the lock. */
+/* With the lock: a free socket of the current signer; NULL: none now. */
 static struct chan *
-take_chan(struct signer_link *k, struct gen **gp, const char **why)
+free_chan(struct gen *g, int *alive)
 {
-	struct timespec until;
-	int alive;
-
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += CALL_SECONDS;
-	for (;;) {
-		struct gen *g = k->cur;
-
-		if (g == NULL) {
-			*why = "it is not running";
-			return NULL;
-		}
-		alive = 0;
-		for (int i = 0; i < g->n; i++) {
-			if (g->ch[i].dead)
-				continue;
-			alive++;
-			if (!g->ch[i].busy) {
-				g->ch[i].busy = 1;
-				g->refs++;
-				*gp = g;
-				return &g->ch[i];
-			}
-		}
-		if (alive == 0) {
-			*why = "it does not answer";
-			return NULL;
-		}
-		if (pthread_cond_timedwait(&k->changed, &k->lock, &until) ==
-		    ETIMEDOUT) {
-			*why = "it is busy";
-			return NULL;
-		}
+	*alive = 0;
+	for (int i = 0; g != NULL && i < g->n; i++) {
+		if (g->ch[i].dead)
+			continue;
+		(*alive)++;
+		if (!g->ch[i].busy)
+			return &g->ch[i];
 	}
+	return NULL;
+}
+
+/* With the lock: wake every queued request (the signer came or went). */
+static void
+wake_queue(struct signer_link *k)
+{
+	for (struct pending *p = k->queue; p != NULL; p = p->next)
+		pthread_cond_signal(&p->done);
+}
+
+/* With the lock: up to BATCH_MAX requests off the front of the queue. */
+static int
+take_batch(struct signer_link *k, struct pending **batch)
+{
+	int n = 0;
+
+	while (n < BATCH_MAX && k->queue != NULL) {
+		batch[n] = k->queue;
+		batch[n]->state = TAKEN;
+		if ((k->queue = batch[n]->next) == NULL)
+			k->tail = &k->queue;
+		n++;
+	}
+	return n;
+}
+
+static void
+unqueue(struct signer_link *k, struct pending *me)
+{
+	struct pending **pp;
+
+	for (pp = &k->queue; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == me) {
+			if ((*pp = me->next) == NULL)
+				k->tail = pp;
+			return;
+		}
+}
+
+/* Without the lock: the batch out in one write, its answers in order. */
+static int
+run_batch(struct chan *ch, struct pending **batch, int n)
+{
+	struct iovec iov[BATCH_MAX];
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+	size_t total = 0;
+	ssize_t w;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		iov[i].iov_base = (void *)batch[i]->frame;
+		iov[i].iov_len = batch[i]->len;
+		total += batch[i]->len;
+	}
+	while ((w = sendmsg(ch->fd, &mh, MSG_NOSIGNAL)) == -1 && errno == EINTR)
+		;
+	/* A short write leaves half a frame: the rest, then, in turn. */
+	if (w >= 0 && (size_t)w < total)
+		for (i = 0; i < n && w >= 0; i++) {
+			size_t len = batch[i]->len;
+
+			if ((size_t)w >= len) {
+				w -= (ssize_t)len;
+				continue;
+			}
+			if (send_all(ch->fd, batch[i]->frame + w, len -
+			    (size_t)w) == -1)
+				w = -1;
+			else
+				w = 0;
+		}
+	if (w == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (read_frame(ch, &batch[i]->body, &batch[i]->blen) == -1)
+			return -1;
+	return 0;
+}
+
+/*
+ * With the lock, as the leader of a batch: the socket is ours; the others
+ * in it are told when their answer is in.  Then the next in the queue may
+ * lead one.
+ */
+static void
+lead(struct signer_link *k, struct gen *g, struct chan *ch)
+{
+	struct pending *batch[BATCH_MAX];
+	int n, rc, e;
+
+	ch->busy = 1;
+	g->refs++;
+	n = take_batch(k, batch);
+	pthread_mutex_unlock(&k->lock);
+	rc = run_batch(ch, batch, n);
+	e = errno;
+	pthread_mutex_lock(&k->lock);
+	for (int i = 0; i < n; i++) {
+		if (rc == -1) {
+			free(batch[i]->body);
+			batch[i]->body = NULL;
+		}
+		batch[i]->state = rc == 0 ? ANSWERED : FAILED;
+		batch[i]->err = e;
+		pthread_cond_signal(&batch[i]->done);
+	}
+	ch->busy = 0;
+	if (rc == -1)
+		ch->dead = 1;	/* a frame may be half-way: never reused */
+	if (--g->refs == 0 && g->retired)
+		gen_free(g);
+	if (k->queue != NULL)
+		pthread_cond_signal(&k->queue->done);
 }
 
 static int
@@ -519,29 +645,52 @@ call(void *arg, const unsigned char *frame, size_t len, unsigned char **body,
     size_t *blen)
 {
 	struct signer_link *k = arg;
-	struct gen *g = NULL;
+	struct pending me = { .frame = frame, .len = len, .state = QUEUED };
+	struct timespec until;
 	struct chan *ch;
-	const char *why;
-	int rc, e;
+	const char *why = NULL;
+	int alive;
 
+	pthread_cond_init(&me.done, NULL);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += CALL_SECONDS;
 	pthread_mutex_lock(&k->lock);
-	ch = take_chan(k, &g, &why);
+	*k->tail = &me;
+	k->tail = &me.next;
+	while (me.state == QUEUED || me.state == TAKEN) {
+		if (me.state == QUEUED) {
+			ch = free_chan(k->cur, &alive);
+			if (ch != NULL && k->queue == &me) {
+				lead(k, k->cur, ch);
+				continue;
+			}
+			why = k->cur == NULL ? "it is not running" :
+			    alive == 0 ? "it does not answer" : NULL;
+			if (why != NULL)
+				break;
+		}
+		if (pthread_cond_timedwait(&me.done, &k->lock, &until) !=
+		    ETIMEDOUT)
+			continue;
+		if (me.state == QUEUED) {
+			why = "it is busy";
+			break;
+		}
+		/* In a batch: its leader's reads time out on their own. */
+		until.tv_sec += CALL_SECONDS;
+	}
+	if (me.state == QUEUED)
+		unqueue(k, &me);
+	if (k->queue != NULL)
+		pthread_cond_signal(&k->queue->done);
 	pthread_mutex_unlock(&k->lock);
-	if (ch == NULL)
-		return unavailable(why);
-	rc = send_all(ch->fd, frame, len);
-	if (rc == 0)
-		rc = read_frame(ch->fd, CALL_SECONDS, body, blen);
-	e = errno;
-	pthread_mutex_lock(&k->lock);
-	ch->busy = 0;
-	if (rc == -1)
-		ch->dead = 1;	/* a frame may be half-way: never reused */
-	if (--g->refs == 0 && g->retired)
-		gen_free(g);
-	pthread_cond_broadcast(&k->changed);
-	pthread_mutex_unlock(&k->lock);
-	return rc == 0 ? 0 : unavailable(strerror(e));
+	pthread_cond_destroy(&me.done);
+	if (me.state == ANSWERED) {
+		*body = me.body;
+		*blen = me.blen;
+		return 0;
+	}
+	return unavailable(why != NULL ? why : strerror(me.err));
 }
 
 /* --- the ledger's keys ------------------------------------------------- */

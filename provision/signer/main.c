@@ -199,22 +199,6 @@ load_keys(const struct options *o)
 }
 
 static int
-recv_all(int fd, unsigned char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = recv(fd, p, len, 0)) == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int
 send_all(int fd, const unsigned char *p, size_t len)
 {
 	ssize_t n;
@@ -230,36 +214,96 @@ send_all(int fd, const unsigned char *p, size_t len)
 	return 0;
 }
 
-/* One socket's requests, in turn, until iotad closes it. */
+/* One socket's bytes read and not yet answered. */
+struct inbox {
+	unsigned char	*p;
+	size_t		 have;
+	size_t		 cap;
+};
+
+/* More bytes from iotad, at least one; 0 at its end, -1 on an error. */
+static int
+fill(int fd, struct inbox *in, size_t want)
+{
+	unsigned char *np;
+	size_t cap = in->cap ? in->cap : 65536;
+	ssize_t n;
+
+	while (cap < want)
+		cap *= 2;
+	if (cap != in->cap) {
+		if ((np = realloc(in->p, cap)) == NULL)
+			return -1;
+		in->p = np;
+		in->cap = cap;
+	}
+	while ((n = recv(fd, in->p + in->have, in->cap - in->have, 0)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n <= 0)
+		return n == 0 ? 0 : -1;
+	in->have += (size_t)n;
+	return 1;
+}
+
+/*
+ * Every whole frame read so far, answered into `out` in order; the bytes
+ * of a frame not yet whole stay.  -1 for a frame that cannot be framed.
+ */
+static int
+answer_all(int fd, struct inbox *in, struct wire_buf *all, size_t *need)
+{
+	struct wire_buf one;
+	size_t off = 0;
+	uint32_t n;
+
+	*need = 4;
+	while (in->have - off >= 4) {
+		n = wire_frame_len(in->p + off);
+		if (n == 0 || n > WIRE_FRAME_MAX) {
+			/* What follows cannot be framed: this socket is done. */
+			log_warn("refused a frame of %u bytes; closing socket %d",
+			    (unsigned int)n, fd);
+			return -1;
+		}
+		if (in->have - off - 4 < n) {
+			*need = 4 + (size_t)n;
+			break;
+		}
+		memset(&one, 0, sizeof(one));
+		if (serve_one(&ring, in->p + off + 4, n, &one) == -1)
+			return -1;
+		wire_buf_append(all, one.p, one.len);
+		wire_buf_free(&one);
+		off += 4 + (size_t)n;
+	}
+	memmove(in->p, in->p + off, in->have - off);
+	in->have -= off;
+	return all->failed ? -1 : 0;
+}
+
+/*
+ * One socket's requests until iotad closes it: what one read brought (a
+ * batch, as a rule) is answered in one write.
+ */
 static void *
 channel(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
+	struct inbox in = { NULL, 0, 0 };
 	struct wire_buf out;
-	unsigned char head[4], *body;
-	uint32_t n;
-	int rc;
+	size_t need = 4;
 
-	while (recv_all(fd, head, 4) == 0) {
-		if ((n = wire_frame_len(head)) == 0 || n > WIRE_FRAME_MAX) {
-			/* What follows cannot be framed: this socket is done. */
-			log_warn("refused a frame of %u bytes; closing socket %d",
-			    (unsigned int)n, fd);
-			break;
-		}
-		if ((body = malloc(n)) == NULL || recv_all(fd, body, n) == -1) {
-			free(body);
-			break;
-		}
+	while (fill(fd, &in, need) == 1) {
 		memset(&out, 0, sizeof(out));
-		rc = serve_one(&ring, body, n, &out);
-		free(body);
-		if (rc == -1 || send_all(fd, out.p, out.len) == -1) {
+		if (answer_all(fd, &in, &out, &need) == -1 ||
+		    (out.len > 0 && send_all(fd, out.p, out.len) == -1)) {
 			wire_buf_free(&out);
 			break;
 		}
 		wire_buf_free(&out);
 	}
+	free(in.p);
 	close(fd);
 	return NULL;
 }
