@@ -327,7 +327,7 @@ main(int argc, char *argv[])
 {
 	struct options o = { 0 };
 	pthread_t threads[KEYRING_MAX];
-	char err[256], who[128], filter[96] = "seccomp off";
+	char err[256], who[128], filter[160] = "seccomp off";
 	int n;
 
 	log_set_program("iota-signer");
@@ -351,8 +351,14 @@ main(int argc, char *argv[])
 	if (o.seccomp) {
 		if ((n = sandbox_enter(on_token, err, sizeof(err))) == -1)
 			die("%s", err);
-		snprintf(filter, sizeof(filter), "seccomp: %d system calls%s", n,
-		    on_token ? " (a token's files: read only)" : "");
+		snprintf(filter, sizeof(filter), "seccomp: %d system calls%s%s",
+		    n, on_token ? " (a token's files: read only)" : "",
+#ifdef __SANITIZE_ADDRESS__
+		    " (a sanitizer build: others logged, not refused)"
+#else
+		    ""
+#endif
+		    );
 	}
 	log_info("pid %d holds %zu key%s; runs as %s; no-new-privileges, not "
 	    "dumpable, %s", (int)getpid(), ring.n, ring.n == 1 ? "" : "s", who,
