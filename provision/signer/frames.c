@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/time.h>
 
 #include "link-int.h"
@@ -101,4 +102,15 @@ read_frame(struct chan *c, unsigned char **body, size_t *len)
 	memmove(c->rbuf, c->rbuf + 4 + want, c->rhave);
 	*len = want;
 	return 0;
+}
+
+/* A signer's sockets, closed, and their buffers. */
+void
+gen_free(struct gen *g)
+{
+	for (int i = 0; i < g->n; i++) {
+		close(g->ch[i].fd);
+		free(g->ch[i].rbuf);
+	}
+	free(g);
 }

@@ -69,14 +69,14 @@ struct signer_link {
 	size_t		 whylen;
 };
 
-/* frames.c */
+/* frames.c: frames over one socket, and a signer's sockets. */
 int	send_all(int, const unsigned char *, size_t);
 /* Blocking reads give up after `seconds` (SO_RCVTIMEO): no poll needed. */
 void	set_timeout(int, int);
 /* The socket's next frame body, malloc'd; -1 with errno. */
 int	read_frame(struct chan *, unsigned char **, size_t *);
 
-/* link.c */
+/* A signer's sockets, closed, and their buffers. */
 void	gen_free(struct gen *);
 
 /* batch.c: with the lock, wake every queued request; and the call. */

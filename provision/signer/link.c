@@ -17,16 +17,6 @@
 
 /* --- signers coming and going ------------------------------------------ */
 
-void
-gen_free(struct gen *g)
-{
-	for (int i = 0; i < g->n; i++) {
-		close(g->ch[i].fd);
-		free(g->ch[i].rbuf);
-	}
-	free(g);
-}
-
 /* With the lock: the old signer's sockets close once no one uses them. */
 static void
 retire(struct signer_link *k, struct gen *g)
