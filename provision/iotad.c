@@ -1,7 +1,7 @@
 /*
  * iotad: provisioning over HTTPS.  Loads its configuration, unlocks the
  * online intermediate, locks and opens the registry and serves until
- * SIGINT or SIGTERM (SIGHUP is logged and ignored until reload exists).
+ * SIGINT or SIGTERM; SIGHUP reloads, SIGUSR1 reopens the log files.
  * -n checks all of that and exits; -T prints the effective configuration;
  * --init makes the state directory, its key and the first admin token;
  * --routes prints the route table and who may call each route.
@@ -54,7 +54,10 @@ usage(FILE *fp)
 	    "  --admin-token-file PATH  where --init writes the admin token\n"
 	    "             (default STATE/admin.token, mode 0600)\n"
 	    "  --routes   print each route and who may call it, then exit\n"
-	    "  -V         print the version\n");
+	    "  -V         print the version\n"
+	    "signals: SIGHUP reloads, SIGUSR1 reopens log.file and "
+	    "audit.file,\n"
+	    "  SIGTERM or SIGINT stops (see iotad(8))\n");
 }
 
 static void
@@ -346,24 +349,48 @@ print_routes(void)
 	}
 }
 
-/* Until SIGINT or SIGTERM; SIGHUP reloads. */
+/* SIGUSR1, after logrotate moved them: the same paths, new files. */
+static void
+reopen_logs(struct iotad *d)
+{
+	char err[1024];
+
+	if (log_reopen(d->conf.log.file, d->conf.audit.file, err,
+	    sizeof(err)) == -1)
+		log_error("SIGUSR1: %s", err);
+	else
+		log_info("SIGUSR1: reopened the log files");
+}
+
+/* The signals the main thread alone takes, with sigwait. */
+static void
+waited_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+}
+
+/* Until SIGINT or SIGTERM; SIGHUP reloads, SIGUSR1 reopens the logs. */
 static void
 wait_for_stop(struct iotad *d)
 {
 	sigset_t set;
 	int sig;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
+	waited_signals(&set);
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;
-		if (sig != SIGHUP)
+		if (sig == SIGUSR1)
+			reopen_logs(d);
+		else if (sig == SIGHUP) {
+			log_info("SIGHUP: reloading %s", d->config_path);
+			iotad_reload(d);
+		} else
 			break;
-		log_info("SIGHUP: reloading %s", d->config_path);
-		iotad_reload(d);
 	}
 	log_info("stopping on signal %d", sig);
 }
@@ -477,10 +504,7 @@ block_signals(void)
 {
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
+	waited_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }

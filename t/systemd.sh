@@ -1,0 +1,119 @@
+#!/bin/bash
+# iotad as a service: its lines in the journal's form when standard error
+# is the journal's stream (and only then), SIGUSR1 reopening the log files
+# that logrotate moved away.
+[ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
+. "${T_SRCDIR:-$(dirname "$0")}/lib/tap.sh"
+. "$T_SRCDIR/lib/iotad.sh"
+need_iotad
+
+T=$T_TMP
+D=$T/iotad
+iotad_setup "$D" "audit:
+  file: $D/audit.log"
+
+# wait_for FILE REGEX: a line of FILE matches, within 10 s.
+wait_for() {
+	local i
+	for ((i = 0; i < 500; i++)); do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.02
+	done
+	return 1
+}
+
+# --- the journal's stream -------------------------------------------------------
+# The log on standard error: the configuration without log.file.
+grep -v "^  file: $D/iotad.log\$" "$IOTAD_CONF" >"$T/stderr.yaml"
+ok "! grep -q iotad.log '$T/stderr.yaml'" "a configuration logging to stderr"
+
+# start_stderr OUT [ENV...]: iotad, standard error to OUT; sets P.
+start_stderr() {
+	local out=$1
+	shift
+	: >"$out"
+	env "$@" "${IOTAD_WRAP[@]}" "$IOTAD" -c "$T/stderr.yaml" </dev/null \
+	    >/dev/null 2>>"$out" &
+	P=$!
+	wait_for "$out" ' listening on https://' ||
+	    { diag "no listening line:" "$(tail -n 5 "$out")"; return 1; }
+}
+
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
+J=$T/journal.out
+: >"$J"
+start_stderr "$J" JOURNAL_STREAM="$(stat -c '%d:%i' "$J")" ||
+    bail_out "iotad did not start with JOURNAL_STREAM"
+stop_pid "$P"
+like "$(grep ' listening on ' "$J")" '^<6>iotad info: listening on https://' \
+    "JOURNAL_STREAM is stderr: <6>, then the program, no time"
+unlike "$(cat "$J")" '(^|'$'\n'')[0-9]{4}-[0-9]{2}-[0-9]{2}T' \
+    "JOURNAL_STREAM is stderr: no line carries a timestamp"
+unlike "$(cat "$J")" '(^|'$'\n'')[^<]' \
+    "JOURNAL_STREAM is stderr: every line starts with a priority"
+like "$(grep 'stopping on signal' "$J")" '^<6>iotad info: stopping on signal 15$' \
+    "JOURNAL_STREAM is stderr: the stop line too"
+
+N=$T/plain.out
+start_stderr "$N" || bail_out "iotad did not start without JOURNAL_STREAM"
+stop_pid "$P"
+like "$(grep ' listening on ' "$N")" \
+    '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z iotad info: listening on https://' \
+    "no JOURNAL_STREAM: lines as before, time first"
+
+O=$T/other.out
+: >"$O"
+start_stderr "$N" JOURNAL_STREAM="$(stat -c '%d:%i' "$O")" ||
+    bail_out "iotad did not start with a foreign JOURNAL_STREAM"
+stop_pid "$P"
+like "$(grep ' listening on ' "$N" | tail -n 1)" \
+    '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z iotad info: listening on https://' \
+    "JOURNAL_STREAM names another file: lines as before"
+start_stderr "$N" JOURNAL_STREAM=garbage ||
+    bail_out "iotad did not start with JOURNAL_STREAM=garbage"
+stop_pid "$P"
+like "$(grep ' listening on ' "$N" | tail -n 1)" '^[0-9]{4}-' \
+    "JOURNAL_STREAM not DEV:INO: lines as before"
+
+# --- SIGUSR1: logrotate moved the files -----------------------------------------
+iotad_start || bail_out "iotad did not start"
+A=$D/audit.log
+tenant_add before OP_BEFORE
+ok "grep -q 'tenant' '$A'" "an audit line in audit.file before rotation"
+mv "$IOTAD_LOG" "$IOTAD_LOG.1"
+mv "$A" "$A.1"
+kill -USR1 "$IOTAD_PID"
+ok "wait_for '$IOTAD_LOG' 'SIGUSR1: reopened the log files'" \
+    "SIGUSR1: a new log.file at the path, saying it reopened"
+ok "_alive $IOTAD_PID" "SIGUSR1: iotad still runs"
+old_log=$(stat -c %s "$IOTAD_LOG.1")
+old_audit=$(stat -c %s "$A.1")
+api GET /v1/health ""
+is_status 200 "a request after SIGUSR1"
+tenant_add after OP_AFTER
+ok "wait_for '$IOTAD_LOG' 'GET /v1/health 200'" \
+    "the request's line goes to the new log.file"
+ok "wait_for '$A' 'after'" "the next audit line goes to the new audit.file"
+is "$(stat -c %s "$IOTAD_LOG.1") $(stat -c %s "$A.1")" \
+    "$old_log $old_audit" "the moved files stop growing"
+fails "grep -q 'after' '$A.1'" "the moved audit.file has no line after SIGUSR1"
+
+# A path that cannot be opened: the old file stays, one line says so.
+mv "$IOTAD_LOG" "$IOTAD_LOG.2"
+mkdir "$IOTAD_LOG"
+kill -USR1 "$IOTAD_PID"
+ok "wait_for '$IOTAD_LOG.2' 'SIGUSR1: cannot reopen .*iotad.log \\(kept the old one\\)'" \
+    "SIGUSR1 with log.file unopenable: an error line, in the old file"
+is "$(grep -c 'cannot reopen' "$IOTAD_LOG.2")" 1 "  one line"
+api GET /v1/health ""
+ok "wait_for '$IOTAD_LOG.2' 'GET /v1/health 200'" \
+    "  and the log goes on in the old file"
+rmdir "$IOTAD_LOG"
+iotad_stop
+is "$IOTAD_RC" 0 "iotad stops cleanly after the reopens"
+
+done_testing
