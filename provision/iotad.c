@@ -26,6 +26,7 @@
 #include "file.h"
 #include "iotad.h"
 #include "mode.h"
+#include "notify.h"
 #include "router.h"
 #include "secret.h"
 #include "statelock.h"
@@ -373,9 +374,12 @@ waited_signals(sigset_t *set)
 	sigaddset(set, SIGUSR1);
 }
 
-/* Until SIGINT or SIGTERM; SIGHUP reloads, SIGUSR1 reopens the logs. */
+/*
+ * Until SIGINT or SIGTERM; SIGHUP reloads, SIGUSR1 reopens the logs.
+ * systemd hears of each (`status`: what READY=1 says).
+ */
 static void
-wait_for_stop(struct iotad *d)
+wait_for_stop(struct iotad *d, const char *status)
 {
 	sigset_t set;
 	int sig;
@@ -388,11 +392,14 @@ wait_for_stop(struct iotad *d)
 			reopen_logs(d);
 		else if (sig == SIGHUP) {
 			log_info("SIGHUP: reloading %s", d->config_path);
+			notify_reloading();
 			iotad_reload(d);
+			notify_ready(status);
 		} else
 			break;
 	}
 	log_info("stopping on signal %d", sig);
+	notify_stopping();
 }
 
 /* The plain-HTTP listener of CRLs and OCSP, when revocation.port says. */
@@ -467,6 +474,7 @@ serve(struct iotad *d)
 	    d, api_gate, sizeof(struct caller), enter, leave };
 	struct http_server *http, *plain;
 	struct audit_schedule *audit;
+	char status[512];
 
 	check_routes(&router);
 	check_routes(&plain_router);
@@ -479,17 +487,19 @@ serve(struct iotad *d)
 	if ((audit = audit_schedule_start(d,
 	    d->conf.audit.checkpoint_interval)) == NULL)
 		fatal("cannot start the audit checkpoint schedule");
-	log_info("listening on https://%s%s%s:%d",
+	snprintf(status, sizeof(status), "listening on https://%s%s%s:%d",
 	    strchr(d->conf.listen.address, ':') ? "[" : "",
 	    d->conf.listen.address, strchr(d->conf.listen.address, ':') ?
 	    "]" : "", http_port(http));
+	log_info("%s", status);
 	if (plain != NULL)
 		log_info("revocation listening on http://%s%s%s:%d",
 		    strchr(d->conf.revocation.address, ':') ? "[" : "",
 		    d->conf.revocation.address,
 		    strchr(d->conf.revocation.address, ':') ? "]" : "",
 		    http_port(plain));
-	wait_for_stop(d);
+	notify_ready(status);
+	wait_for_stop(d, status);
 	http_stop(plain);
 	http_stop(http);
 	ledger_schedule_stop(d->schedule);

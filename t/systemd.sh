@@ -1,7 +1,9 @@
 #!/bin/bash
-# iotad as a service: its lines in the journal's form when standard error
-# is the journal's stream (and only then), SIGUSR1 reopening the log files
-# that logrotate moved away.
+# iotad as a service: sd_notify's messages (ready once it listens,
+# reloading around SIGHUP, stopping) on a socket the test listens on; its
+# lines in the journal's form when standard error is the journal's stream
+# (and only then); SIGUSR1 reopening the log files that logrotate moved
+# away.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 . "${T_SRCDIR:-$(dirname "$0")}/lib/tap.sh"
 . "$T_SRCDIR/lib/iotad.sh"
@@ -37,6 +39,16 @@ start_stderr() {
 	P=$!
 	wait_for "$out" ' listening on https://' ||
 	    { diag "no listening line:" "$(tail -n 5 "$out")"; return 1; }
+}
+
+# wait_lines FILE N: FILE has N lines at least, within 10 s.
+wait_lines() {
+	local i
+	for ((i = 0; i < 500; i++)); do
+		[ "$(wc -l <"$1")" -ge "$2" ] && return 0
+		sleep 0.02
+	done
+	return 1
 }
 
 stop_pid() {
@@ -78,6 +90,46 @@ start_stderr "$N" JOURNAL_STREAM=garbage ||
 stop_pid "$P"
 like "$(grep ' listening on ' "$N" | tail -n 1)" '^[0-9]{4}-' \
     "JOURNAL_STREAM not DEV:INO: lines as before"
+
+# --- NOTIFY_SOCKET: what systemd would hear ------------------------------------
+if ! command -v python3 >/dev/null 2>&1; then
+	skip "python3 is needed to listen as systemd does" 6
+elif ! grep -aq sd_notify "$IOTAD"; then
+	skip "iotad built without libsystemd (configure --with-libsystemd)" 6
+else
+	S=$T/notify.sock
+	M=$T/notify.msgs
+	: >"$M"
+	# One line per datagram, its newlines as "|".
+	python3 -u -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print("bound", flush=True)
+while True:
+    m = s.recv(4096).decode()
+    print(m.replace("\n", "|"), flush=True)
+' "$S" >"$M" &
+	LISTENER=$!
+	at_exit "kill $LISTENER"
+	wait_for "$M" '^bound$' || bail_out "the notify listener did not start"
+	NOTIFY_SOCKET=$S iotad_start || bail_out "iotad did not start with NOTIFY_SOCKET"
+	ok "wait_for '$M' '^READY=1\|MAINPID=$IOTAD_PID\|STATUS=listening on https://127\.0\.0\.1:$IOTAD_PORT\$'" \
+	    "READY=1 with MAINPID and the listening address as STATUS"
+	is "$(grep -c 'READY=1' "$M")" 1 "  once, after it listens"
+	kill -HUP "$IOTAD_PID"
+	ok "wait_for '$M' '^RELOADING=1\|MONOTONIC_USEC=[0-9]+\|STATUS=reloading\$'" \
+	    "SIGHUP: RELOADING=1"
+	# After RELOADING=1, the next message is READY=1 again.
+	ok "wait_lines '$M' 4 &&
+	    sed -n 4p '$M' | grep -q '^READY=1|MAINPID='" \
+	    "  then READY=1 again"
+	iotad_stop
+	ok "grep -q '^STOPPING=1' '$M'" "SIGTERM: STOPPING=1"
+	is "$(sed -n '$p' "$M")" "STOPPING=1|STATUS=stopping" "  the last message"
+	is "$(cut -d'|' -f1 "$M" | tr '\n' ' ')" \
+	    "bound READY=1 RELOADING=1 READY=1 STOPPING=1 " "  and all, in order"
+fi
 
 # --- SIGUSR1: logrotate moved the files -----------------------------------------
 iotad_start || bail_out "iotad did not start"
