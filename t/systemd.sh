@@ -1,5 +1,6 @@
 #!/bin/bash
-# iotad as a service: sd_notify's messages (ready once it listens,
+# iotad as a service: its unit passes systemd-analyze verify, and iotad
+# starts as root with no more than the unit's capabilities; sd_notify's messages (ready once it listens,
 # reloading around SIGHUP, stopping) on a socket the test listens on; its
 # lines in the journal's form when standard error is the journal's stream
 # (and only then); SIGUSR1 reopening the log files that logrotate moved
@@ -23,6 +24,37 @@ wait_for() {
 	done
 	return 1
 }
+
+# --- the unit ---------------------------------------------------------------------
+UNIT_IN=$TOP_SRCDIR/conf/iotad.service.in
+BUILT_UNIT=$(dirname "$IOTAD")/conf/iotad.service
+ok "[ -f '$BUILT_UNIT' ] && ! grep -q '@' '$BUILT_UNIT'" \
+    "make wrote conf/iotad.service, every @variable@ substituted"
+like "$(grep '^ExecStart=' "$BUILT_UNIT")" \
+    '^ExecStart=/[^ ]*/sbin/iotad -c /[^ ]*/iota/iotad\.yaml$' \
+    "  ExecStart: SBINDIR/iotad -c SYSCONFDIR/iota/iotad.yaml"
+# The template with this build's iotad: verify wants an executable.
+sed -e "s|@sbindir@/iotad|$IOTAD|" -e "s|@sysconfdir@|$T/etc|" "$UNIT_IN" \
+    >"$T/iotad.service"
+if command -v systemd-analyze >/dev/null 2>&1; then
+	# It exits 0 on unknown keys and bad values: its words count too.
+	run systemd-analyze verify --man=no "$T/iotad.service"
+	is "$RC:$OUT$ERR" "0:" "systemd-analyze verify: no error, no warning"
+	sed 's/^ProtectSystem=/ProtectSytem=/' "$T/iotad.service" >"$T/typo.service"
+	run systemd-analyze verify --man=no "$T/typo.service"
+	like "$ERR" "Unknown key 'ProtectSytem'" "  which does see a misspelt key"
+else
+	skip "systemd-analyze not installed (Debian: systemd)" 2
+fi
+for k in Type=notify ExecReload= ProtectSystem=strict StateDirectory=iota \
+    PrivateTmp=yes NoNewPrivileges=yes ProtectHome=yes Restart=on-failure \
+    LimitNOFILE= RestrictAddressFamilies=; do
+	ok "grep -q '^$k' '$UNIT_IN'" "the unit sets $k"
+done
+ok "grep -q 'kill .*--signal=USR1 iotad' '$TOP_SRCDIR/conf/iota.logrotate'" \
+    "the logrotate sample sends SIGUSR1"
+is "$(grep -v '^#' "$TOP_SRCDIR/conf/iota.sysusers")" \
+    'u iota - "iota CA and provisioning" /var/lib/iota' "the sysusers.d line"
 
 # --- the journal's stream -------------------------------------------------------
 # The log on standard error: the configuration without log.file.
@@ -167,5 +199,27 @@ ok "wait_for '$IOTAD_LOG.2' 'GET /v1/health 200'" \
 rmdir "$IOTAD_LOG"
 iotad_stop
 is "$IOTAD_RC" 0 "iotad stops cleanly after the reopens"
+
+# --- the unit's capabilities ------------------------------------------------------
+# Root with the unit's capabilities and nothing more starts, binds, starts
+# its signer as another user and runs as process.user.
+caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$UNIT_IN" |
+    tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g')
+if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null 2>&1 ||
+    ! getent passwd nobody >/dev/null; then
+	skip "not root, or no setpriv or user nobody" 2
+else
+	C=$T/caps
+	mkdir -p "$C"
+	chmod 711 "$T"
+	iotad_setup "$C" "process:
+  user: nobody"
+	chown -R nobody: "$C"
+	IOTAD_WRAP=(setpriv --bounding-set=-all,"$caps" "${IOTAD_WRAP[@]}")
+	ok "iotad_start" "iotad as root within the unit's bounding set ($caps)"
+	like "$(grep 'front end:' "$IOTAD_LOG")" 'runs as uid [0-9]+ \(nobody\)' \
+	    "  the front end runs as process.user"
+	iotad_stop
+fi
 
 done_testing
