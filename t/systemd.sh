@@ -4,7 +4,7 @@
 # reloading around SIGHUP, stopping) on a socket the test listens on; its
 # lines in the journal's form when standard error is the journal's stream
 # (and only then); SIGUSR1 reopening the log files that logrotate moved
-# away.
+# away; bash completion of iotactl and iotad.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 . "${T_SRCDIR:-$(dirname "$0")}/lib/tap.sh"
 . "$T_SRCDIR/lib/iotad.sh"
@@ -199,6 +199,46 @@ ok "wait_for '$IOTAD_LOG.2' 'GET /v1/health 200'" \
 rmdir "$IOTAD_LOG"
 iotad_stop
 is "$IOTAD_RC" 0 "iotad stops cleanly after the reopens"
+
+# --- bash completion ----------------------------------------------------------------
+COMP=$TOP_SRCDIR/completion/iotactl
+ok "bash -n '$COMP'" "bash -n completion/iotactl"
+# complete WORD...: COMPREPLY for the last word, in a fresh bash.
+complete_words() {
+	IOTACTL= bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
+	    fn=$(complete -p "$1" | sed "s/.*-F \([^ ]*\) .*/\1/")
+	    "$fn" "$1" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+	    printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " "' _ "$COMP" "$@"
+}
+like "$(complete_words iotactl '')" '(^| )provision ' "iotactl <TAB>: provision among the commands"
+like "$(complete_words iotactl '')" '(^| )ca .*(^| )renew ' "  and ca, renew"
+is "$(complete_words iotactl pro)" "provision " "iotactl pro<TAB>: provision"
+is "$(complete_words iotactl ca r)" "revoke rotate " "iotactl ca r<TAB>: its verbs"
+is "$(complete_words iotactl list '')" "--help certs devices groups " "iotactl list <TAB>"
+like "$(complete_words iotactl provision --)" '(^| )--provision-secret-file ' \
+    "iotactl provision --<TAB>: its options"
+unlike "$(complete_words iotactl provision --)" '(^| )--token ' \
+    "  and not another command's"
+is "$(complete_words iotactl ca init --key-type '')" \
+    "ec-p256 ec-p384 ed25519 rsa-3072 " "iotactl ca init --key-type <TAB>: the key types"
+is "$(complete_words iotactl list groups -o '')" "json table " "-o <TAB>: table, json"
+like "$(complete_words iotad -)" '(^| )--init .*(^| )-c ' "iotad -<TAB>: its options"
+# Every command's options are those its --help names, no more, no fewer.
+help_opts() {
+	"$IOTACTL" "$@" --help 2>&1 | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u |
+	    tr '\n' ' '
+}
+for c in "ca init" "ca issue" "ca sign" "ca revoke" "ca crl" "ca show" \
+    "ca rotate" "cert inspect" "audit verify" "tenant add" add "list groups" \
+    "list devices" "list certs" show revoke enable "group rotate-secret" \
+    "group set" "group delete" provision renew; do
+	# shellcheck disable=SC2086
+	is "$(complete_words iotactl $c --)" "$(help_opts $c)" \
+	    "completion of iotactl $c: the options of its --help"
+done
+is "$("$IOTACTL" --help | sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p' | sort -u |
+    tr '\n' ' ')" "$(complete_words iotactl '' | sed 's/--help //; s/--version //')" \
+    "completion of iotactl: the commands of its --help"
 
 # --- the unit's capabilities ------------------------------------------------------
 # Root with the unit's capabilities and nothing more starts, binds, starts
