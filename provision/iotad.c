@@ -1,7 +1,7 @@
 /*
  * iotad: provisioning over HTTPS.  Loads its configuration, unlocks the
  * online intermediate, locks and opens the registry and serves until
- * SIGINT or SIGTERM (SIGHUP is logged and ignored until reload exists).
+ * SIGINT or SIGTERM; SIGHUP reloads, SIGUSR1 reopens the log files.
  * -n checks all of that and exits; -T prints the effective configuration;
  * --init makes the state directory, its key and the first admin token;
  * --routes prints the route table and who may call each route.
@@ -26,6 +26,7 @@
 #include "file.h"
 #include "iotad.h"
 #include "mode.h"
+#include "notify.h"
 #include "router.h"
 #include "secret.h"
 #include "statelock.h"
@@ -54,7 +55,10 @@ usage(FILE *fp)
 	    "  --admin-token-file PATH  where --init writes the admin token\n"
 	    "             (default STATE/admin.token, mode 0600)\n"
 	    "  --routes   print each route and who may call it, then exit\n"
-	    "  -V         print the version\n");
+	    "  -V         print the version\n"
+	    "signals: SIGHUP reloads, SIGUSR1 reopens log.file and "
+	    "audit.file,\n"
+	    "  SIGTERM or SIGINT stops (see iotad(8))\n");
 }
 
 static void
@@ -346,26 +350,56 @@ print_routes(void)
 	}
 }
 
-/* Until SIGINT or SIGTERM; SIGHUP reloads. */
+/* SIGUSR1, after logrotate moved them: the same paths, new files. */
 static void
-wait_for_stop(struct iotad *d)
+reopen_logs(struct iotad *d)
+{
+	char err[1024];
+
+	if (log_reopen(d->conf.log.file, d->conf.audit.file, err,
+	    sizeof(err)) == -1)
+		log_error("SIGUSR1: %s", err);
+	else
+		log_info("SIGUSR1: reopened the log files");
+}
+
+/* The signals the main thread alone takes, with sigwait. */
+static void
+waited_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+}
+
+/*
+ * Until SIGINT or SIGTERM; SIGHUP reloads, SIGUSR1 reopens the logs.
+ * systemd hears of each (`status`: what READY=1 says).
+ */
+static void
+wait_for_stop(struct iotad *d, const char *status)
 {
 	sigset_t set;
 	int sig;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
+	waited_signals(&set);
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;
-		if (sig != SIGHUP)
+		if (sig == SIGUSR1)
+			reopen_logs(d);
+		else if (sig == SIGHUP) {
+			log_info("SIGHUP: reloading %s", d->config_path);
+			notify_reloading();
+			iotad_reload(d);
+			notify_ready(status);
+		} else
 			break;
-		log_info("SIGHUP: reloading %s", d->config_path);
-		iotad_reload(d);
 	}
 	log_info("stopping on signal %d", sig);
+	notify_stopping();
 }
 
 /* The plain-HTTP listener of CRLs and OCSP, when revocation.port says. */
@@ -440,6 +474,7 @@ serve(struct iotad *d)
 	    d, api_gate, sizeof(struct caller), enter, leave };
 	struct http_server *http, *plain;
 	struct audit_schedule *audit;
+	char status[512];
 
 	check_routes(&router);
 	check_routes(&plain_router);
@@ -452,17 +487,19 @@ serve(struct iotad *d)
 	if ((audit = audit_schedule_start(d,
 	    d->conf.audit.checkpoint_interval)) == NULL)
 		fatal("cannot start the audit checkpoint schedule");
-	log_info("listening on https://%s%s%s:%d",
+	snprintf(status, sizeof(status), "listening on https://%s%s%s:%d",
 	    strchr(d->conf.listen.address, ':') ? "[" : "",
 	    d->conf.listen.address, strchr(d->conf.listen.address, ':') ?
 	    "]" : "", http_port(http));
+	log_info("%s", status);
 	if (plain != NULL)
 		log_info("revocation listening on http://%s%s%s:%d",
 		    strchr(d->conf.revocation.address, ':') ? "[" : "",
 		    d->conf.revocation.address,
 		    strchr(d->conf.revocation.address, ':') ? "]" : "",
 		    http_port(plain));
-	wait_for_stop(d);
+	notify_ready(status);
+	wait_for_stop(d, status);
 	http_stop(plain);
 	http_stop(http);
 	ledger_schedule_stop(d->schedule);
@@ -477,10 +514,7 @@ block_signals(void)
 {
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
+	waited_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }

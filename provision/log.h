@@ -2,7 +2,9 @@
  * iotad's log and audit trail: one line per event, never a secret.  Set
  * up once with log_init(); any thread may log from then on, and nothing
  * needs the daemon's context to do it.  Before log_init(), lines go to
- * standard error at level info.
+ * standard error at level info.  Where standard error is journald's
+ * stream (JOURNAL_STREAM), its lines start with their syslog priority,
+ * "<6>", and carry no time: journald keeps its own.
  */
 #ifndef IOTA_LOG_H
 #define IOTA_LOG_H
@@ -20,6 +22,12 @@ enum log_level {		/* the order of iotad.yaml's log.level */
  */
 void	log_init(enum log_level, const char *, const char *);
 void	log_close(void);
+/*
+ * The log and audit files opened anew at these paths (after logrotate
+ * moved them); one that cannot be keeps its old file, and -1 says so.
+ * Standard error is never reopened.
+ */
+int	log_reopen(const char *, const char *, char *, size_t);
 void	log_set_level(enum log_level);
 /* The name each line carries ("iotad"); a string that stays. */
 void	log_set_program(const char *);
