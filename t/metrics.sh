@@ -102,6 +102,7 @@ is "$(metric 'iota_certificates_expiring{within="30d"}')" 2 \
 ok "[ $(metric iota_store_commit_duration_seconds_count) -gt 0 ]" \
     "store commits were timed"
 for m in iota_broker_calls_total iota_broker_failures_total \
+    iota_signer_restarts_total \
     iota_ratelimit_refused_total iota_ratelimit_evicted_total \
     iota_http_slow_heads_total iota_http_reclaimed_total \
     iota_http_over_address_total iota_http_connections; do
@@ -114,6 +115,23 @@ if command -v promtool >/dev/null 2>&1; then
 	is "$?:$out" "0:" "promtool check metrics: no problem"
 else
 	skip "promtool is not installed (Debian package prometheus)"
+fi
+
+# The signer killed: the restart is counted once a new one is ready.
+signer_pid() {
+	sed -n 's/.* signer: pid \([0-9]*\) ready.*/\1/p' "$IOTAD_LOG" | tail -1
+}
+SIG=$(signer_pid)
+if [ -n "$SIG" ] && kill -KILL "$SIG" 2>/dev/null; then
+	for ((i = 0; i < 250; i++)); do
+		[ -n "$(signer_pid)" ] && [ "$(signer_pid)" != "$SIG" ] && break
+		sleep 0.02
+	done
+	BEFORE=$SCRAPE
+	scrape
+	moved iota_signer_restarts_total 1 "the killed signer's restart is counted"
+else
+	fail "no signer pid in the log to kill"
 fi
 
 api GET /metrics "$OP"

@@ -13,6 +13,7 @@
 #include "conns.h"
 #include "iotad.h"
 #include "json.h"
+#include "link.h"
 #include "metrics.h"
 
 #define DAY	(24 * 60 * 60)
@@ -112,6 +113,9 @@ guards(FILE *fp, struct iotad *d)
 	    "calls that failed (no answer, or not a success).", failed);
 	if (d->failures != NULL)
 		ratelimit_pressure(d->failures, 0, &evicted, &full);
+	counter(fp, "iota_signer_restarts_total", "Signer processes started "
+	    "again after the one serving was lost (or a start failed).",
+	    signer_link_restarts());
 	counter(fp, "iota_ratelimit_refused_total", "Failed credentials that "
 	    "met a table of waiting addresses.", full);
 	counter(fp, "iota_ratelimit_evicted_total", "Counting addresses "
