@@ -16,8 +16,10 @@ static const double commit_bounds[] = {
 #define NBOUNDS(a)	(sizeof(a) / sizeof((a)[0]))
 
 struct iota_metrics iota_metrics = {
-	.provision_seconds = { flow_bounds, NBOUNDS(flow_bounds) },
-	.commit_seconds = { commit_bounds, NBOUNDS(commit_bounds) },
+	.provision_seconds = { .bounds = flow_bounds,
+	    .nbounds = NBOUNDS(flow_bounds) },
+	.commit_seconds = { .bounds = commit_bounds,
+	    .nbounds = NBOUNDS(commit_bounds) },
 };
 
 static enum metrics_outcome
