@@ -44,6 +44,11 @@ static const char *const switches[] = {
 	"off", "on", NULL
 };
 
+/* In the order of enum conf_metrics_listen. */
+static const char *const metrics_listens[] = {
+	"off", "admin", "http", NULL
+};
+
 static const char *const takeovers[] = {
 	"refuse", "accept", NULL
 };
@@ -234,6 +239,18 @@ static const struct conf_key iotad_keys[] = {
 	  .help = "How often iotad signs the head of the registry's audit "
 	    "chain with the CA key (`iotactl audit verify` checks it); "
 	    "also once at every clean stop.  0: only at a clean stop." },
+
+	{ ENUM(metrics.listen, metrics_listens), .def = "admin",
+	  .help = "Where GET /metrics (Prometheus text) is served: admin "
+	    "(the HTTPS listener, the admin token alone), http (a plain-HTTP "
+	    "listener of its own at metrics.address:metrics.port, anyone "
+	    "who reaches it, and not on HTTPS) or off." },
+	{ STRING(metrics.address), .def = "127.0.0.1",
+	  .help = "IPv4 or IPv6 address of the metrics listener "
+	    "(metrics.listen http)." },
+	{ INT(metrics.port), .min = 0, .max = 65535, .def = "9464",
+	  .help = "Port of the metrics listener; 0 takes any free port and "
+	    "logs it." },
 };
 
 const struct conf_table iotad_conf_table = {

@@ -27,6 +27,12 @@ enum conf_broker_mode {		/* same order as the table's names */
 	CONF_BROKER_AUTH_BACKEND,
 };
 
+enum conf_metrics_listen {	/* same order as the table's names */
+	CONF_METRICS_OFF,
+	CONF_METRICS_ADMIN,	/* GET /metrics on HTTPS, the admin token */
+	CONF_METRICS_HTTP,	/* a plain-HTTP listener of its own */
+};
+
 enum conf_switch {
 	CONF_OFF,
 	CONF_ON,
@@ -129,6 +135,11 @@ struct iotad_conf {
 		char		*file;			/* NULL: into the log */
 		long long	 checkpoint_interval;	/* seconds; 0: at stop */
 	} audit;
+	struct {
+		int		 listen;		/* enum conf_metrics_listen */
+		char		*address;		/* listen: http */
+		int		 port;
+	} metrics;
 };
 
 /* conf.c: what iotad calls. */

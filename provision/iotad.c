@@ -25,6 +25,7 @@
 #include "link.h"
 #include "file.h"
 #include "iotad.h"
+#include "metrics.h"
 #include "mode.h"
 #include "notify.h"
 #include "router.h"
@@ -232,6 +233,7 @@ open_store(struct iotad *d)
 	if ((d->store = store_open_keyed(d->conf.state.dir, REGISTRY_DB_NAME,
 	    d->conf.state.key_file, &schema_registry, err, sizeof(err))) == NULL)
 		fatal("%s", err);
+	store_observe_commits(d->store, &iota_metrics.commit_seconds);
 	if (store_write(d->store, chain_backlog, &n, err, sizeof(err)) != 0)
 		fatal("chaining the audit records: %s", err);
 	if (n > 0)
@@ -428,6 +430,30 @@ start_plain(struct iotad *d, const struct router *router)
 	return http;
 }
 
+/* The plain-HTTP listener of /metrics, when metrics.listen is http. */
+static struct http_server *
+start_metrics(struct iotad *d, const struct router *router)
+{
+	struct http_config cfg = {
+		.plain = 1, .address = d->conf.metrics.address,
+		.port = d->conf.metrics.port, .max_body = 1,
+		.max_connections = 16, .timeout_seconds = 10, .per_address = 4,
+		.log = log_http, .log_arg = NULL,
+	};
+	struct http_server *http;
+	char err[HTTP_ERRLEN];
+
+	if (d->conf.metrics.listen != CONF_METRICS_HTTP)
+		return NULL;
+	cfg.listen_fd = d->metrics_fd;
+	if ((http = http_start(&cfg, router, err, sizeof(err))) == NULL)
+		fatal("metrics listener: %s", err);
+	log_info("metrics listening on http://%s%s%s:%d",
+	    strchr(cfg.address, ':') ? "[" : "", cfg.address,
+	    strchr(cfg.address, ':') ? "]" : "", http_port(http));
+	return http;
+}
+
 /* The URLs new device certificates name; none without a base. */
 static void
 set_urls(struct iotad *d, const struct http_server *plain)
@@ -472,16 +498,21 @@ serve(struct iotad *d)
 	    sizeof(struct caller), enter, leave };
 	struct router plain_router = { revocation_routes, revocation_nroutes,
 	    d, api_gate, sizeof(struct caller), enter, leave };
-	struct http_server *http, *plain;
+	struct router metrics_router = { metrics_routes, metrics_nroutes,
+	    d, api_gate, sizeof(struct caller), enter, leave };
+	struct http_server *http, *plain, *metrics;
 	struct audit_schedule *audit;
 	char status[512];
 
 	check_routes(&router);
 	check_routes(&plain_router);
+	check_routes(&metrics_router);
 	/* The URLs first: handlers read them without a lock. */
 	plain = start_plain(d, &plain_router);
 	set_urls(d, plain);
 	http = start_http(d, &router);
+	atomic_store(&d->https, http);
+	metrics = start_metrics(d, &metrics_router);
 	if ((d->schedule = ledger_schedule_start(d->ca.ledger)) == NULL)
 		fatal("cannot start the CRL schedule");
 	if ((audit = audit_schedule_start(d,
@@ -500,7 +531,9 @@ serve(struct iotad *d)
 		    http_port(plain));
 	notify_ready(status);
 	wait_for_stop(d, status);
+	http_stop(metrics);
 	http_stop(plain);
+	atomic_store(&d->https, NULL);
 	http_stop(http);
 	ledger_schedule_stop(d->schedule);
 	/* No request is left: this checkpoint covers every record. */

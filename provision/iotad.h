@@ -6,6 +6,7 @@
 #define IOTA_IOTAD_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -47,6 +48,9 @@ struct iotad {
 	struct signer_link	*signer_link;	/* the process with the keys */
 	int			 listen_fd;	/* bound before privileges go */
 	int			 plain_fd;	/* 0: no revocation listener */
+	int			 metrics_fd;	/* 0: no metrics listener */
+	/* The HTTPS listener, once it serves: its guard's counters. */
+	struct http_server	*_Atomic https;
 	/*
 	 * Requests hold `swap` for reading (the router's enter/leave); a
 	 * reload takes it for writing to swap `ca` and a few settings.
@@ -106,6 +110,9 @@ extern const size_t iotad_nroutes;
 /* The plain-HTTP listener's: CRLs and OCSP alone. */
 extern const struct route revocation_routes[];
 extern const size_t revocation_nroutes;
+/* The metrics listener's (metrics.listen http): /metrics alone. */
+extern const struct route metrics_routes[];
+extern const size_t metrics_nroutes;
 
 /* 0 if `name` is a safe name; otherwise answers 400 and returns -1. */
 int	api_check_name(struct http_response *, const char *, const char *);
@@ -154,6 +161,9 @@ json_t	*api_device_json(const struct reg_device *, const char *);
 
 /* The handlers, one file per object of the API. */
 void	handle_health(struct http_request *, struct http_response *,
+	    const struct caller *);
+/* metrics.c: Prometheus text */
+void	handle_metrics(struct http_request *, struct http_response *,
 	    const struct caller *);
 void	handle_tenant_create(struct http_request *, struct http_response *,
 	    const struct caller *);

@@ -56,6 +56,11 @@ iotad_listen(struct iotad *d, char *err, size_t errlen)
 	    d->conf.revocation.address, d->conf.revocation.port, err,
 	    errlen)) == -1)
 		return -1;
+	d->metrics_fd = 0;
+	if (d->conf.metrics.listen == CONF_METRICS_HTTP && (d->metrics_fd =
+	    http_listen(d->conf.metrics.address, d->conf.metrics.port, err,
+	    errlen)) == -1)
+		return -1;
 	return 0;
 }
 

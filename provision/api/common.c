@@ -41,8 +41,16 @@ const struct route revocation_routes[] = {
 };
 const size_t revocation_nroutes = sizeof(revocation_routes) /
     sizeof(revocation_routes[0]);
+/* metrics.listen http: a plain listener of its own, /metrics alone. */
+const struct route metrics_routes[] = {
+	ROUTE("GET", "/metrics", CALLER_ANYONE, handle_metrics),
+};
+const size_t metrics_nroutes = sizeof(metrics_routes) /
+    sizeof(metrics_routes[0]);
 const struct route iotad_routes[] = {
 	ROUTE("GET", "/v1/health", CALLER_ANYONE, handle_health),
+	/* metrics.listen admin; otherwise 404 (metrics.c) */
+	ROUTE("GET", "/metrics", CALLER_ADMIN, handle_metrics),
 	ROUTE_IN("POST", "/v1/tenants", CALLER_ADMIN, handle_tenant_create,
 	    JSON),
 	ROUTE("GET", "/v1/groups", OP, handle_group_list),

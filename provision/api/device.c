@@ -7,6 +7,7 @@
 #include "mode.h"
 #include "events.h"
 #include "iotad.h"
+#include "metrics.h"
 #include "ledger.h"
 #include "json.h"
 
@@ -187,6 +188,7 @@ struct device_job {
 	struct reg_audit	 audit;
 	struct iotad		*d;		/* for the revoke's event */
 	const char		*group;
+	int			 certs_revoked;	/* by this job, for metrics */
 };
 
 static int
@@ -201,9 +203,14 @@ device_act(sqlite3 *db, void *arg)
 	if (j->action == 0)
 		return 0;
 	/* Enabling a provisioned device ends its certificate first. */
-	if (j->action == 1 || j->dev.state == REG_DEVICE_PROVISIONED)
+	j->certs_revoked = 0;
+	if (j->action == 1 || j->dev.state == REG_DEVICE_PROVISIONED) {
 		rc = registry_device_revoke(db, j->dev.id, j->audit.at,
 		    j->action == 1 ? j->reason : CRL_REASON_SUPERSEDED);
+		/* Its last statement revokes the device's certificates. */
+		if (rc == 0)
+			j->certs_revoked = sqlite3_changes(db);
+	}
 	if (rc == 0 && j->action == 2)
 		rc = registry_device_enable(db, j->dev.id);
 	if (rc == 0)
@@ -321,6 +328,8 @@ device_request(struct http_request *req, struct http_response *resp,
 	if (rc == 0 && action != 0 && publish(d, resp, j.dev.id) == -1)
 		return;
 	if (rc == 0) {
+		metric_add(&iota_metrics.certs_revoked,
+		    (unsigned long long)j.certs_revoked);
 		if (action != 0)
 			api_audit_line(&j.audit);
 		if (action == 1)

@@ -20,6 +20,7 @@
 #include "caller.h"
 #include "encode.h"
 #include "iotad.h"
+#include "metrics.h"
 #include "json.h"
 #include "ledger.h"
 #include "mode.h"
@@ -550,8 +551,8 @@ gate_broker(struct http_request *req, struct http_response *resp,
 	return 0;
 }
 
-int
-api_gate(struct http_request *req, struct http_response *resp,
+static int
+gate(struct http_request *req, struct http_response *resp,
     const struct route *rt, struct caller *c)
 {
 	const char *bearer = secret_bearer(http_request_header(req,
@@ -587,4 +588,18 @@ api_gate(struct http_request *req, struct http_response *resp,
 	if (locked_out(req, resp, NULL))
 		return -1;
 	return gate_token(req, resp, rt, bearer, c);
+}
+
+/* A provisioning or renewal the gate refused counts as one (metrics.h). */
+int
+api_gate(struct http_request *req, struct http_response *resp,
+    const struct route *rt, struct caller *c)
+{
+	if (gate(req, resp, rt, c) == 0)
+		return 0;
+	if (rt->fn == handle_provision || rt->fn == handle_est_enroll)
+		metrics_flow_done(0, resp, 0, NULL);
+	else if (rt->fn == handle_renew || rt->fn == handle_est_reenroll)
+		metrics_flow_done(1, resp, 0, NULL);
+	return -1;
 }

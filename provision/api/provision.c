@@ -24,6 +24,7 @@
 #include "iotad.h"
 #include "events.h"
 #include "json.h"
+#include "metrics.h"
 #include "secret.h"
 
 struct provision {
@@ -514,6 +515,7 @@ provision_enroll(struct http_request *req, struct http_response *resp,
 	pthread_mutex_t *turn;
 	char err[256];
 	int done = 0;
+	struct timespec start = metric_now();
 
 	if (registered(req, resp, &p, c) == -1)
 		goto out;
@@ -548,6 +550,7 @@ provision_enroll(struct http_request *req, struct http_response *resp,
 	    p.tenant, p.g.name, p.device, p.again ? p.dev.serial : p.serial,
 	    p.again ? " (again)" : "", as != NULL ? " (EST)" : "");
 out:
+	metrics_flow_done(0, resp, p.again, &start);
 	creds_clear(&p.creds);
 	der_free(&p);
 	ca_csr_free(csr);
@@ -564,6 +567,8 @@ handle_provision(struct http_request *req, struct http_response *resp,
 	if (read_body(req, resp, &p, &body) == 0)
 		provision_enroll(req, resp, c, p.device, p.group,
 		    (const unsigned char *)p.csr_pem, strlen(p.csr_pem), NULL);
+	else
+		metrics_flow_done(0, resp, 0, NULL);
 	json_decref(body);
 }
 
@@ -579,6 +584,7 @@ provision_renew(struct http_request *req, struct http_response *resp,
 	    .answer_as = as };
 	struct ca_csr *csr = NULL;
 	pthread_mutex_t *turn;
+	struct timespec start = metric_now();
 	int rc;
 
 	snprintf(p.tenant, sizeof(p.tenant), "%s", c->tenant);
@@ -607,6 +613,7 @@ provision_renew(struct http_request *req, struct http_response *resp,
 	    p.device, p.again ? p.dev.serial : p.serial, p.again ?
 	    " (again)" : "", as != NULL ? " (EST)" : "", c->serial);
 out:
+	metrics_flow_done(1, resp, p.again, &start);
 	creds_clear(&p.creds);
 	der_free(&p);
 	ca_csr_free(csr);
@@ -622,10 +629,11 @@ handle_renew(struct http_request *req, struct http_response *resp,
 
 	if ((body = http_request_json(req, why, sizeof(why))) == NULL ||
 	    (csr = json_string_value(json_object_get(body, "csr"))) == NULL ||
-	    json_object_size(body) != 1)
+	    json_object_size(body) != 1) {
 		http_respond_error(resp, 400, "bad_request", "%s", body == NULL ?
 		    why : "the body is {\"csr\": PEM}, nothing else");
-	else
+		metrics_flow_done(1, resp, 0, NULL);
+	} else
 		provision_renew(req, resp, c, (const unsigned char *)csr,
 		    strlen(csr), NULL);
 	json_decref(body);

@@ -67,6 +67,11 @@ struct broker;
 
 /* "" or a static name of a code. */
 const char	*broker_strerror(int);
+/*
+ * Management API calls made since start, and those that failed (no
+ * answer, or one that is not a success): for metrics.
+ */
+void		 broker_call_stats(unsigned long long *, unsigned long long *);
 
 /* Copies the configuration; the URL is checked, nothing is contacted. */
 /*

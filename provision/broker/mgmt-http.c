@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "errbuf.h"
+#include "prom.h"
 #include "mgmt-int.h"
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -419,6 +420,16 @@ status_rc(const struct call *cl, char *err, size_t errlen)
 	return cl->status >= 500 ? BROKER_UNAVAILABLE : BROKER_REFUSED;
 }
 
+/* Management API calls made, of every broker of the process, and failed. */
+static struct metric_counter calls, failures;
+
+void
+broker_call_stats(unsigned long long *made, unsigned long long *failed)
+{
+	*made = metric_get(&calls);
+	*failed = metric_get(&failures);
+}
+
 int
 mgmt_call(struct broker *b, struct call *cl, char *err, size_t errlen)
 {
@@ -441,6 +452,7 @@ mgmt_call(struct broker *b, struct call *cl, char *err, size_t errlen)
 		goto out;
 	}
 	curl_easy_reset(c);
+	metric_add(&calls, 1);
 	if (setup(b, c, cl->answer, errbuf, timeout_ms) != 0 ||
 	    set_request(b, c, cl, headers) != 0) {
 		seterr(err, errlen, "%s: this libcurl cannot make the request",
@@ -459,6 +471,8 @@ mgmt_call(struct broker *b, struct call *cl, char *err, size_t errlen)
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &cl->status);
 	rc = status_rc(cl, err, errlen);
 out:
+	if (rc != BROKER_OK && c != NULL && headers != NULL)
+		metric_add(&failures, 1);
 	curl_slist_free_all(headers);
 	pool_give(b, c, rc == BROKER_OK || rc == BROKER_REFUSED);
 	return rc;

@@ -177,6 +177,12 @@ http_respond_body(struct http_response *resp, unsigned int status,
 	resp->len = len;
 }
 
+unsigned int
+http_response_status(const struct http_response *resp)
+{
+	return resp->status;
+}
+
 void
 http_respond_empty(struct http_response *resp, unsigned int status)
 {

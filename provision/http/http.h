@@ -115,5 +115,7 @@ void		 http_respond_empty(struct http_response *, unsigned int);
 /* -1 (and nothing added) for a name or value that could split headers. */
 int		 http_respond_header(struct http_response *, const char *,
 		    const char *);
+/* The status set so far; 0: none yet. */
+unsigned int	 http_response_status(const struct http_response *);
 
 #endif

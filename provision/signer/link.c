@@ -14,6 +14,7 @@
 #include "errbuf.h"
 #include "link-int.h"
 #include "log.h"
+#include "prom.h"
 
 /* --- signers coming and going ------------------------------------------ */
 
@@ -145,10 +146,20 @@ describe_exit(int status, char *buf, size_t len)
 		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
 }
 
+/* Signers asked for since start, the first aside: for metrics. */
+static struct metric_counter restarts;
+
+unsigned long long
+signer_link_restarts(void)
+{
+	return metric_get(&restarts);
+}
+
 /* One that lived a while is restarted at once; a crash loop waits. */
 static int
 respawn(struct signer_link *k, int *backoff_ms, int lived)
 {
+	metric_add(&restarts, 1);
 	*backoff_ms = lived ? 0 : *backoff_ms == 0 ? 100 :
 	    *backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *backoff_ms * 2;
 	if (*backoff_ms > 0)

@@ -44,6 +44,8 @@ struct signer_link *signer_link_start(const struct signer_link_config *,
 		    char *, size_t);
 /* From here on, a thread watches for signers that die; after signals. */
 int		 signer_link_watch(struct signer_link *, char *, size_t);
+/* Signers started again (after a loss or a failed start), process-wide. */
+unsigned long long signer_link_restarts(void);
 /* The ledger's keys: signers for the CA directory's certificates. */
 struct ledger_keys signer_link_keys(struct signer_link *);
 /* A new signer that reads the keys anew (a reload); the old one stays

@@ -674,6 +674,20 @@ registry_device_list(sqlite3 *db, int64_t group_id, int64_t offset,
 	return REG_OK;
 }
 
+/* Provisioned devices whose certificate ends in [from, until): index 10. */
+int
+registry_expiring_count(sqlite3 *db, int64_t from, int64_t until,
+    int64_t *count)
+{
+	sqlite3_stmt *st;
+
+	if (prepare(db, &st, "SELECT count(*) FROM devices WHERE"
+	    " state = 'provisioned' AND not_after >= ? AND not_after < ?",
+	    "ii", from, until) != REG_OK)
+		return REG_ERROR;
+	return query_int(st, count);
+}
+
 int
 registry_device_provisioned_count(sqlite3 *db, int64_t group_id,
     int64_t *count)

@@ -190,6 +190,8 @@ int	registry_device_list(sqlite3 *, int64_t, int64_t, int64_t,
 	    reg_device_cb, void *, int64_t *);
 /* Devices in state provisioned: what a quota bounds. */
 int	registry_device_provisioned_count(sqlite3 *, int64_t, int64_t *);
+/* Provisioned devices whose certificate ends from..until (excluded). */
+int	registry_expiring_count(sqlite3 *, int64_t, int64_t, int64_t *);
 /*
  * (device, pubkey hash, serial, not_after, now): registered ->
  * provisioned, with a certificate already inserted for this device;

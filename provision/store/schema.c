@@ -205,6 +205,12 @@ static const char *const registry_steps[] = {
 	"  ON audit_checkpoints BEGIN"
 	"  SELECT RAISE(ABORT, 'audit checkpoints are never deleted');"
 	" END;",
+	/*
+	 * 10: metrics count provisioned devices by the end of their
+	 * certificate (iota_certificates_expiring) at every scrape.
+	 */
+	"CREATE INDEX devices_not_after ON devices (not_after)"
+	"  WHERE state = 'provisioned';",
 };
 const struct store_schema schema_registry = {
 	registry_steps, (int)(sizeof(registry_steps) / sizeof(registry_steps[0]))

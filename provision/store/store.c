@@ -22,6 +22,7 @@
 
 #include "encode.h"
 #include "errbuf.h"
+#include "prom.h"
 #include "store.h"
 
 #define KEY_HEX_LEN	(2 * STORE_KEY_LEN)
@@ -55,6 +56,8 @@ struct store {
 	size_t		 pending;
 	int		 closing;
 	uint64_t	 commits;
+	/* store_observe_commits(): set while the writer runs */
+	struct metric_histogram *_Atomic commit_seconds;
 	sqlite3		*readers[READERS_MAX];	/* idle ones */
 	size_t		 nidle, nreaders;
 };
@@ -507,6 +510,19 @@ rollback:
 	return 0;
 }
 
+/* A committed batch's transaction, BEGIN to COMMIT, goes in the histogram. */
+static int
+timed_batch(struct store *st, struct job *batch)
+{
+	struct metric_histogram *h = atomic_load(&st->commit_seconds);
+	struct timespec start = metric_now();
+	int committed = run_batch(st->wdb, batch);
+
+	if (committed && h != NULL)
+		metric_observe(h, metric_since(start));
+	return committed;
+}
+
 /* Waits for jobs and takes up to BATCH_MAX; NULL once closing and drained. */
 static struct job *
 take_batch(struct store *st)
@@ -552,7 +568,7 @@ writer_main(void *arg)
 	struct job *batch;
 
 	while ((batch = take_batch(st)) != NULL)
-		finish_batch(st, batch, run_batch(st->wdb, batch));
+		finish_batch(st, batch, timed_batch(st, batch));
 	return NULL;
 }
 
@@ -810,6 +826,12 @@ int
 store_schema_version(struct store *st)
 {
 	return st->version;
+}
+
+void
+store_observe_commits(struct store *st, struct metric_histogram *h)
+{
+	atomic_store(&st->commit_seconds, h);
 }
 
 uint64_t

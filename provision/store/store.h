@@ -95,6 +95,9 @@ void		 store_db_close(sqlite3 *);
 /* Batches committed since open; jobs waiting: for metrics and tests. */
 uint64_t	 store_commits(struct store *);
 size_t		 store_pending(struct store *);
+/* Each committed batch's transaction time from now on; NULL: none. */
+struct metric_histogram;
+void		 store_observe_commits(struct store *, struct metric_histogram *);
 
 /* schema.c: each database's ordered migrations. */
 struct store_schema {

@@ -788,7 +788,11 @@ test_round_trip(void)
 	    "  file: \"true\"\n"
 	    "audit:\n"
 	    "  file: \"null\"\n"
-	    "  checkpoint_interval: 0\n");
+	    "  checkpoint_interval: 0\n"
+	    "metrics:\n"
+	    "  listen: http\n"
+	    "  address: \"::1\"\n"
+	    "  port: 0\n");
 	every_key_changed(all);
 	round_trip("every key changed, awkward strings", all);
 	round_trip("strings that look like something else", fixture(
