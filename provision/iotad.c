@@ -253,7 +253,7 @@ open_broker(struct iotad *d)
 static int
 token_add(sqlite3 *db, void *arg)
 {
-	return registry_token_add(db, arg, REG_NONE, time(NULL));
+	return registry_token_add(db, arg, REG_NONE, NULL, time(NULL));
 }
 
 /* --init: state directory, database key, database, first admin token. */

@@ -167,6 +167,12 @@ void	handle_metrics(struct http_request *, struct http_response *,
 	    const struct caller *);
 void	handle_tenant_create(struct http_request *, struct http_response *,
 	    const struct caller *);
+void	handle_token_create(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_token_list(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_token_revoke(struct http_request *, struct http_response *,
+	    const struct caller *);
 void	handle_group_list(struct http_request *, struct http_response *,
 	    const struct caller *);
 void	handle_group_create(struct http_request *, struct http_response *,

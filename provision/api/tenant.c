@@ -27,7 +27,7 @@ tenant_create(sqlite3 *db, void *arg)
 	int rc;
 
 	if ((rc = registry_tenant_create(db, j->name, j->audit.at, &id)) != 0 ||
-	    (rc = registry_token_add(db, j->hash, id, j->audit.at)) != 0)
+	    (rc = registry_token_add(db, j->hash, id, "initial", j->audit.at)) != 0)
 		return rc;
 	j->audit.tenant_id = id;
 	return registry_audit(db, &j->audit);

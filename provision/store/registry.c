@@ -375,12 +375,13 @@ registry_tenant_name(sqlite3 *db, int64_t id, char name[REG_NAME_MAX + 1])
 
 int
 registry_token_add(sqlite3 *db, const unsigned char hash[REG_HASH_LEN],
-    int64_t tenant_id, int64_t now)
+    int64_t tenant_id, const char *name, int64_t now)
 {
 	sqlite3_stmt *st;
 
-	if (prepare(db, &st, "INSERT INTO tokens (hash, tenant_id, created) "
-	    "VALUES (?, ?, ?)", "hni", hash, tenant_id, now) != REG_OK)
+	if (prepare(db, &st, "INSERT INTO tokens (hash, tenant_id, name, "
+	    "created) VALUES (?, ?, ?, ?)", "hnti", hash, tenant_id, name,
+	    now) != REG_OK)
 		return REG_ERROR;
 	return run(db, st);
 }
@@ -410,6 +411,43 @@ registry_token_delete(sqlite3 *db, const unsigned char hash[REG_HASH_LEN])
 
 	if (prepare(db, &st, "DELETE FROM tokens WHERE hash = ?", "h",
 	    hash) != REG_OK)
+		return REG_ERROR;
+	return run_changed(db, st);
+}
+
+int
+registry_token_list(sqlite3 *db, int64_t tenant_id, reg_token_cb cb,
+    void *arg)
+{
+	struct reg_token t;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(db, &st, "SELECT name, created FROM tokens "
+	    "WHERE tenant_id = ? ORDER BY name", "i", tenant_id) != REG_OK)
+		return REG_ERROR;
+	while ((rc = first_row(st)) == REG_OK) {
+		if (column_text(st, 0, t.name, sizeof(t.name)) == -1) {
+			rc = REG_ERROR;
+			break;
+		}
+		t.created = sqlite3_column_int64(st, 1);
+		if (cb(&t, arg) != 0) {
+			rc = REG_ERROR;
+			break;
+		}
+	}
+	store_stmt_done(st);
+	return rc == REG_NOT_FOUND ? REG_OK : rc;
+}
+
+int
+registry_token_revoke(sqlite3 *db, int64_t tenant_id, const char *name)
+{
+	sqlite3_stmt *st;
+
+	if (prepare(db, &st, "DELETE FROM tokens WHERE tenant_id = ? AND "
+	    "name = ?", "it", tenant_id, name) != REG_OK)
 		return REG_ERROR;
 	return run_changed(db, st);
 }

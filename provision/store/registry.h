@@ -133,13 +133,26 @@ int	registry_tenant_create(sqlite3 *, const char *, int64_t, int64_t *);
 int	registry_tenant_find(sqlite3 *, const char *, int64_t *);
 int	registry_tenant_name(sqlite3 *, int64_t, char [REG_NAME_MAX + 1]);
 
-/* Tokens by SHA-256; tenant REG_NONE makes an admin token. */
+/*
+ * Tokens by SHA-256: (hash, tenant, name, now); tenant REG_NONE (and name
+ * NULL) makes an admin token.  REG_EXISTS for a name taken in the tenant.
+ */
 int	registry_token_add(sqlite3 *, const unsigned char [REG_HASH_LEN],
-	    int64_t, int64_t);
+	    int64_t, const char *, int64_t);
 /* *tenant_id is REG_NONE and *is_admin 1 for an admin token. */
 int	registry_token_lookup(sqlite3 *, const unsigned char [REG_HASH_LEN],
 	    int64_t *, int *);
 int	registry_token_delete(sqlite3 *, const unsigned char [REG_HASH_LEN]);
+/* A tenant's named token, as listed: never its hash. */
+struct reg_token {
+	char		 name[REG_NAME_MAX + 1];
+	int64_t		 created;
+};
+typedef int	(*reg_token_cb)(const struct reg_token *, void *);
+/* The tenant's tokens by name. */
+int	registry_token_list(sqlite3 *, int64_t, reg_token_cb, void *);
+/* (tenant, name): REG_NOT_FOUND if the tenant has no token of that name. */
+int	registry_token_revoke(sqlite3 *, int64_t, const char *);
 
 /* (tenant, name, public id, secret hash, quota, expires, now, &id) */
 int	registry_group_create(sqlite3 *, int64_t, const char *, const char *,

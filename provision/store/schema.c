@@ -211,6 +211,22 @@ static const char *const registry_steps[] = {
 	 */
 	"CREATE INDEX devices_not_after ON devices (not_after)"
 	"  WHERE state = 'provisioned';",
+	/*
+	 * 11: an operator token has a name, unique in its tenant, so that
+	 * a tenant holds several and revokes one (a revoked token's row is
+	 * deleted; the audit keeps the revocation).  The oldest token of
+	 * each tenant (the one its creation returned) is "initial", any
+	 * other "token-ROWID".  The admin's token has none.
+	 */
+	"ALTER TABLE tokens ADD COLUMN name TEXT"
+	"  CHECK (name IS NULL OR length(CAST(name AS BLOB)) BETWEEN 1 AND 64);"
+	"UPDATE tokens SET name = 'initial' WHERE rowid IN"
+	"  (SELECT min(rowid) FROM tokens WHERE tenant_id IS NOT NULL"
+	"   GROUP BY tenant_id);"
+	"UPDATE tokens SET name = 'token-' || rowid"
+	"  WHERE tenant_id IS NOT NULL AND name IS NULL;"
+	"CREATE UNIQUE INDEX tokens_tenant_name ON tokens (tenant_id, name)"
+	"  WHERE tenant_id IS NOT NULL;",
 };
 const struct store_schema schema_registry = {
 	registry_steps, (int)(sizeof(registry_steps) / sizeof(registry_steps[0]))

@@ -337,13 +337,13 @@ job_tokens(sqlite3 *db, void *arg)
 	hash(a, 0xa1);
 	hash(b, 0xb2);
 	hash(c, 0xc3);
-	is_int(registry_token_add(db, a, fx.acme, NOW), REG_OK,
+	is_int(registry_token_add(db, a, fx.acme, "initial", NOW), REG_OK,
 	    "operator token added");
-	is_int(registry_token_add(db, a, fx.globex, NOW), REG_EXISTS,
+	is_int(registry_token_add(db, a, fx.globex, "x", NOW), REG_EXISTS,
 	    "the same hash again is REG_EXISTS");
-	is_int(registry_token_add(db, b, REG_NONE, NOW), REG_OK,
+	is_int(registry_token_add(db, b, REG_NONE, NULL, NOW), REG_OK,
 	    "admin token added");
-	is_int(registry_token_add(db, c, 9999, NOW), REG_NOT_FOUND,
+	is_int(registry_token_add(db, c, 9999, "x", NOW), REG_NOT_FOUND,
 	    "a token for a missing tenant is REG_NOT_FOUND");
 	ok(registry_token_lookup(db, a, &tenant, &admin) == REG_OK &&
 	    tenant == fx.acme && admin == 0, "operator token found, scoped");
@@ -356,6 +356,18 @@ job_tokens(sqlite3 *db, void *arg)
 	    "  and no longer found");
 	is_int(registry_token_delete(db, b), REG_NOT_FOUND,
 	    "deleting it again is REG_NOT_FOUND");
+	is_int(registry_token_add(db, c, fx.acme, "initial", NOW), REG_EXISTS,
+	    "a token name taken in the tenant is REG_EXISTS");
+	is_int(registry_token_add(db, c, fx.globex, "initial", NOW), REG_OK,
+	    "  the same name in another tenant is not");
+	is_int(registry_token_revoke(db, fx.acme, "nosuch"), REG_NOT_FOUND,
+	    "revoking a name the tenant lacks is REG_NOT_FOUND");
+	is_int(registry_token_revoke(db, fx.acme, "initial"), REG_OK,
+	    "a named token is revoked");
+	is_int(registry_token_lookup(db, a, &tenant, &admin), REG_NOT_FOUND,
+	    "  and no longer found");
+	ok(registry_token_lookup(db, c, &tenant, &admin) == REG_OK &&
+	    tenant == fx.globex, "  the other tenant's token of that name is");
 	return 0;
 }
 
