@@ -167,6 +167,12 @@ void	handle_metrics(struct http_request *, struct http_response *,
 	    const struct caller *);
 void	handle_tenant_create(struct http_request *, struct http_response *,
 	    const struct caller *);
+void	handle_tenant_list(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_tenant_show(struct http_request *, struct http_response *,
+	    const struct caller *);
+void	handle_tenant_delete(struct http_request *, struct http_response *,
+	    const struct caller *);
 void	handle_token_create(struct http_request *, struct http_response *,
 	    const struct caller *);
 void	handle_token_list(struct http_request *, struct http_response *,

@@ -102,6 +102,7 @@ while read -r method pattern class; do
 	path=${path//\{file\}/00.crl}
 	path=${path//\{label\}/g1}
 	path=${path//\{name\}/initial}
+	path=${path//\{tenant\}/acme}
 	path=${path//\{request\*\}/MAo=}
 	body=$(body_for "$path")
 	for cred in none wrong-admin wrong-operator wrong-secret malformed \

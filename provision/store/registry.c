@@ -371,6 +371,82 @@ registry_tenant_name(sqlite3 *db, int64_t id, char name[REG_NAME_MAX + 1])
 	return rc;
 }
 
+#define TENANT_COLUMNS						\
+	"SELECT t.id, t.name, t.created, count(g.id),"		\
+	" coalesce(sum(g.device_count), 0) FROM tenants t"	\
+	" LEFT JOIN groups g ON g.tenant_id = t.id "
+
+static int
+tenant_row(sqlite3_stmt *st, struct reg_tenant *t)
+{
+	t->id = sqlite3_column_int64(st, 0);
+	if (column_text(st, 1, t->name, sizeof(t->name)) == -1)
+		return REG_ERROR;
+	t->created = sqlite3_column_int64(st, 2);
+	t->groups = sqlite3_column_int64(st, 3);
+	t->devices = sqlite3_column_int64(st, 4);
+	return REG_OK;
+}
+
+int
+registry_tenant_list(sqlite3 *db, reg_tenant_cb cb, void *arg)
+{
+	struct reg_tenant t;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(db, &st, TENANT_COLUMNS "GROUP BY t.id ORDER BY t.name",
+	    "") != REG_OK)
+		return REG_ERROR;
+	while ((rc = first_row(st)) == REG_OK) {
+		if ((rc = tenant_row(st, &t)) != REG_OK)
+			break;
+		if (cb(&t, arg) != 0) {
+			rc = REG_ERROR;
+			break;
+		}
+	}
+	store_stmt_done(st);
+	return rc == REG_NOT_FOUND ? REG_OK : rc;
+}
+
+int
+registry_tenant_get(sqlite3 *db, const char *name, struct reg_tenant *t)
+{
+	struct reg_tenant row;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(db, &st, TENANT_COLUMNS "WHERE t.name = ? GROUP BY t.id",
+	    "t", name) != REG_OK)
+		return REG_ERROR;
+	if ((rc = first_row(st)) == REG_OK &&
+	    (rc = tenant_row(st, &row)) == REG_OK)
+		*t = row;
+	store_stmt_done(st);
+	return rc;
+}
+
+int
+registry_tenant_delete(sqlite3 *db, int64_t id)
+{
+	sqlite3_stmt *st;
+	int64_t n;
+	int rc;
+
+	if (prepare(db, &st, "SELECT count(*) FROM groups WHERE tenant_id = ?",
+	    "i", id) != REG_OK)
+		return REG_ERROR;
+	if ((rc = query_int(st, &n)) != REG_OK)
+		return rc;
+	if (n > 0)
+		return REG_STATE;
+	if (prepare(db, &st, "DELETE FROM tenants WHERE id = ?", "i",
+	    id) != REG_OK)
+		return REG_ERROR;
+	return run_changed(db, st);
+}
+
 /* Tokens. */
 
 int

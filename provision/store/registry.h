@@ -132,6 +132,20 @@ int	registry_tenant_taken(sqlite3 *, const char *);
 int	registry_tenant_create(sqlite3 *, const char *, int64_t, int64_t *);
 int	registry_tenant_find(sqlite3 *, const char *, int64_t *);
 int	registry_tenant_name(sqlite3 *, int64_t, char [REG_NAME_MAX + 1]);
+/* A tenant as listed: its groups and their devices counted. */
+struct reg_tenant {
+	int64_t		 id;
+	char		 name[REG_NAME_MAX + 1];
+	int64_t		 created;
+	int64_t		 groups;
+	int64_t		 devices;
+};
+typedef int	(*reg_tenant_cb)(const struct reg_tenant *, void *);
+/* Every tenant by name. */
+int	registry_tenant_list(sqlite3 *, reg_tenant_cb, void *);
+int	registry_tenant_get(sqlite3 *, const char *, struct reg_tenant *);
+/* REG_STATE while the tenant has a group; its tokens go with it. */
+int	registry_tenant_delete(sqlite3 *, int64_t);
 
 /*
  * Tokens by SHA-256: (hash, tenant, name, now); tenant REG_NONE (and name
