@@ -358,7 +358,7 @@ is "$(registry_digest)" "$dig" "no credential refusal wrote anything but its aud
 state_same "the credential refusals" "$before"
 
 # --- routes and methods ---------------------------------------------------------------------
-for p in / /v1 /v1/ /v2/health /V1/health /v1/health/x /v1/nope /v1/tenants/acme \
+for p in / /v1 /v1/ /v2/health /V1/health /v1/health/x /v1/nope /v1/tenants/acme/x \
     /v1/groups/alpha/secret /v1/groups/alpha/devices/dev-ok/extra \
     /v1/groups/alpha/devices/dev-ok/revoke/now /v1/provision/alpha; do
 	api GET "$p" "$OPA"
@@ -375,8 +375,10 @@ while read -r method path allow; do
 	is "$(sorted_allow)" "$allow" "$method $path: Allow: $allow"
 done <<EOF
 POST /v1/health GET
-GET /v1/tenants POST
-DELETE /v1/tenants POST
+PUT /v1/tenants GET,POST
+DELETE /v1/tenants GET,POST
+POST /v1/tenants/acme DELETE,GET
+PUT /v1/tokens GET,POST
 PUT /v1/groups GET,POST
 DELETE /v1/groups GET,POST
 PUT /v1/groups/alpha DELETE,GET,PATCH
