@@ -256,7 +256,10 @@ else
   user: nobody"
 	chown -R nobody: "$C"
 	IOTAD_WRAP=(setpriv --bounding-set=-all,"$caps" "${IOTAD_WRAP[@]}")
-	ok "iotad_start" "iotad as root within the unit's bounding set ($caps)"
+	# Not inside ok: that runs in a subshell, and IOTAD_PID would be lost
+	# (iotad left running after the test).
+	iotad_start
+	ok "[ -n '$IOTAD_PID' ]" "iotad as root within the unit's bounding set ($caps)"
 	like "$(grep 'front end:' "$IOTAD_LOG")" 'runs as uid [0-9]+ \(nobody\)' \
 	    "  the front end runs as process.user"
 	iotad_stop
