@@ -78,22 +78,31 @@ remote_issue(struct ca_signer *s, const struct ca_issue_req *req,
 	return rc;
 }
 
+/* A frame built (or not: built == -1) whose answer is DER alone. */
+static int
+ask_der(struct remote *r, int built, struct wire_buf *frame,
+    unsigned char **der, size_t *len)
+{
+	struct wire_answer a;
+	unsigned char *body = NULL;
+	int rc;
+
+	if (built == -1 || ask(r, frame, &body, &a) == -1)
+		return -1;
+	rc = der_out(&a, der, len);
+	free(body);
+	return rc;
+}
+
 static int
 remote_crl(struct ca_signer *s, const struct ca_crl_req *req,
     unsigned char **der, size_t *len)
 {
 	struct remote *r = ca_signer_impl(s);
 	struct wire_buf frame;
-	struct wire_answer a;
-	unsigned char *body = NULL;
-	int rc;
 
-	if (wire_put_crl(&frame, r->issuer, req) == -1 ||
-	    ask(r, &frame, &body, &a) == -1)
-		return -1;
-	rc = der_out(&a, der, len);
-	free(body);
-	return rc;
+	return ask_der(r, wire_put_crl(&frame, r->issuer, req), &frame, der,
+	    len);
 }
 
 static int
@@ -102,16 +111,9 @@ remote_ocsp(struct ca_signer *s, const struct ca_ocsp_req *req,
 {
 	struct remote *r = ca_signer_impl(s);
 	struct wire_buf frame;
-	struct wire_answer a;
-	unsigned char *body = NULL;
-	int rc;
 
-	if (wire_put_ocsp(&frame, r->issuer, req) == -1 ||
-	    ask(r, &frame, &body, &a) == -1)
-		return -1;
-	rc = der_out(&a, der, len);
-	free(body);
-	return rc;
+	return ask_der(r, wire_put_ocsp(&frame, r->issuer, req), &frame, der,
+	    len);
 }
 
 static int
@@ -120,16 +122,9 @@ remote_checkpoint(struct ca_signer *s, const struct ca_checkpoint_req *req,
 {
 	struct remote *r = ca_signer_impl(s);
 	struct wire_buf frame;
-	struct wire_answer a;
-	unsigned char *body = NULL;
-	int rc;
 
-	if (wire_put_checkpoint(&frame, r->issuer, req) == -1 ||
-	    ask(r, &frame, &body, &a) == -1)
-		return -1;
-	rc = der_out(&a, sig, len);
-	free(body);
-	return rc;
+	return ask_der(r, wire_put_checkpoint(&frame, r->issuer, req), &frame,
+	    sig, len);
 }
 
 static void

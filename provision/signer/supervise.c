@@ -138,7 +138,7 @@ spawn(int ctl, const struct signer_link_config *c)
 {
 	struct supervise_msg m = { .kind = SUPERVISE_SPAWNED };
 	int socks[SIGNER_CHANNELS_MAX][2], ours[SIGNER_CHANNELS_MAX], n = 0;
-	pid_t pid;
+	pid_t pid = -1;
 
 	for (; n < c->channels; n++)
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
